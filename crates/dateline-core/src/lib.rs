@@ -1,0 +1,21 @@
+//! The newsroom's domain: articles, sections, datelines, addresses and safe HTML.
+//!
+//! This crate knows nothing of SQL, HTTP or files: every function here is a plain,
+//! synchronous transformation that a unit test reaches without a server.
+
+pub mod address;
+pub mod article;
+pub mod dateline;
+pub mod html;
+pub mod import;
+pub mod lang;
+pub mod localized;
+pub mod slug;
+
+pub use address::{AddressError, AddressParts, AddressPattern};
+pub use article::{Article, ArticleId, ArticleKey, ArticleKeyError, ArticleLink, NewArticle};
+pub use dateline::{DatelineFormat, DatelineFormatError};
+pub use html::SafeHtml;
+pub use lang::{Lang, LangError};
+pub use localized::Localized;
+pub use slug::{Slug, SlugError};
