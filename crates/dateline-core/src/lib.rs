@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod article;
+pub mod collections;
 pub mod dateline;
 pub mod html;
 pub mod import;
@@ -13,7 +14,8 @@ pub mod localized;
 pub mod slug;
 
 pub use address::{AddressError, AddressParts, AddressPattern};
-pub use article::{Article, ArticleId, ArticleKey, ArticleKeyError, ArticleLink, NewArticle};
+pub use article::{Article, ArticleId, ArticleKey, ArticleKeyError, ArticleLink, NewArticle, SeriesEpisode};
+pub use collections::{Section, Series, Topic};
 pub use dateline::{DatelineFormat, DatelineFormatError};
 pub use html::SafeHtml;
 pub use lang::{Lang, LangError};
