@@ -1,1 +1,109 @@
+//! The public site: routes, pages, templates and assets. This is the only crate that knows
+//! HTML.
 
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::{middleware, Extension, Router};
+use dateline_core::{AddressPattern, DatelineFormat, Lang};
+use dateline_storage::Store;
+use jiff::tz::TimeZone;
+use tokio::net::TcpListener;
+
+mod assets;
+mod error;
+mod pages;
+mod render;
+mod ui;
+
+pub use error::AppError;
+
+/// What the site needs to know of the outlet.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub outlet: String,
+    pub time_zone: TimeZone,
+    pub dateline: DatelineFormat,
+    /// The outlet's languages; the first is the primary edition, served at `/`.
+    pub languages: Vec<Lang>,
+    pub address: AddressPattern,
+    /// The public origin, such as `https://news.example.org`, for canonical links.
+    pub base_url: String,
+    pub page_size: u32,
+}
+
+impl Site {
+    pub fn primary(&self) -> &Lang {
+        &self.languages[0]
+    }
+
+    /// The path prefix of an edition: empty for the primary one, `/zh` for Chinese.
+    pub fn prefix(&self, lang: &Lang) -> String {
+        if lang == self.primary() {
+            String::new()
+        } else {
+            format!("/{lang}")
+        }
+    }
+
+    /// The edition a path belongs to.
+    pub fn edition_of(&self, path: &str) -> &Lang {
+        self.languages[1..]
+            .iter()
+            .find(|l| {
+                let p = format!("/{l}");
+                path == p || path.starts_with(&format!("{p}/"))
+            })
+            .unwrap_or(self.primary())
+    }
+}
+
+/// Shared by every request.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub site: Site,
+    pub templates: render::Templates,
+}
+
+/// The language edition a route belongs to.
+#[derive(Debug, Clone)]
+pub struct Edition(pub Lang);
+
+/// The site's router.
+pub fn app(store: Arc<dyn Store>, site: Site) -> Router {
+    let state = Arc::new(AppState { store, templates: render::Templates::new(), site });
+    let mut router = Router::new()
+        .route("/assets/site.css", get(assets::stylesheet))
+        .route("/assets/icon.svg", get(assets::icon))
+        .route("/favicon.ico", get(assets::icon))
+        .route("/robots.txt", get(assets::robots));
+    for lang in &state.site.languages {
+        let prefix = state.site.prefix(lang);
+        let edition = Router::new()
+            .route(&format!("{prefix}/"), get(pages::home::show))
+            .route(&format!("{prefix}/section/{{key}}"), get(pages::listing::section))
+            .route(&format!("{prefix}/topic/{{key}}"), get(pages::listing::topic))
+            .route(&format!("{prefix}/series/{{key}}"), get(pages::listing::series))
+            .layer(Extension(Edition(lang.clone())));
+        router = router.merge(edition);
+        if !prefix.is_empty() {
+            let to = format!("{prefix}/");
+            router = router.route(&prefix, get(move || async move { axum::response::Redirect::permanent(&to) }));
+        }
+    }
+    router
+        .fallback(pages::article::by_address)
+        .layer(middleware::from_fn_with_state(state.clone(), error::error_pages))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves the site on `listener` until `shutdown` completes: the one way the server starts,
+/// for `main` and for every test.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

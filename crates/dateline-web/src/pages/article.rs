@@ -1,0 +1,159 @@
+//! The article page, found by its dated address.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::Uri;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use dateline_core::{Article, ArticleId, Lang};
+use serde::Serialize;
+
+use crate::render::{EditionView, Frame, LinkView};
+use crate::ui::language_name;
+use crate::{AppError, AppState};
+
+#[derive(Serialize)]
+struct SeriesBox {
+    title: String,
+    url: String,
+    episode: u32,
+    partners: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct TopicLink {
+    title: String,
+    url: String,
+}
+
+#[derive(Serialize)]
+struct ArticleView {
+    frame: Frame,
+    link: LinkView,
+    dateline_source: String,
+    updated_time: Option<String>,
+    updated_datetime: Option<String>,
+    byline: Option<String>,
+    body: minijinja::Value,
+    web_editors: String,
+    series: Option<SeriesBox>,
+    topics: Vec<TopicLink>,
+    translations: Vec<EditionView>,
+    related: Vec<LinkView>,
+    json_ld: minijinja::Value,
+}
+
+/// Every path no other route claims: an article address, current or stale, or a 404.
+#[tracing::instrument(skip_all, fields(path = %uri.path()))]
+pub async fn by_address(State(state): State<Arc<AppState>>, uri: Uri) -> Result<Response, AppError> {
+    let site = &state.site;
+    let id = site.address.match_id(uri.path()).ok_or(AppError::NotFound)?;
+    let article = state.store.article(ArticleId(id)).await?.ok_or(AppError::NotFound)?;
+    let current = article.link.address(&site.address, &site.time_zone);
+    if current != uri.path() {
+        // A headline or section changed since this address was given out: send the reader,
+        // and search engines, to where the story lives now.
+        return Ok(Redirect::permanent(&current).into_response());
+    }
+    Ok(Html(render(&state, article, current).await?).into_response())
+}
+
+async fn render(state: &AppState, article: Article, path: String) -> Result<String, AppError> {
+    let site = &state.site;
+    let store = &state.store;
+    let link = &article.link;
+    let sections = store.sections().await?;
+    let edition: Lang = if site.languages.contains(&link.lang) { link.lang.clone() } else { site.primary().clone() };
+    let primary = site.primary().as_str();
+    let lang = link.lang.as_str();
+
+    let inline = store.links_by_keys(&article.body.linked_article_keys()).await?;
+    let targets: HashMap<&str, (String, &str)> = inline
+        .iter()
+        .map(|l| (l.key.as_str(), (l.address(&site.address, &site.time_zone), l.headline.as_str())))
+        .collect();
+    let body = article.body.resolve_article_links(|key| targets.get(key).map(|(url, h)| (url.as_str(), *h)));
+
+    let related = store.related(link.id).await?;
+    let translations = store.translations(link.id).await?;
+    let series = match &article.series {
+        Some(s) => store.series(&s.series).await?.map(|series| SeriesBox {
+            title: series.title.text(lang, primary).to_string(),
+            url: format!("{}/series/{}", site.prefix(&edition), series.key),
+            episode: s.episode,
+            partners: series.partners.clone(),
+        }),
+        None => None,
+    };
+    let mut topics = Vec::new();
+    for key in &article.topics {
+        if let Some(topic) = store.topic(key).await? {
+            topics.push(TopicLink {
+                title: topic.title.text(lang, primary).to_string(),
+                url: format!("{}/topic/{}", site.prefix(&edition), topic.key),
+            });
+        }
+    }
+
+    let translation_views: Vec<EditionView> = translations
+        .iter()
+        .map(|t| EditionView {
+            lang: t.lang.to_string(),
+            name: language_name(t.lang.as_str()).to_string(),
+            url: t.address(&site.address, &site.time_zone),
+            current: false,
+        })
+        .collect();
+    let canonical = site.absolute(&path);
+    let description = link
+        .summary
+        .clone()
+        .unwrap_or_else(|| crate::render::truncate(&article.body.text(), 160));
+    let description = if description.is_empty() { link.headline.clone() } else { description };
+    let mut frame = site.frame(&edition, &sections, Some(link.section_key.as_str()), format!("{} – {}", link.headline, site.outlet), description.clone());
+    frame.lang = lang.to_string();
+    frame.dir = link.lang.dir();
+    frame.canonical = Some(canonical.clone());
+    if !translation_views.is_empty() {
+        frame.alternates = std::iter::once(EditionView { lang: lang.to_string(), name: String::new(), url: canonical.clone(), current: true })
+            .chain(translation_views.iter().map(|t| EditionView { lang: t.lang.clone(), name: t.name.clone(), url: site.absolute(&t.url), current: false }))
+            .collect();
+    }
+
+    let updated = link.updated.filter(|_| link.was_updated());
+    let source = article.source(&site.outlet).to_string();
+    let json_ld = serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": link.headline,
+        "description": description,
+        "inLanguage": lang,
+        "datePublished": link.published.to_string(),
+        "dateModified": updated.unwrap_or(link.published).to_string(),
+        "mainEntityOfPage": canonical,
+        "articleSection": sections.iter().find(|s| s.key == link.section_key).map(|s| s.name.text(lang, primary)),
+        "author": article.byline.as_ref().map(|b| serde_json::json!({"@type": "Person", "name": b})),
+        "publisher": {"@type": "NewsMediaOrganization", "name": site.outlet},
+        "sourceOrganization": link.credit.as_ref().map(|c| serde_json::json!({"@type": "Organization", "name": c})),
+    });
+    // Inside <script>, "</" would end the element early.
+    let json_ld = json_ld.to_string().replace("</", "<\\/");
+
+    let view = ArticleView {
+        frame,
+        link: site.link_view(&sections, link),
+        dateline_source: source,
+        updated_time: updated.map(|u| site.dateline.time(u, &site.time_zone, &link.lang)),
+        updated_datetime: updated.map(|u| u.to_string()),
+        byline: article.byline.clone(),
+        body: minijinja::Value::from_safe_string(body),
+        web_editors: article.web_editors.join(", "),
+        series,
+        topics,
+        translations: translation_views,
+        related: related.iter().map(|l| site.link_view(&sections, l)).collect(),
+        json_ld: minijinja::Value::from_safe_string(json_ld),
+    };
+    Ok(state.templates.render("article.html", view)?)
+}

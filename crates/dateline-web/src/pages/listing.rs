@@ -1,0 +1,157 @@
+//! Section fronts, topic pages and series pages: one list of stories under a heading, with
+//! pages.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use axum::Extension;
+use dateline_core::html::escape;
+use dateline_core::{Lang, Slug};
+use dateline_storage::{Filter, Listing};
+use serde::{Deserialize, Serialize};
+
+use crate::render::{Frame, LinkView};
+use crate::{AppError, AppState, Edition};
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ListingView {
+    frame: Frame,
+    kind: &'static str,
+    heading: String,
+    /// Sanitized HTML: a topic's introduction or a series' description.
+    intro: Option<minijinja::Value>,
+    partners: Vec<String>,
+    stories: Vec<LinkView>,
+    page: u32,
+    newer_url: Option<String>,
+    older_url: Option<String>,
+}
+
+/// `?page=N`: absent means 1; anything but a whole number from 1 is a bad address.
+fn page_number(query: &PageQuery) -> Result<u32, AppError> {
+    match &query.page {
+        None => Ok(1),
+        Some(p) => p.parse::<u32>().ok().filter(|n| (1..=100_000).contains(n)).ok_or(AppError::NotFound),
+    }
+}
+
+fn key(raw: &str) -> Result<Slug, AppError> {
+    Slug::parse(raw).map_err(|_| AppError::NotFound)
+}
+
+struct Heading {
+    kind: &'static str,
+    title: String,
+    intro: Option<String>,
+    partners: Vec<String>,
+    current_section: Option<String>,
+}
+
+async fn render(state: &AppState, lang: Lang, path: String, filter: Filter, heading: Heading, query: PageQuery) -> Result<Html<String>, AppError> {
+    let site = &state.site;
+    let page = page_number(&query)?;
+    let sections = state.store.sections().await?;
+    let per_page = site.page_size;
+    let offset = (page - 1).saturating_mul(per_page);
+    let mut links = state.store.list(&Listing { lang: lang.clone(), filter, limit: per_page + 1, offset }).await?;
+    if links.is_empty() && page > 1 {
+        return Err(AppError::NotFound);
+    }
+    let has_more = links.len() > per_page as usize;
+    links.truncate(per_page as usize);
+
+    let page_url = |n: u32| if n == 1 { path.clone() } else { format!("{path}?page={n}") };
+    let title = if page > 1 { format!("{} – {} {page} – {}", heading.title, crate::ui::ui(lang.as_str()).page, site.outlet) } else { format!("{} – {}", heading.title, site.outlet) };
+    let description = heading
+        .intro
+        .as_deref()
+        .map(|h| dateline_core::SafeHtml::from_trusted_storage(h.to_string()).text())
+        .filter(|t| !t.is_empty())
+        .map(|t| crate::render::truncate(&t, 160))
+        .unwrap_or_else(|| format!("{}: {}", site.outlet, heading.title));
+    let mut frame = site.frame(&lang, &sections, heading.current_section.as_deref(), title, description);
+    frame.canonical = Some(site.absolute(&page_url(page)));
+    let view = ListingView {
+        frame,
+        kind: heading.kind,
+        heading: heading.title,
+        intro: heading.intro.map(minijinja::Value::from_safe_string),
+        partners: heading.partners,
+        stories: links.iter().map(|l| site.link_view(&sections, l)).collect(),
+        page,
+        newer_url: (page > 1).then(|| page_url(page - 1)),
+        older_url: has_more.then(|| page_url(page + 1)),
+    };
+    Ok(Html(state.templates.render("listing.html", view)?))
+}
+
+#[tracing::instrument(skip_all, fields(section = %raw))]
+pub async fn section(
+    State(state): State<Arc<AppState>>,
+    Extension(Edition(lang)): Extension<Edition>,
+    Path(raw): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Html<String>, AppError> {
+    let key = key(&raw)?;
+    let sections = state.store.sections().await?;
+    let section = sections.iter().find(|s| s.key == key).ok_or(AppError::NotFound)?;
+    let heading = Heading {
+        kind: "section",
+        title: section.name.text(lang.as_str(), state.site.primary().as_str()).to_string(),
+        intro: None,
+        partners: vec![],
+        current_section: Some(key.to_string()),
+    };
+    let path = state.site.section_url(&lang, key.as_str());
+    render(&state, lang, path, Filter::Section(key), heading, query).await
+}
+
+#[tracing::instrument(skip_all, fields(topic = %raw))]
+pub async fn topic(
+    State(state): State<Arc<AppState>>,
+    Extension(Edition(lang)): Extension<Edition>,
+    Path(raw): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Html<String>, AppError> {
+    let key = key(&raw)?;
+    let topic = state.store.topic(&key).await?.ok_or(AppError::NotFound)?;
+    let primary = state.site.primary().as_str();
+    let intro = topic.intro.text(lang.as_str(), primary);
+    let heading = Heading {
+        kind: "topic",
+        title: topic.title.text(lang.as_str(), primary).to_string(),
+        intro: (!intro.is_empty()).then(|| intro.to_string()),
+        partners: vec![],
+        current_section: None,
+    };
+    let path = format!("{}/topic/{key}", state.site.prefix(&lang));
+    render(&state, lang, path, Filter::Topic(key), heading, query).await
+}
+
+#[tracing::instrument(skip_all, fields(series = %raw))]
+pub async fn series(
+    State(state): State<Arc<AppState>>,
+    Extension(Edition(lang)): Extension<Edition>,
+    Path(raw): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Html<String>, AppError> {
+    let key = key(&raw)?;
+    let series = state.store.series(&key).await?.ok_or(AppError::NotFound)?;
+    let primary = state.site.primary().as_str();
+    let description = series.description.text(lang.as_str(), primary);
+    let heading = Heading {
+        kind: "series",
+        title: series.title.text(lang.as_str(), primary).to_string(),
+        intro: (!description.is_empty()).then(|| description.to_string()),
+        partners: series.partners.iter().map(|p| escape(p)).collect(),
+        current_section: None,
+    };
+    let path = format!("{}/series/{key}", state.site.prefix(&lang));
+    render(&state, lang, path, Filter::Series(key), heading, query).await
+}

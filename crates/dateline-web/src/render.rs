@@ -1,0 +1,176 @@
+//! Templates, and the views that pages hand them: plain data, already formatted.
+
+use dateline_core::{ArticleLink, Lang, Section};
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::ui::{language_name, ui, Ui};
+use crate::Site;
+
+/// The compiled templates, embedded in the binary.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl Templates {
+    pub fn new() -> Templates {
+        let mut env = Environment::new();
+        let sources = [
+            ("base.html", include_str!("../templates/base.html")),
+            ("macros.html", include_str!("../templates/macros.html")),
+            ("home.html", include_str!("../templates/home.html")),
+            ("listing.html", include_str!("../templates/listing.html")),
+            ("article.html", include_str!("../templates/article.html")),
+            ("error.html", include_str!("../templates/error.html")),
+        ];
+        for (name, source) in sources {
+            // The templates are part of the binary and covered by tests: a syntax error is a
+            // bug in this build, found by the first test that renders a page.
+            if let Err(e) = env.add_template(name, source) {
+                panic!("template {name} does not compile: {e:#}");
+            }
+        }
+        Templates { env }
+    }
+
+    pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, minijinja::Error> {
+        self.env.get_template(name)?.render(context)
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates::new()
+    }
+}
+
+/// An article as lists and links show it.
+#[derive(Debug, Serialize)]
+pub struct LinkView {
+    pub url: String,
+    pub headline: String,
+    pub summary: Option<String>,
+    pub lang: String,
+    pub dir: &'static str,
+    /// The publication time as the outlet writes it.
+    pub time: String,
+    /// The same time for `<time datetime>`.
+    pub datetime: String,
+    pub section: String,
+    pub section_url: String,
+    pub credit: Option<String>,
+    pub episode: Option<u32>,
+}
+
+/// A section in the navigation.
+#[derive(Debug, Serialize)]
+pub struct NavItem {
+    pub name: String,
+    pub url: String,
+    pub current: bool,
+}
+
+/// An edition in the language switcher, or a translation of an article.
+#[derive(Debug, Serialize)]
+pub struct EditionView {
+    pub lang: String,
+    pub name: String,
+    pub url: String,
+    pub current: bool,
+}
+
+/// What every page's frame needs.
+#[derive(Debug, Serialize)]
+pub struct Frame {
+    pub outlet: String,
+    pub lang: String,
+    pub dir: &'static str,
+    pub ui: &'static Ui,
+    pub home_url: String,
+    pub sections: Vec<NavItem>,
+    pub editions: Vec<EditionView>,
+    pub title: String,
+    pub description: String,
+    /// Absolute, for `<link rel="canonical">`.
+    pub canonical: Option<String>,
+    /// Absolute addresses of the same page in other languages, for `hreflang`.
+    pub alternates: Vec<EditionView>,
+    pub year: i16,
+}
+
+impl Site {
+    pub(crate) fn absolute(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub(crate) fn section_url(&self, lang: &Lang, key: &str) -> String {
+        format!("{}/section/{key}", self.prefix(lang))
+    }
+
+    pub(crate) fn frame(&self, lang: &Lang, sections: &[Section], current_section: Option<&str>, title: String, description: String) -> Frame {
+        let primary = self.primary().as_str();
+        Frame {
+            outlet: self.outlet.clone(),
+            lang: lang.to_string(),
+            dir: lang.dir(),
+            ui: ui(lang.as_str()),
+            home_url: format!("{}/", self.prefix(lang)),
+            sections: sections
+                .iter()
+                .map(|s| NavItem {
+                    name: s.name.text(lang.as_str(), primary).to_string(),
+                    url: self.section_url(lang, s.key.as_str()),
+                    current: current_section == Some(s.key.as_str()),
+                })
+                .collect(),
+            editions: self
+                .languages
+                .iter()
+                .map(|l| EditionView {
+                    lang: l.to_string(),
+                    name: language_name(l.as_str()).to_string(),
+                    url: format!("{}/", self.prefix(l)),
+                    current: l == lang,
+                })
+                .collect(),
+            title,
+            description,
+            canonical: None,
+            alternates: vec![],
+            year: jiff::Timestamp::now().to_zoned(self.time_zone.clone()).year(),
+        }
+    }
+
+    pub(crate) fn link_view(&self, sections: &[Section], link: &ArticleLink) -> LinkView {
+        let section = sections.iter().find(|s| s.key == link.section_key);
+        let section_name = section
+            .map(|s| s.name.text(link.lang.as_str(), self.primary().as_str()).to_string())
+            .unwrap_or_else(|| link.section_key.to_string());
+        LinkView {
+            url: link.address(&self.address, &self.time_zone),
+            headline: link.headline.clone(),
+            summary: link.summary.clone(),
+            lang: link.lang.to_string(),
+            dir: link.lang.dir(),
+            time: self.dateline.time(link.published, &self.time_zone, &link.lang),
+            datetime: link.published.to_string(),
+            section: section_name,
+            section_url: self.section_url(&link.lang, link.section_key.as_str()),
+            credit: link.credit.clone(),
+            episode: link.episode,
+        }
+    }
+}
+
+/// Cuts text to about `max` characters at a word boundary, for meta descriptions.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > max / 2 => &cut[..i],
+        _ => &cut,
+    };
+    format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
+}
