@@ -1,7 +1,8 @@
 //! Templates, and the views that pages hand them: plain data, already formatted.
 
 use dateline_core::{ArticleLink, Lang, Section};
-use minijinja::Environment;
+use dateline_core::html::escape;
+use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
 use crate::ui::{language_name, ui, Ui};
@@ -15,6 +16,16 @@ pub struct Templates {
 impl Templates {
     pub fn new() -> Templates {
         let mut env = Environment::new();
+        // minijinja's own escaping also writes "/" as "&#x2f;": valid, but it makes every
+        // address in the page source hard to read. Strings are escaped as Dateline's body HTML is.
+        env.set_formatter(|out, state, value| {
+            match value.as_str() {
+                Some(s) if state.auto_escape() == AutoEscape::Html && !value.is_safe() => {
+                    out.write_str(&escape(s)).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+                }
+                _ => minijinja::escape_formatter(out, state, value),
+            }
+        });
         let sources = [
             ("base.html", include_str!("../templates/base.html")),
             ("macros.html", include_str!("../templates/macros.html")),

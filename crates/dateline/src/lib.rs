@@ -1,1 +1,8 @@
+//! Dateline's commands, as a library that `main` and the integration tests share.
 
+pub mod config;
+pub mod demo;
+pub mod import;
+pub mod server;
+
+pub use config::Config;

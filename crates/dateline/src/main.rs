@@ -1,1 +1,170 @@
-fn main() {}
+//! `dateline`: the newsroom publishing system, in one binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use dateline::config::Config;
+use dateline::server::{open_store, shutdown_signal, Server};
+use dateline::{demo, import};
+use dateline_core::import::{BodyFormat, FieldMap, ImportOptions, FIELDS};
+use dateline_core::{Lang, Slug};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "dateline", version, about = "Dateline: a newsroom publishing system", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a complete demo newsroom (three languages, a series, a topic thread) on an embedded
+    /// SQLite database, and print its address.
+    Demo {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// The demo database [default: dateline-demo.db in the temporary directory].
+        #[arg(long)]
+        database: Option<PathBuf>,
+    },
+    /// Serve the site. Settings come from the config file, then DATELINE_* variables
+    /// (DATELINE_OUTLET, DATELINE_TIME_ZONE, DATELINE_LANGUAGES, DATELINE_DATABASE,
+    /// DATELINE_LISTEN, DATELINE_BASE_URL, DATELINE_ADDRESS_PATTERN, ...).
+    Serve {
+        /// A TOML config file.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Import articles from JSON Lines files, one article a line. Importing a file again
+    /// adds nothing: articles are matched on their "id".
+    #[command(after_help = import_help())]
+    Import {
+        /// A TOML config file (for the database, time zone and languages).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Read a Dateline field from another source field, e.g. --map headline=title.
+        #[arg(long = "map", value_name = "FIELD=SOURCE")]
+        maps: Vec<String>,
+        /// The language of lines that name none [default: the outlet's primary language].
+        #[arg(long)]
+        lang: Option<String>,
+        /// The section of lines that name none.
+        #[arg(long, default_value = "news")]
+        section: String,
+        /// The publication time (RFC 3339) of lines that give none; without it they are rejected.
+        #[arg(long, value_name = "TIME")]
+        undated_at: Option<String>,
+        /// Take the body's first paragraph as the headline where a line has none.
+        #[arg(long)]
+        headline_from_body: bool,
+        /// How to read bodies.
+        #[arg(long, value_enum, default_value_t = BodyArg::Auto)]
+        body_format: BodyArg,
+        /// Reject lines longer than this many bytes.
+        #[arg(long, default_value_t = 4 << 20)]
+        max_line_bytes: usize,
+        /// The JSON Lines files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BodyArg {
+    /// HTML where it has tags, else plain text.
+    Auto,
+    Html,
+    Text,
+}
+
+fn import_help() -> String {
+    let mut s = String::from("Fields of a line (rename with --map FIELD=SOURCE):\n");
+    for (field, about) in FIELDS {
+        s.push_str(&format!("  {field:<16} {about}\n"));
+    }
+    s
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_env("DATELINE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Demo { listen, database } => {
+            let mut config = demo::config();
+            config.listen = listen;
+            if let Some(db) = database {
+                config.database = db;
+            }
+            let store = open_store(&config).await?;
+            let count = demo::load(store.as_ref(), &config).await.context("failed to load the demo newsroom")?;
+            let server = Server::bind(&config, store).await?;
+            println!("The Meridian Daily (demo): {count} articles in {}", config.database.display());
+            println!("Serving at http://{}/  (Ctrl-C stops)", server.address);
+            server.run(shutdown_signal()).await?;
+        }
+        Command::Serve { config } => {
+            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let store = open_store(&config).await?;
+            let server = Server::bind(&config, store).await?;
+            tracing::info!(address = %server.address, database = %config.database.display(), "serving");
+            println!("Serving {} at http://{}/", config.outlet, server.address);
+            server.run(shutdown_signal()).await?;
+        }
+        Command::Import { config, maps, lang, section, undated_at, headline_from_body, body_format, max_line_bytes, files } => {
+            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let default_lang = match lang {
+                Some(l) => Lang::parse(&l).context("--lang")?,
+                None => config.languages()?.remove(0),
+            };
+            let options = ImportOptions {
+                fields: FieldMap::parse(maps.iter().map(String::as_str))?,
+                default_lang,
+                default_section: Slug::parse(&section).context("--section")?,
+                time_zone: config.time_zone()?,
+                undated_at: undated_at
+                    .map(|t| t.parse().with_context(|| format!("--undated-at {t:?} is not an RFC 3339 time")))
+                    .transpose()?,
+                headline_from_body,
+                body_format: match body_format {
+                    BodyArg::Auto => BodyFormat::Auto,
+                    BodyArg::Html => BodyFormat::Html,
+                    BodyArg::Text => BodyFormat::Text,
+                },
+                max_line_bytes,
+            };
+            let store = open_store(&config).await?;
+            let mut rejected = 0;
+            for file in &files {
+                let report = import::import_file(store.as_ref(), file, &options, true).await?;
+                for r in &report.rejected {
+                    eprintln!("{r}");
+                }
+                rejected += report.rejected.len();
+                println!("{}: {report}", file.display());
+            }
+            if rejected > 0 {
+                eprintln!("{rejected} lines were rejected; the others were imported");
+                return Ok(ExitCode::from(2));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

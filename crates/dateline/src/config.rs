@@ -1,0 +1,189 @@
+//! The operator's configuration: defaults, then a TOML file, then `DATELINE_*` variables.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use dateline_core::{AddressPattern, DatelineFormat, Lang};
+use dateline_web::Site;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+/// Everything an operator can set. Every field has a default, so an empty file is valid.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The outlet's name, as the dateline prints it.
+    pub outlet: String,
+    /// The IANA time zone datelines and addresses are written in.
+    pub time_zone: String,
+    /// The strftime format of dateline times.
+    pub dateline_format: String,
+    /// Formats for languages that write dates their own way.
+    pub dateline_formats: BTreeMap<String, String>,
+    /// The outlet's languages; the first is the edition served at `/`.
+    pub languages: Vec<String>,
+    /// The article address pattern.
+    pub address_pattern: String,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    pub listen: SocketAddr,
+    /// The public origin for canonical links; by default, the listen address.
+    pub base_url: Option<String>,
+    /// Stories per page on section, topic and series pages.
+    pub page_size: u32,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            outlet: "Dateline".to_string(),
+            time_zone: "UTC".to_string(),
+            dateline_format: "%H:%M, %B %-d, %Y".to_string(),
+            dateline_formats: BTreeMap::from([
+                ("zh".to_string(), "%Y年%-m月%-d日%H:%M".to_string()),
+                ("ja".to_string(), "%Y年%-m月%-d日 %H:%M".to_string()),
+                ("ru".to_string(), "%H:%M, %d.%m.%Y".to_string()),
+            ]),
+            languages: vec!["en".to_string()],
+            address_pattern: "/n3/{year}/{month}{day}/c{section}-{id}.html".to_string(),
+            database: PathBuf::from("dateline.db"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_url: None,
+            page_size: 20,
+        }
+    }
+}
+
+/// The environment variables that override the file, with the field each sets.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("DATELINE_OUTLET", "outlet"),
+    ("DATELINE_TIME_ZONE", "time_zone"),
+    ("DATELINE_DATELINE_FORMAT", "dateline_format"),
+    ("DATELINE_LANGUAGES", "languages (comma-separated)"),
+    ("DATELINE_ADDRESS_PATTERN", "address_pattern"),
+    ("DATELINE_DATABASE", "database"),
+    ("DATELINE_LISTEN", "listen"),
+    ("DATELINE_BASE_URL", "base_url"),
+    ("DATELINE_PAGE_SIZE", "page_size"),
+];
+
+impl Config {
+    /// Reads the file, if given, then applies the environment.
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("failed to read the config file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("{} is not a valid Dateline config", path.display()))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        for (var, _) in ENV_VARS {
+            let Some(value) = env(var) else { continue };
+            match *var {
+                "DATELINE_OUTLET" => self.outlet = value,
+                "DATELINE_TIME_ZONE" => self.time_zone = value,
+                "DATELINE_DATELINE_FORMAT" => self.dateline_format = value,
+                "DATELINE_LANGUAGES" => {
+                    self.languages = value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+                }
+                "DATELINE_ADDRESS_PATTERN" => self.address_pattern = value,
+                "DATELINE_DATABASE" => self.database = PathBuf::from(value),
+                "DATELINE_LISTEN" => {
+                    self.listen = value.parse().with_context(|| format!("{var}={value:?} is not an address such as 127.0.0.1:8080"))?
+                }
+                "DATELINE_BASE_URL" => self.base_url = Some(value),
+                "DATELINE_PAGE_SIZE" => {
+                    self.page_size = value.parse().with_context(|| format!("{var}={value:?} is not a whole number"))?
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub fn time_zone(&self) -> anyhow::Result<TimeZone> {
+        TimeZone::get(&self.time_zone)
+            .with_context(|| format!("time_zone {:?} is not an IANA time zone such as Asia/Shanghai", self.time_zone))
+    }
+
+    pub fn languages(&self) -> anyhow::Result<Vec<Lang>> {
+        if self.languages.is_empty() {
+            bail!("languages is empty: name at least the outlet's primary language, such as [\"en\"]");
+        }
+        let langs = self
+            .languages
+            .iter()
+            .map(|l| Lang::parse(l).with_context(|| format!("languages: {l:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        for (i, l) in langs.iter().enumerate() {
+            if langs[..i].contains(l) {
+                bail!("languages names {l} twice");
+            }
+        }
+        Ok(langs)
+    }
+
+    /// The site settings, checked; `bound` is the address the server listens on.
+    pub fn site(&self, bound: SocketAddr) -> anyhow::Result<Site> {
+        if !(1..=200).contains(&self.page_size) {
+            bail!("page_size {} is out of range: use 1 to 200", self.page_size);
+        }
+        let base_url = match &self.base_url {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.trim_end_matches('/').to_string(),
+            Some(url) => bail!("base_url {url:?} must start with http:// or https://"),
+            None => format!("http://{bound}"),
+        };
+        Ok(Site {
+            outlet: self.outlet.clone(),
+            time_zone: self.time_zone()?,
+            dateline: DatelineFormat::new(&self.dateline_format, self.dateline_formats.clone())?,
+            languages: self.languages()?,
+            address: AddressPattern::parse(&self.address_pattern)?,
+            base_url,
+            page_size: self.page_size,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dateline.toml");
+        std::fs::write(&path, "outlet = \"The Paper\"\ntime_zone = \"Europe/Berlin\"\nlanguages = [\"de\", \"en\"]\n").unwrap();
+        let config = Config::load(Some(&path), |v| (v == "DATELINE_OUTLET").then(|| "Env Outlet".to_string())).unwrap();
+        assert_eq!(config.outlet, "Env Outlet");
+        assert_eq!(config.time_zone, "Europe/Berlin");
+        assert_eq!(config.languages, vec!["de", "en"]);
+        assert!(config.site("127.0.0.1:1".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn explains_bad_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dateline.toml");
+        std::fs::write(&path, "outlet = \"x\"\ncolour = \"red\"\n").unwrap();
+        let err = format!("{:#}", Config::load(Some(&path), |_| None).unwrap_err());
+        assert!(err.contains("unknown field `colour`"), "{err}");
+
+        let bound = "127.0.0.1:1".parse().unwrap();
+        let mut config = Config { time_zone: "Mars/Olympus".to_string(), ..Config::default() };
+        assert!(format!("{:#}", config.site(bound).unwrap_err()).contains("Mars/Olympus"));
+        config.time_zone = "UTC".to_string();
+        config.address_pattern = "/news/{slug}".to_string();
+        assert!(format!("{:#}", config.site(bound).unwrap_err()).contains("{id}"));
+        let err = Config::load(None, |v| (v == "DATELINE_LISTEN").then(|| "nowhere".to_string())).unwrap_err();
+        assert!(format!("{err:#}").contains("DATELINE_LISTEN"));
+    }
+}

@@ -1,0 +1,109 @@
+//! The demo newsroom: sections, a series, topics, fronts and a few dozen articles in three
+//! languages, written for the project and loaded through the same path as any import.
+
+use anyhow::Context;
+use dateline_core::import::{parse_object, BodyFormat, FieldMap, ImportOptions};
+use dateline_core::{ArticleKey, Lang, Localized, SafeHtml, Section, Series, Slug, Topic};
+use dateline_storage::Store;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+
+const NEWSROOM: &str = include_str!("../demo/newsroom.json");
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Newsroom {
+    sections: Vec<DemoSection>,
+    series: Vec<DemoSeries>,
+    topics: Vec<DemoTopic>,
+    front: BTreeMap<String, Vec<String>>,
+    articles: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Deserialize)]
+struct DemoSection {
+    key: String,
+    code: u32,
+    name: Localized,
+}
+
+#[derive(Deserialize)]
+struct DemoSeries {
+    key: String,
+    title: Localized,
+    description: Localized,
+    partners: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct DemoTopic {
+    key: String,
+    title: Localized,
+    intro: Localized,
+}
+
+/// The demo outlet's settings: an international desk in Beijing time, in three languages.
+pub fn config() -> Config {
+    Config {
+        outlet: "The Meridian Daily".to_string(),
+        time_zone: "Asia/Shanghai".to_string(),
+        languages: vec!["en".to_string(), "zh".to_string(), "ru".to_string()],
+        database: std::env::temp_dir().join("dateline-demo.db"),
+        ..Config::default()
+    }
+}
+
+fn sanitize_all(text: &Localized) -> Localized {
+    let mut out = Localized::default();
+    for (lang, html) in text.iter() {
+        out.insert(lang, SafeHtml::sanitize(html).into_string());
+    }
+    out
+}
+
+/// Loads the demo newsroom into `store`; loading it again changes nothing.
+pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<usize> {
+    let newsroom: Newsroom = serde_json::from_str(NEWSROOM).context("the demo newsroom is not valid")?;
+    for s in &newsroom.sections {
+        store.put_section(&Section { key: Slug::parse(&s.key)?, code: s.code, name: s.name.clone() }).await?;
+    }
+    for s in &newsroom.series {
+        let series = Series {
+            key: Slug::parse(&s.key)?,
+            title: s.title.clone(),
+            description: sanitize_all(&s.description),
+            partners: s.partners.clone(),
+        };
+        store.put_series(&series).await?;
+    }
+    for t in &newsroom.topics {
+        store.put_topic(&Topic { key: Slug::parse(&t.key)?, title: t.title.clone(), intro: sanitize_all(&t.intro) }).await?;
+    }
+    let langs = config.languages()?;
+    let options = ImportOptions {
+        fields: FieldMap::default(),
+        default_lang: langs[0].clone(),
+        default_section: Slug::parse("world")?,
+        time_zone: config.time_zone()?,
+        undated_at: None,
+        headline_from_body: false,
+        body_format: BodyFormat::Html,
+        max_line_bytes: usize::MAX,
+    };
+    let articles = newsroom
+        .articles
+        .iter()
+        .enumerate()
+        .map(|(i, a)| parse_object(a, &options).with_context(|| format!("demo article {}", i + 1)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    for (i, outcome) in store.import_articles(&articles).await?.into_iter().enumerate() {
+        outcome.with_context(|| format!("demo article {:?}", articles[i].key.as_str()))?;
+    }
+    for (lang, keys) in &newsroom.front {
+        let keys = keys.iter().map(|k| ArticleKey::parse(k)).collect::<Result<Vec<_>, _>>()?;
+        store.set_front(&Lang::parse(lang)?, &keys).await?;
+    }
+    Ok(articles.len())
+}

@@ -1,0 +1,180 @@
+//! `dateline import`: JSON Lines files into the store, in batches, with a progress bar.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use anyhow::Context;
+use dateline_core::import::{parse_line, ImportOptions};
+use dateline_core::NewArticle;
+use dateline_storage::{Store, Upserted};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A line that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: line {}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone)]
+pub struct ImportReport {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub rejected: Vec<Rejected>,
+}
+
+impl std::fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} inserted, {} updated, {} unchanged, {} rejected",
+            self.inserted,
+            self.updated,
+            self.unchanged,
+            self.rejected.len()
+        )
+    }
+}
+
+const BATCH: usize = 500;
+
+/// Imports one JSON Lines file. Valid lines are committed in batches; each rejected line is
+/// reported with its number and reason.
+pub async fn import_file(
+    store: &dyn Store,
+    path: &Path,
+    options: &ImportOptions,
+    progress: bool,
+) -> anyhow::Result<ImportReport> {
+    let name = path.display().to_string();
+    let file = File::open(path).with_context(|| format!("failed to open {name}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let bar = if progress { ProgressBar::new(size) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(name.clone());
+
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut report = ImportReport::default();
+    let mut batch: Vec<(u64, NewArticle)> = Vec::with_capacity(BATCH);
+    let mut number = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let (read, complete) = read_bounded_line(&mut reader, &mut buf, options.max_line_bytes)
+            .with_context(|| format!("failed to read {name} after line {number}"))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        bar.inc(read as u64);
+        let outcome = if !complete {
+            Err(format!(
+                "the line is over the limit of {} bytes (--max-line-bytes)",
+                options.max_line_bytes
+            ))
+        } else {
+            match std::str::from_utf8(&buf) {
+                Err(e) => Err(format!("not valid UTF-8: {e}")),
+                Ok(text) if text.trim().is_empty() => continue,
+                Ok(text) => parse_line(text.trim_end_matches(['\n', '\r']), options).map_err(|e| e.0),
+            }
+        };
+        match outcome {
+            Ok(article) => batch.push((number, article)),
+            Err(reason) => report.rejected.push(Rejected { file: name.clone(), line: number, reason }),
+        }
+        if batch.len() >= BATCH {
+            store_batch(store, &name, &mut batch, &mut report).await?;
+        }
+    }
+    store_batch(store, &name, &mut batch, &mut report).await?;
+    bar.finish_and_clear();
+    tracing::info!(file = %name, lines = number, %report, "imported");
+    Ok(report)
+}
+
+async fn store_batch(
+    store: &dyn Store,
+    name: &str,
+    batch: &mut Vec<(u64, NewArticle)>,
+    report: &mut ImportReport,
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let articles: Vec<NewArticle> = batch.iter().map(|(_, a)| a.clone()).collect();
+    let outcomes = store.import_articles(&articles).await.with_context(|| format!("failed to store lines of {name}"))?;
+    for ((line, _), outcome) in batch.iter().zip(outcomes) {
+        match outcome {
+            Ok(Upserted::Inserted(_)) => report.inserted += 1,
+            Ok(Upserted::Updated(_)) => report.updated += 1,
+            Ok(Upserted::Unchanged(_)) => report.unchanged += 1,
+            Err(e) => report.rejected.push(Rejected { file: name.to_string(), line: *line, reason: e.to_string() }),
+        }
+    }
+    batch.clear();
+    Ok(())
+}
+
+/// Reads one line into `buf`, keeping at most `max` bytes of it; returns the bytes consumed and
+/// whether the line fit. An oversized line is consumed whole without being held in memory.
+fn read_bounded_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    let mut complete = true;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok((consumed, complete));
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(i) => (&available[..=i], true),
+            None => (available, false),
+        };
+        if complete && buf.len() + chunk.len() <= max.saturating_add(2) {
+            buf.extend_from_slice(chunk);
+        } else {
+            complete = false;
+            buf.clear();
+        }
+        let n = chunk.len();
+        reader.consume(n);
+        consumed += n;
+        if done {
+            return Ok((consumed, complete));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_lines() {
+        let mut r = BufReader::with_capacity(4, &b"short\nthis one is far too long\nok\n"[..]);
+        let mut buf = Vec::new();
+        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (6, true));
+        assert_eq!(buf, b"short\n");
+        buf.clear();
+        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (25, false));
+        buf.clear();
+        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (3, true));
+        assert_eq!(buf, b"ok\n");
+        buf.clear();
+        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (0, true));
+    }
+}

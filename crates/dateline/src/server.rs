@@ -1,0 +1,63 @@
+//! Starting the site: open the store, bind, serve.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use dateline_storage::{SqliteStore, Store};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+/// A store opened and migrated, and a listener bound, ready to serve.
+pub struct Server {
+    pub store: Arc<dyn Store>,
+    pub listener: TcpListener,
+    pub address: SocketAddr,
+    pub app: axum::Router,
+}
+
+/// Opens the database (applying migrations) and binds the listen address.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    let store = SqliteStore::open(&config.database)
+        .await
+        .with_context(|| format!("failed to open the database {}", config.database.display()))?;
+    Ok(Arc::new(store))
+}
+
+impl Server {
+    pub async fn bind(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Server> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("failed to listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let site = config.site(address)?;
+        let app = dateline_web::app(store.clone(), site);
+        Ok(Server { store, listener, address, app })
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        dateline_web::serve(self.listener, self.app, shutdown).await.context("the server failed")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
