@@ -104,7 +104,9 @@ impl AddressPattern {
         while !rest.is_empty() {
             match rest.find('{') {
                 Some(0) => {
-                    let end = rest.find('}').ok_or_else(|| AddressError::Unclosed(err_pattern()))?;
+                    let end = rest
+                        .find('}')
+                        .ok_or_else(|| AddressError::Unclosed(err_pattern()))?;
                     let name = &rest[1..end];
                     let field = Placeholder::from_name(name).ok_or_else(|| {
                         AddressError::UnknownPlaceholder {
@@ -130,7 +132,10 @@ impl AddressPattern {
                 }
             }
         }
-        let ids = tokens.iter().filter(|t| **t == Token::Field(Placeholder::Id)).count();
+        let ids = tokens
+            .iter()
+            .filter(|t| **t == Token::Field(Placeholder::Id))
+            .count();
         if ids != 1 {
             return Err(AddressError::IdCount(err_pattern()));
         }
@@ -217,10 +222,21 @@ mod tests {
     #[test]
     fn reference_shape() {
         let p = AddressPattern::parse(REFERENCE).unwrap();
-        assert_eq!(p.render(&parts(9910603)), "/n3/2021/1022/c90000-9910603.html");
-        assert_eq!(p.match_id("/n3/2021/1022/c90000-9910603.html"), Some(9910603));
+        assert_eq!(
+            p.render(&parts(9910603)),
+            "/n3/2021/1022/c90000-9910603.html"
+        );
+        assert_eq!(
+            p.match_id("/n3/2021/1022/c90000-9910603.html"),
+            Some(9910603)
+        );
         assert_eq!(p.match_id("/n3/2020/0101/c1-9910603.html"), Some(9910603));
-        for bad in ["/n3/2021/1022/c90000-.html", "/n3/21/1022/c9-1.html", "/n3/2021/1022/c90000-99x.html", "/"] {
+        for bad in [
+            "/n3/2021/1022/c90000-.html",
+            "/n3/21/1022/c9-1.html",
+            "/n3/2021/1022/c90000-99x.html",
+            "/",
+        ] {
             assert_eq!(p.match_id(bad), None, "{bad}");
         }
     }
@@ -235,12 +251,30 @@ mod tests {
 
     #[test]
     fn rejects_bad_patterns() {
-        assert!(matches!(AddressPattern::parse("n3/{id}"), Err(AddressError::NoLeadingSlash(_))));
-        assert!(matches!(AddressPattern::parse("/a/{year}"), Err(AddressError::IdCount(_))));
-        assert!(matches!(AddressPattern::parse("/{id}/{id}"), Err(AddressError::IdCount(_))));
-        assert!(matches!(AddressPattern::parse("/{idd}"), Err(AddressError::UnknownPlaceholder { .. })));
-        assert!(matches!(AddressPattern::parse("/{section}{id}"), Err(AddressError::Ambiguous(_))));
-        assert!(matches!(AddressPattern::parse("/{id"), Err(AddressError::Unclosed(_))));
+        assert!(matches!(
+            AddressPattern::parse("n3/{id}"),
+            Err(AddressError::NoLeadingSlash(_))
+        ));
+        assert!(matches!(
+            AddressPattern::parse("/a/{year}"),
+            Err(AddressError::IdCount(_))
+        ));
+        assert!(matches!(
+            AddressPattern::parse("/{id}/{id}"),
+            Err(AddressError::IdCount(_))
+        ));
+        assert!(matches!(
+            AddressPattern::parse("/{idd}"),
+            Err(AddressError::UnknownPlaceholder { .. })
+        ));
+        assert!(matches!(
+            AddressPattern::parse("/{section}{id}"),
+            Err(AddressError::Ambiguous(_))
+        ));
+        assert!(matches!(
+            AddressPattern::parse("/{id"),
+            Err(AddressError::Unclosed(_))
+        ));
     }
 
     proptest! {

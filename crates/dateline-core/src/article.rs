@@ -30,7 +30,8 @@ impl ArticleKey {
     pub fn parse(s: &str) -> Result<ArticleKey, ArticleKeyError> {
         let ok = !s.is_empty()
             && s.len() <= 128
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
         if ok {
             Ok(ArticleKey(s.to_string()))
         } else {

@@ -43,7 +43,10 @@ impl DatelineFormat {
                 reason: e.to_string(),
             })?;
         }
-        Ok(DatelineFormat { default: default.to_string(), per_lang })
+        Ok(DatelineFormat {
+            default: default.to_string(),
+            per_lang,
+        })
     }
 
     fn format_for(&self, lang: &Lang) -> &str {

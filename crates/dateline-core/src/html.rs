@@ -15,10 +15,55 @@ use ammonia::Builder;
 pub struct SafeHtml(String);
 
 const TAGS: &[&str] = &[
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dfn", "div",
-    "dl", "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
-    "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub",
-    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
 ];
 
 /// The link scheme of inline related-story links.
@@ -170,7 +215,13 @@ fn inline_links(html: &str) -> impl Iterator<Item = InlineLink<'_>> {
         pos = end;
         let key = &html[key_start..key_end];
         if !key.is_empty() {
-            return Some(InlineLink { key, start, inner_start, inner_end, end });
+            return Some(InlineLink {
+                key,
+                start,
+                inner_start,
+                inner_end,
+                end,
+            });
         }
     })
 }
@@ -202,12 +253,28 @@ fn unescape(text: &str) -> String {
 
 /// Whether a body given without a declared format looks like HTML rather than plain text.
 pub fn looks_like_html(body: &str) -> bool {
-    const TAGS: &[&str] = &["<p", "<div", "<br", "<h2", "<h3", "<ul", "<ol", "<blockquote", "<figure", "<a ", "<em>", "<strong>", "<table"];
+    const TAGS: &[&str] = &[
+        "<p",
+        "<div",
+        "<br",
+        "<h2",
+        "<h3",
+        "<ul",
+        "<ol",
+        "<blockquote",
+        "<figure",
+        "<a ",
+        "<em>",
+        "<strong>",
+        "<table",
+    ];
     let lower = body.to_ascii_lowercase();
     TAGS.iter().any(|t| {
         lower.match_indices(t).any(|(i, _)| {
             let after = lower.as_bytes().get(i + t.len()).copied();
-            t.ends_with(' ') || t.ends_with('>') || matches!(after, Some(b'>' | b' ' | b'/' | b'\n'))
+            t.ends_with(' ')
+                || t.ends_with('>')
+                || matches!(after, Some(b'>' | b' ' | b'/' | b'\n'))
         })
     })
 }
@@ -222,7 +289,15 @@ mod tests {
         let dirty = r#"<p onclick="x()">Hi<script>alert(1)</script><a href="javascript:alert(1)">a</a><img src=x onerror=alert(1)><span style="position:fixed">s</span></p><style>p{}</style><iframe src="https://e"></iframe>"#;
         let clean = SafeHtml::sanitize(dirty);
         let s = clean.as_str();
-        for bad in ["script", "onclick", "javascript", "onerror", "style", "iframe", "alert"] {
+        for bad in [
+            "script",
+            "onclick",
+            "javascript",
+            "onerror",
+            "style",
+            "iframe",
+            "alert",
+        ] {
             assert!(!s.contains(bad), "{bad} survived in {s}");
         }
         assert!(s.contains("<p>Hi"));
@@ -230,13 +305,18 @@ mod tests {
 
     #[test]
     fn text_to_paragraphs() {
-        assert_eq!(SafeHtml::from_text("One\nline.\n\nTwo & <three>").as_str(), "<p>One line.</p><p>Two &amp; &lt;three&gt;</p>");
+        assert_eq!(
+            SafeHtml::from_text("One\nline.\n\nTwo & <three>").as_str(),
+            "<p>One line.</p><p>Two &amp; &lt;three&gt;</p>"
+        );
         assert_eq!(SafeHtml::from_text("a\nb\n").as_str(), "<p>a</p><p>b</p>");
     }
 
     #[test]
     fn resolves_inline_links() {
-        let body = SafeHtml::sanitize(r#"<p>Before.</p><p><a href="article:other"></a></p><p>See <a href="article:kept">this story</a> and <a href="article:gone">that one</a>.</p>"#);
+        let body = SafeHtml::sanitize(
+            r#"<p>Before.</p><p><a href="article:other"></a></p><p>See <a href="article:kept">this story</a> and <a href="article:gone">that one</a>.</p>"#,
+        );
         assert_eq!(body.linked_article_keys(), vec!["other", "kept", "gone"]);
         let html = body.resolve_article_links(|key| match key {
             "other" => Some(("/n3/2021/1022/c1-2.html", "A <headline>")),

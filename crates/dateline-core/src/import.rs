@@ -14,23 +14,59 @@ use crate::{ArticleKey, Lang, NewArticle, SafeHtml, Slug};
 
 /// Dateline's import fields, with what each holds.
 pub const FIELDS: &[(&str, &str)] = &[
-    ("id", "required: the article's stable key in its source; importing it again updates it"),
-    ("headline", "required (or see --headline-from-body): the headline"),
+    (
+        "id",
+        "required: the article's stable key in its source; importing it again updates it",
+    ),
+    (
+        "headline",
+        "required (or see --headline-from-body): the headline",
+    ),
     ("summary", "a standfirst of a sentence or two"),
-    ("body", "the body: HTML (sanitized) or plain text with blank lines between paragraphs"),
-    ("lang", "the language tag, e.g. en, zh, ru (default: --lang)"),
-    ("section", "the section key; free text such as \"UK/WORLD\" becomes uk-world (default: --section)"),
+    (
+        "body",
+        "the body: HTML (sanitized) or plain text with blank lines between paragraphs",
+    ),
+    (
+        "lang",
+        "the language tag, e.g. en, zh, ru (default: --lang)",
+    ),
+    (
+        "section",
+        "the section key; free text such as \"UK/WORLD\" becomes uk-world (default: --section)",
+    ),
     ("byline", "the writers, as printed"),
-    ("credit", "the wire or partner of syndicated copy, named in the dateline"),
-    ("web_editors", "the web editors: a list, or names separated by commas"),
-    ("published", "first publication, RFC 3339 (e.g. 2021-10-22T09:37:00Z)"),
-    ("published_local", "first publication in the outlet's time zone, e.g. 2022-03-07T17:49:00"),
+    (
+        "credit",
+        "the wire or partner of syndicated copy, named in the dateline",
+    ),
+    (
+        "web_editors",
+        "the web editors: a list, or names separated by commas",
+    ),
+    (
+        "published",
+        "first publication, RFC 3339 (e.g. 2021-10-22T09:37:00Z)",
+    ),
+    (
+        "published_local",
+        "first publication in the outlet's time zone, e.g. 2022-03-07T17:49:00",
+    ),
     ("updated", "last substantive update, RFC 3339"),
     ("related", "keys of related stories, in order"),
-    ("translation_of", "the key of the article this one translates"),
-    ("series", "the key of the series this article is an episode of"),
+    (
+        "translation_of",
+        "the key of the article this one translates",
+    ),
+    (
+        "series",
+        "the key of the series this article is an episode of",
+    ),
     ("episode", "the episode number in that series"),
-    ("topics", "keys of the topics (story threads) this article belongs to"),
+    (
+        "topics",
+        "keys of the topics (story threads) this article belongs to",
+    ),
 ];
 
 /// Where each Dateline field is read from in the source: `headline` from `title`, say.
@@ -56,8 +92,16 @@ impl FieldMap {
                 .ok_or_else(|| FieldMapError::Shape(pair.to_string()))?;
             let field = field.trim();
             if !FIELDS.iter().any(|(f, _)| *f == field) {
-                let names = FIELDS.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ");
-                return Err(FieldMapError::UnknownField(pair.to_string(), field.to_string(), names));
+                let names = FIELDS
+                    .iter()
+                    .map(|(f, _)| *f)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(FieldMapError::UnknownField(
+                    pair.to_string(),
+                    field.to_string(),
+                    names,
+                ));
             }
             map.insert(field.to_string(), source.trim().to_string());
         }
@@ -113,7 +157,10 @@ impl<'a> Line<'a> {
     /// The value of a Dateline field, `None` when absent or null.
     fn get(&self, field: &'a str) -> Option<(&'a str, &'a Value)> {
         let source = self.opts.fields.source(field);
-        self.obj.get(source).filter(|v| !v.is_null()).map(|v| (source, v))
+        self.obj
+            .get(source)
+            .filter(|v| !v.is_null())
+            .map(|v| (source, v))
     }
 
     fn string(&self, field: &'a str) -> Result<Option<String>, LineError> {
@@ -122,16 +169,20 @@ impl<'a> Line<'a> {
             Some((_, Value::String(s))) if s.trim().is_empty() => Ok(None),
             Some((_, Value::String(s))) => Ok(Some(s.clone())),
             Some((_, Value::Number(n))) => Ok(Some(n.to_string())),
-            Some((source, other)) => err(format!("{source:?} must be a string, not {}", kind(other))),
+            Some((source, other)) => {
+                err(format!("{source:?} must be a string, not {}", kind(other)))
+            }
         }
     }
 
     fn strings(&self, field: &'a str) -> Result<Vec<String>, LineError> {
         match self.get(field) {
             None => Ok(vec![]),
-            Some((_, Value::String(s))) => {
-                Ok(s.split(',').map(clean_line).filter(|s| !s.is_empty()).collect())
-            }
+            Some((_, Value::String(s))) => Ok(s
+                .split(',')
+                .map(clean_line)
+                .filter(|s| !s.is_empty())
+                .collect()),
             Some((source, Value::Array(items))) => items
                 .iter()
                 .map(|v| match v {
@@ -140,36 +191,53 @@ impl<'a> Line<'a> {
                 })
                 .filter(|r| r.as_ref().map_or(true, |s| !s.is_empty()))
                 .collect(),
-            Some((source, other)) => err(format!("{source:?} must be a list of strings, not {}", kind(other))),
+            Some((source, other)) => err(format!(
+                "{source:?} must be a list of strings, not {}",
+                kind(other)
+            )),
         }
     }
 
     fn timestamp(&self, field: &'a str) -> Result<Option<Timestamp>, LineError> {
-        let Some(text) = self.string(field)? else { return Ok(None) };
+        let Some(text) = self.string(field)? else {
+            return Ok(None);
+        };
         let source = self.opts.fields.source(field);
         text.trim().parse::<Timestamp>().map(Some).or_else(|_| {
-            err(format!("{source:?} is not an RFC 3339 time such as 2021-10-22T09:37:00Z: {text:?}"))
+            err(format!(
+                "{source:?} is not an RFC 3339 time such as 2021-10-22T09:37:00Z: {text:?}"
+            ))
         })
     }
 
     fn local_timestamp(&self, field: &'a str) -> Result<Option<Timestamp>, LineError> {
-        let Some(text) = self.string(field)? else { return Ok(None) };
+        let Some(text) = self.string(field)? else {
+            return Ok(None);
+        };
         let source = self.opts.fields.source(field);
         let civil: DateTime = text.trim().parse().or_else(|_| {
-            err(format!("{source:?} is not a local time such as 2022-03-07T17:49:00: {text:?}"))
+            err(format!(
+                "{source:?} is not a local time such as 2022-03-07T17:49:00: {text:?}"
+            ))
         })?;
         civil
             .to_zoned(self.opts.time_zone.clone())
             .map(|z| Some(z.timestamp()))
-            .or_else(|e| err(format!("{source:?} {text:?} has no place in the outlet's time zone: {e}")))
+            .or_else(|e| {
+                err(format!(
+                    "{source:?} {text:?} has no place in the outlet's time zone: {e}"
+                ))
+            })
     }
 
     fn key(&self, field: &'a str, value: &str) -> Result<ArticleKey, LineError> {
-        ArticleKey::parse(value.trim()).or_else(|e| err(format!("{:?}: {e}", self.opts.fields.source(field))))
+        ArticleKey::parse(value.trim())
+            .or_else(|e| err(format!("{:?}: {e}", self.opts.fields.source(field))))
     }
 
     fn slug(&self, field: &'a str, value: &str) -> Result<Slug, LineError> {
-        Slug::parse(value.trim()).or_else(|e| err(format!("{:?}: {e}", self.opts.fields.source(field))))
+        Slug::parse(value.trim())
+            .or_else(|e| err(format!("{:?}: {e}", self.opts.fields.source(field))))
     }
 }
 
@@ -193,21 +261,33 @@ pub fn parse_line(text: &str, opts: &ImportOptions) -> Result<NewArticle, LineEr
             opts.max_line_bytes
         ));
     }
-    let value: Value = serde_json::from_str(text).or_else(|e| err(format!("not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(text).or_else(|e| err(format!("not valid JSON: {e}")))?;
     let Value::Object(obj) = &value else {
-        return err(format!("a line must be a JSON object, not {}", kind(&value)));
+        return err(format!(
+            "a line must be a JSON object, not {}",
+            kind(&value)
+        ));
     };
     parse_object(obj, opts)
 }
 
 /// Parses an import record that is already a JSON object.
-pub fn parse_object(obj: &Map<String, Value>, opts: &ImportOptions) -> Result<NewArticle, LineError> {
+pub fn parse_object(
+    obj: &Map<String, Value>,
+    opts: &ImportOptions,
+) -> Result<NewArticle, LineError> {
     let line = Line { obj, opts };
     let fields = &opts.fields;
 
     let key = match line.string("id")? {
         Some(id) => line.key("id", &id)?,
-        None => return err(format!("{:?} is missing: every article needs a stable key", fields.source("id"))),
+        None => {
+            return err(format!(
+                "{:?} is missing: every article needs a stable key",
+                fields.source("id")
+            ))
+        }
     };
 
     let body_text = line.string("body")?.unwrap_or_default();
@@ -216,7 +296,11 @@ pub fn parse_object(obj: &Map<String, Value>, opts: &ImportOptions) -> Result<Ne
         BodyFormat::Text => false,
         BodyFormat::Auto => looks_like_html(&body_text),
     };
-    let mut body = if html { SafeHtml::sanitize(&body_text) } else { SafeHtml::from_text(&body_text) };
+    let mut body = if html {
+        SafeHtml::sanitize(&body_text)
+    } else {
+        SafeHtml::from_text(&body_text)
+    };
 
     let headline = match line.string("headline")? {
         Some(h) => clean_line(&h),
@@ -228,10 +312,16 @@ pub fn parse_object(obj: &Map<String, Value>, opts: &ImportOptions) -> Result<Ne
         None => String::new(),
     };
     if headline.is_empty() {
-        return err(format!("{:?} is missing or empty", fields.source("headline")));
+        return err(format!(
+            "{:?} is missing or empty",
+            fields.source("headline")
+        ));
     }
     if headline.chars().count() > 500 {
-        return err(format!("{:?} is over 500 characters", fields.source("headline")));
+        return err(format!(
+            "{:?} is over 500 characters",
+            fields.source("headline")
+        ));
     }
 
     let lang = match line.string("lang")? {
@@ -259,7 +349,10 @@ pub fn parse_object(obj: &Map<String, Value>, opts: &ImportOptions) -> Result<Ne
     let updated = line.timestamp("updated")?;
     if let Some(u) = updated {
         if u < published {
-            return err(format!("{:?} ({u}) is before the publication time ({published})", fields.source("updated")));
+            return err(format!(
+                "{:?} ({u}) is before the publication time ({published})",
+                fields.source("updated")
+            ));
         }
     }
 
@@ -273,20 +366,31 @@ pub fn parse_object(obj: &Map<String, Value>, opts: &ImportOptions) -> Result<Ne
         None => None,
     };
     if translation_of.as_ref() == Some(&key) {
-        return err(format!("{:?} names the article itself", fields.source("translation_of")));
+        return err(format!(
+            "{:?} names the article itself",
+            fields.source("translation_of")
+        ));
     }
     let series = match line.string("series")? {
         Some(s) => {
             let series = line.slug("series", &s)?;
             let episode = match line.get("episode") {
                 Some((_, Value::Number(n))) => n.as_u64().filter(|n| (1..=100_000).contains(n)),
-                Some((_, Value::String(s))) => s.trim().parse().ok().filter(|n| (1..=100_000).contains(n)),
+                Some((_, Value::String(s))) => {
+                    s.trim().parse().ok().filter(|n| (1..=100_000).contains(n))
+                }
                 _ => None,
             };
             let Some(episode) = episode else {
-                return err(format!("{:?} must be a whole number from 1 for an article in a series", fields.source("episode")));
+                return err(format!(
+                    "{:?} must be a whole number from 1 for an article in a series",
+                    fields.source("episode")
+                ));
             };
-            Some(SeriesEpisode { series, episode: episode as u32 })
+            Some(SeriesEpisode {
+                series,
+                episode: episode as u32,
+            })
         }
         None => None,
     };
@@ -347,7 +451,8 @@ mod tests {
     #[test]
     fn maps_fields() {
         let mut o = opts();
-        o.fields = FieldMap::parse(["headline=title", "section=category", "credit=source"]).unwrap();
+        o.fields =
+            FieldMap::parse(["headline=title", "section=category", "credit=source"]).unwrap();
         let a = parse_line(
             r#"{"id":"sv-1","title":"FM  hopes","body":null,"published_local":"2022-03-07T17:49:00","source":"chinadaily","category":"WORLD"}"#,
             &o,
@@ -367,13 +472,22 @@ mod tests {
         assert!(reason("{").starts_with("not valid JSON"));
         assert!(reason("[1]").contains("JSON object"));
         assert!(reason(r#"{"headline":"x"}"#).contains("\"id\" is missing"));
-        assert!(reason(r#"{"id":"a","headline":"x","published":"yesterday"}"#).contains("\"published\" is not an RFC 3339 time"));
+        assert!(
+            reason(r#"{"id":"a","headline":"x","published":"yesterday"}"#)
+                .contains("\"published\" is not an RFC 3339 time")
+        );
         assert!(reason(r#"{"id":"a","headline":"x"}"#).contains("no publication time"));
         assert!(reason(r#"{"id":"a b","headline":"x"}"#).contains("is not an article key"));
-        assert!(reason(r#"{"id":"a","headline":"x","published":"2020-01-01T00:00:00Z","series":"s"}"#).contains("\"episode\""));
+        assert!(reason(
+            r#"{"id":"a","headline":"x","published":"2020-01-01T00:00:00Z","series":"s"}"#
+        )
+        .contains("\"episode\""));
         let mut small = opts();
         small.max_line_bytes = 10;
-        assert!(parse_line(r#"{"id":"abcdefgh"}"#, &small).unwrap_err().0.contains("over the limit"));
+        assert!(parse_line(r#"{"id":"abcdefgh"}"#, &small)
+            .unwrap_err()
+            .0
+            .contains("over the limit"));
     }
 
     #[test]
@@ -381,14 +495,24 @@ mod tests {
         let mut o = opts();
         o.headline_from_body = true;
         o.undated_at = Some(Timestamp::UNIX_EPOCH);
-        let a = parse_line(r#"{"id":"w","title":null,"body":"Big news\n\nFirst paragraph."}"#, &o).unwrap();
+        let a = parse_line(
+            r#"{"id":"w","title":null,"body":"Big news\n\nFirst paragraph."}"#,
+            &o,
+        )
+        .unwrap();
         assert_eq!(a.headline, "Big news");
         assert_eq!(a.body.as_str(), "<p>First paragraph.</p>");
     }
 
     #[test]
     fn unknown_map_field() {
-        assert!(matches!(FieldMap::parse(["title=headline"]), Err(FieldMapError::UnknownField(..))));
-        assert!(matches!(FieldMap::parse(["headline"]), Err(FieldMapError::Shape(_))));
+        assert!(matches!(
+            FieldMap::parse(["title=headline"]),
+            Err(FieldMapError::UnknownField(..))
+        ));
+        assert!(matches!(
+            FieldMap::parse(["headline"]),
+            Err(FieldMapError::Shape(_))
+        ));
     }
 }

@@ -12,7 +12,9 @@ pub struct Lang(String);
 pub struct LangError(pub String);
 
 /// Primary languages written right to left.
-const RTL: &[&str] = &["ar", "arc", "dv", "fa", "he", "ks", "ku", "ps", "sd", "ug", "ur", "yi"];
+const RTL: &[&str] = &[
+    "ar", "arc", "dv", "fa", "he", "ks", "ku", "ps", "sd", "ug", "ur", "yi",
+];
 
 impl Lang {
     pub fn parse(s: &str) -> Result<Lang, LangError> {

@@ -14,7 +14,9 @@ pub mod localized;
 pub mod slug;
 
 pub use address::{AddressError, AddressParts, AddressPattern};
-pub use article::{Article, ArticleId, ArticleKey, ArticleKeyError, ArticleLink, NewArticle, SeriesEpisode};
+pub use article::{
+    Article, ArticleId, ArticleKey, ArticleKeyError, ArticleLink, NewArticle, SeriesEpisode,
+};
 pub use collections::{Section, Series, Topic};
 pub use dateline::{DatelineFormat, DatelineFormatError};
 pub use html::SafeHtml;

@@ -52,6 +52,9 @@ mod tests {
         name.insert("zh", "国际");
         assert_eq!(name.get("zh", "en"), ("国际", "zh"));
         assert_eq!(name.get("ru", "en"), ("World", "en"));
-        assert_eq!(Localized::new("fr", "Monde").get("ru", "en"), ("Monde", "fr"));
+        assert_eq!(
+            Localized::new("fr", "Monde").get("ru", "en"),
+            ("Monde", "fr")
+        );
     }
 }

@@ -15,7 +15,8 @@ impl Slug {
     pub fn parse(s: &str) -> Result<Slug, SlugError> {
         let ok = !s.is_empty()
             && s.len() <= 80
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-')
             && !s.contains("--");
@@ -74,9 +75,15 @@ mod tests {
 
     #[test]
     fn from_text() {
-        assert_eq!(Slug::from_text("Ad sales boost Time Warner profit", "x").as_str(), "ad-sales-boost-time-warner-profit");
+        assert_eq!(
+            Slug::from_text("Ad sales boost Time Warner profit", "x").as_str(),
+            "ad-sales-boost-time-warner-profit"
+        );
         assert_eq!(Slug::from_text("中俄关系", "article").as_str(), "article");
-        assert_eq!(Slug::from_text("  UK: it's -- over!  ", "x").as_str(), "uk-it-s-over");
+        assert_eq!(
+            Slug::from_text("  UK: it's -- over!  ", "x").as_str(),
+            "uk-it-s-over"
+        );
     }
 
     proptest! {

@@ -5,7 +5,9 @@
 //! touching them.
 
 use async_trait::async_trait;
-use dateline_core::{Article, ArticleId, ArticleKey, ArticleLink, Lang, NewArticle, Section, Series, Slug, Topic};
+use dateline_core::{
+    Article, ArticleId, ArticleKey, ArticleLink, Lang, NewArticle, Section, Series, Slug, Topic,
+};
 
 mod sqlite;
 

@@ -8,12 +8,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dateline_core::collections::name_from_key;
 use dateline_core::{
-    Article, ArticleId, ArticleKey, ArticleLink, Lang, Localized, NewArticle, SafeHtml, Section, Series, SeriesEpisode,
-    Slug, Topic,
+    Article, ArticleId, ArticleKey, ArticleLink, Lang, Localized, NewArticle, SafeHtml, Section,
+    Series, SeriesEpisode, Slug, Topic,
 };
 use jiff::Timestamp;
 use serde_json::json;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{stable_digest, Filter, Listing, StorageError, Store, Upserted};
@@ -38,7 +40,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         tracing::debug!(path = %path.display(), "opened SQLite store");
         Ok(SqliteStore { pool })
@@ -53,11 +58,13 @@ impl SqliteStore {
 }
 
 fn ts(seconds: i64) -> Result<Timestamp, StorageError> {
-    Timestamp::from_second(seconds).map_err(|e| StorageError::Corrupt(format!("time {seconds}: {e}")))
+    Timestamp::from_second(seconds)
+        .map_err(|e| StorageError::Corrupt(format!("time {seconds}: {e}")))
 }
 
 fn localized(text: &str) -> Result<Localized, StorageError> {
-    serde_json::from_str(text).map_err(|e| StorageError::Corrupt(format!("localized text {text:?}: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StorageError::Corrupt(format!("localized text {text:?}: {e}")))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -79,11 +86,14 @@ fn link_from_row(row: &SqliteRow) -> Result<ArticleLink, StorageError> {
         summary: row.try_get(3)?,
         lang: Lang::parse(&lang).map_err(|e| StorageError::Corrupt(e.to_string()))?,
         section_key: slug(row.try_get(5)?)?,
-        section_code: u32::try_from(row.try_get::<i64, _>(6)?).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+        section_code: u32::try_from(row.try_get::<i64, _>(6)?)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?,
         credit: row.try_get(7)?,
         published: ts(row.try_get(8)?)?,
         updated: row.try_get::<Option<i64>, _>(9)?.map(ts).transpose()?,
-        episode: row.try_get::<Option<i64>, _>(10)?.and_then(|e| u32::try_from(e).ok()),
+        episode: row
+            .try_get::<Option<i64>, _>(10)?
+            .and_then(|e| u32::try_from(e).ok()),
     })
 }
 
@@ -120,7 +130,11 @@ struct KeyIds {
     topics: HashMap<String, i64>,
 }
 
-async fn section_id(conn: &mut SqliteConnection, ids: &mut KeyIds, key: &Slug) -> Result<i64, StorageError> {
+async fn section_id(
+    conn: &mut SqliteConnection,
+    ids: &mut KeyIds,
+    key: &Slug,
+) -> Result<i64, StorageError> {
     if let Some(id) = ids.sections.get(key.as_str()) {
         return Ok(*id);
     }
@@ -148,12 +162,18 @@ async fn section_id(conn: &mut SqliteConnection, ids: &mut KeyIds, key: &Slug) -
     Ok(id)
 }
 
-async fn series_id(conn: &mut SqliteConnection, ids: &mut KeyIds, key: &Slug) -> Result<i64, StorageError> {
+async fn series_id(
+    conn: &mut SqliteConnection,
+    ids: &mut KeyIds,
+    key: &Slug,
+) -> Result<i64, StorageError> {
     if let Some(id) = ids.series.get(key.as_str()) {
         return Ok(*id);
     }
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM series WHERE key = $1").bind(key.as_str()).fetch_optional(&mut *conn).await?;
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM series WHERE key = $1")
+        .bind(key.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
     let id = match found {
         Some(id) => id,
         None => {
@@ -170,32 +190,45 @@ async fn series_id(conn: &mut SqliteConnection, ids: &mut KeyIds, key: &Slug) ->
     Ok(id)
 }
 
-async fn topic_id(conn: &mut SqliteConnection, ids: &mut KeyIds, key: &Slug) -> Result<i64, StorageError> {
+async fn topic_id(
+    conn: &mut SqliteConnection,
+    ids: &mut KeyIds,
+    key: &Slug,
+) -> Result<i64, StorageError> {
     if let Some(id) = ids.topics.get(key.as_str()) {
         return Ok(*id);
     }
-    let found: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM topics WHERE key = $1").bind(key.as_str()).fetch_optional(&mut *conn).await?;
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM topics WHERE key = $1")
+        .bind(key.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
     let id = match found {
         Some(id) => id,
         None => {
-            sqlx::query_scalar("INSERT INTO topics (key, title, intro) VALUES ($1, $2, '{}') RETURNING id")
-                .bind(key.as_str())
-                .bind(to_json(&Localized::new("en", name_from_key(key))))
-                .fetch_one(&mut *conn)
-                .await?
+            sqlx::query_scalar(
+                "INSERT INTO topics (key, title, intro) VALUES ($1, $2, '{}') RETURNING id",
+            )
+            .bind(key.as_str())
+            .bind(to_json(&Localized::new("en", name_from_key(key))))
+            .fetch_one(&mut *conn)
+            .await?
         }
     };
     ids.topics.insert(key.to_string(), id);
     Ok(id)
 }
 
-async fn upsert_article(conn: &mut SqliteConnection, ids: &mut KeyIds, a: &NewArticle) -> Result<Upserted, StorageError> {
+async fn upsert_article(
+    conn: &mut SqliteConnection,
+    ids: &mut KeyIds,
+    a: &NewArticle,
+) -> Result<Upserted, StorageError> {
     let hash = content_hash(a);
-    let existing: Option<(i64, String)> = sqlx::query_as("SELECT id, content_hash FROM articles WHERE key = $1")
-        .bind(a.key.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let existing: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, content_hash FROM articles WHERE key = $1")
+            .bind(a.key.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
     if let Some((id, old_hash)) = &existing {
         if *old_hash == hash {
             return Ok(Upserted::Unchanged(ArticleId(*id)));
@@ -234,16 +267,24 @@ async fn upsert_article(conn: &mut SqliteConnection, ids: &mut KeyIds, a: &NewAr
         .bind(&hash)
         .fetch_one(&mut *conn)
         .await?;
-    sqlx::query("DELETE FROM article_related WHERE article_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM article_related WHERE article_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     for (position, key) in a.related.iter().enumerate() {
-        sqlx::query("INSERT INTO article_related (article_id, position, related_key) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(position as i64)
-            .bind(key.as_str())
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query(
+            "INSERT INTO article_related (article_id, position, related_key) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(key.as_str())
+        .execute(&mut *conn)
+        .await?;
     }
-    sqlx::query("DELETE FROM article_topics WHERE article_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM article_topics WHERE article_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     for topic in &a.topics {
         let topic = topic_id(conn, ids, topic).await?;
         sqlx::query("INSERT INTO article_topics (article_id, topic_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -252,20 +293,28 @@ async fn upsert_article(conn: &mut SqliteConnection, ids: &mut KeyIds, a: &NewAr
             .execute(&mut *conn)
             .await?;
     }
-    Ok(if existing.is_some() { Upserted::Updated(ArticleId(id)) } else { Upserted::Inserted(ArticleId(id)) })
+    Ok(if existing.is_some() {
+        Upserted::Updated(ArticleId(id))
+    } else {
+        Upserted::Inserted(ArticleId(id))
+    })
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     #[tracing::instrument(skip_all, fields(section = %section.key))]
     async fn put_section(&self, section: &Section) -> Result<(), StorageError> {
-        let taken: Option<String> = sqlx::query_scalar("SELECT key FROM sections WHERE code = $1 AND key <> $2")
-            .bind(i64::from(section.code))
-            .bind(section.key.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let taken: Option<String> =
+            sqlx::query_scalar("SELECT key FROM sections WHERE code = $1 AND key <> $2")
+                .bind(i64::from(section.code))
+                .bind(section.key.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         if let Some(other) = taken {
-            return Err(StorageError::Conflict(format!("section code {} already belongs to section {other:?}", section.code)));
+            return Err(StorageError::Conflict(format!(
+                "section code {} already belongs to section {other:?}",
+                section.code
+            )));
         }
         sqlx::query(
             "INSERT INTO sections (key, code, name, position) \
@@ -341,7 +390,10 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip_all, fields(lang = %lang))]
     async fn set_front(&self, lang: &Lang, keys: &[ArticleKey]) -> Result<(), StorageError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM front_slots WHERE lang = $1").bind(lang.as_str()).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM front_slots WHERE lang = $1")
+            .bind(lang.as_str())
+            .execute(&mut *tx)
+            .await?;
         for (position, key) in keys.iter().enumerate() {
             let id: Option<i64> = sqlx::query_scalar("SELECT id FROM articles WHERE key = $1")
                 .bind(key.as_str())
@@ -360,12 +412,15 @@ impl Store for SqliteStore {
     }
 
     async fn sections(&self) -> Result<Vec<Section>, StorageError> {
-        let rows = sqlx::query("SELECT key, code, name FROM sections ORDER BY position, id").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT key, code, name FROM sections ORDER BY position, id")
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(Section {
                     key: slug(row.try_get(0)?)?,
-                    code: u32::try_from(row.try_get::<i64, _>(1)?).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                    code: u32::try_from(row.try_get::<i64, _>(1)?)
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?,
                     name: localized(row.try_get(2)?)?,
                 })
             })
@@ -373,17 +428,19 @@ impl Store for SqliteStore {
     }
 
     async fn series(&self, key: &Slug) -> Result<Option<Series>, StorageError> {
-        let row = sqlx::query("SELECT key, title, description, partners FROM series WHERE key = $1")
-            .bind(key.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT key, title, description, partners FROM series WHERE key = $1")
+                .bind(key.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
         row.map(|row| {
             let partners: String = row.try_get(3)?;
             Ok(Series {
                 key: slug(row.try_get(0)?)?,
                 title: localized(row.try_get(1)?)?,
                 description: localized(row.try_get(2)?)?,
-                partners: serde_json::from_str(&partners).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                partners: serde_json::from_str(&partners)
+                    .map_err(|e| StorageError::Corrupt(e.to_string()))?,
             })
         })
         .transpose()
@@ -395,7 +452,11 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|row| {
-            Ok(Topic { key: slug(row.try_get(0)?)?, title: localized(row.try_get(1)?)?, intro: localized(row.try_get(2)?)? })
+            Ok(Topic {
+                key: slug(row.try_get(0)?)?,
+                title: localized(row.try_get(1)?)?,
+                intro: localized(row.try_get(2)?)?,
+            })
         })
         .transpose()
     }
@@ -406,13 +467,20 @@ impl Store for SqliteStore {
             "SELECT {LINK_COLUMNS}, a.body_html, a.byline, a.web_editors, se.key \
              FROM {LINK_FROM} LEFT JOIN series se ON se.id = a.series_id WHERE a.id = $1"
         );
-        let Some(row) = sqlx::query(&sql).bind(id.0).fetch_optional(&self.pool).await? else {
+        let Some(row) = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
             return Ok(None);
         };
         let link = link_from_row(&row)?;
         let editors: String = row.try_get(13)?;
         let series = match (row.try_get::<Option<String>, _>(14)?, link.episode) {
-            (Some(key), Some(episode)) => Some(SeriesEpisode { series: slug(key)?, episode }),
+            (Some(key), Some(episode)) => Some(SeriesEpisode {
+                series: slug(key)?,
+                episode,
+            }),
             _ => None,
         };
         let topics: Vec<String> = sqlx::query_scalar(
@@ -424,7 +492,8 @@ impl Store for SqliteStore {
         Ok(Some(Article {
             body: SafeHtml::from_trusted_storage(row.try_get(11)?),
             byline: row.try_get(12)?,
-            web_editors: serde_json::from_str(&editors).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            web_editors: serde_json::from_str(&editors)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?,
             series,
             topics: topics.into_iter().map(slug).collect::<Result<_, _>>()?,
             link,
@@ -436,7 +505,10 @@ impl Store for SqliteStore {
             return Ok(vec![]);
         }
         let sql = format!("SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.key IN (SELECT value FROM json_each($1))");
-        let rows = sqlx::query(&sql).bind(to_json(&keys)).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(to_json(&keys))
+            .fetch_all(&self.pool)
+            .await?;
         links(&rows)
     }
 
@@ -463,7 +535,10 @@ impl Store for SqliteStore {
             "SELECT {LINK_COLUMNS} FROM front_slots f JOIN articles a ON a.id = f.article_id \
              JOIN sections s ON s.id = a.section_id WHERE f.lang = $1 ORDER BY f.position"
         );
-        let rows = sqlx::query(&sql).bind(lang.as_str()).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(lang.as_str())
+            .fetch_all(&self.pool)
+            .await?;
         links(&rows)
     }
 
@@ -502,7 +577,9 @@ impl Store for SqliteStore {
     }
 
     async fn article_count(&self) -> Result<u64, StorageError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM articles").fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM articles")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(n as u64)
     }
 }

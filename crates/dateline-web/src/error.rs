@@ -42,7 +42,11 @@ impl IntoResponse for AppError {
 }
 
 /// Renders the reader's page for 404s and 5xxs, in the edition of the address asked for.
-pub async fn error_pages(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+pub async fn error_pages(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
     if response.extensions().get::<ErrorPage>().is_none() {
@@ -54,7 +58,13 @@ pub async fn error_pages(State(state): State<Arc<AppState>>, request: Request, n
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "could not render the error page");
-            (status, Html(format!("<!doctype html><title>{status}</title><h1>{status}</h1>"))).into_response()
+            (
+                status,
+                Html(format!(
+                    "<!doctype html><title>{status}</title><h1>{status}</h1>"
+                )),
+            )
+                .into_response()
         }
     }
 }

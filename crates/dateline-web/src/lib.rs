@@ -71,7 +71,11 @@ pub struct Edition(pub Lang);
 
 /// The site's router.
 pub fn app(store: Arc<dyn Store>, site: Site) -> Router {
-    let state = Arc::new(AppState { store, templates: render::Templates::new(), site });
+    let state = Arc::new(AppState {
+        store,
+        templates: render::Templates::new(),
+        site,
+    });
     let mut router = Router::new()
         .route("/assets/site.css", get(assets::stylesheet))
         .route("/assets/icon.svg", get(assets::icon))
@@ -81,19 +85,39 @@ pub fn app(store: Arc<dyn Store>, site: Site) -> Router {
         let prefix = state.site.prefix(lang);
         let edition = Router::new()
             .route(&format!("{prefix}/"), get(pages::home::show))
-            .route(&format!("{prefix}/section/{{key}}"), get(pages::listing::section))
-            .route(&format!("{prefix}/topic/{{key}}"), get(pages::listing::topic))
-            .route(&format!("{prefix}/series/{{key}}"), get(pages::listing::series))
+            .route(
+                &format!("{prefix}/section/{{key}}"),
+                get(pages::listing::section),
+            )
+            .route(
+                &format!("{prefix}/topic/{{key}}"),
+                get(pages::listing::topic),
+            )
+            .route(
+                &format!("{prefix}/series/{{key}}"),
+                get(pages::listing::series),
+            )
             .layer(Extension(Edition(lang.clone())));
         router = router.merge(edition);
         if !prefix.is_empty() {
             let to = format!("{prefix}/");
-            router = router.route(&prefix, get(move || async move { axum::response::Redirect::permanent(&to) }));
+            router = router.route(
+                &prefix,
+                get(move || async move {
+                    (
+                        axum::http::StatusCode::MOVED_PERMANENTLY,
+                        [(axum::http::header::LOCATION, to)],
+                    )
+                }),
+            );
         }
     }
     router
         .fallback(pages::article::by_address)
-        .layer(middleware::from_fn_with_state(state.clone(), error::error_pages))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            error::error_pages,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -105,5 +129,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

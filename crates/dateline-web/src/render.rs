@@ -1,7 +1,7 @@
 //! Templates, and the views that pages hand them: plain data, already formatted.
 
-use dateline_core::{ArticleLink, Lang, Section};
 use dateline_core::html::escape;
+use dateline_core::{ArticleLink, Lang, Section};
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
@@ -18,13 +18,13 @@ impl Templates {
         let mut env = Environment::new();
         // minijinja's own escaping also writes "/" as "&#x2f;": valid, but it makes every
         // address in the page source hard to read. Strings are escaped as Dateline's body HTML is.
-        env.set_formatter(|out, state, value| {
-            match value.as_str() {
-                Some(s) if state.auto_escape() == AutoEscape::Html && !value.is_safe() => {
-                    out.write_str(&escape(s)).map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
-                }
-                _ => minijinja::escape_formatter(out, state, value),
+        env.set_formatter(|out, state, value| match value.as_str() {
+            Some(s) if state.auto_escape() == AutoEscape::Html && !value.is_safe() => {
+                out.write_str(&escape(s)).map_err(|e| {
+                    minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+                })
             }
+            _ => minijinja::escape_formatter(out, state, value),
         });
         let sources = [
             ("base.html", include_str!("../templates/base.html")),
@@ -118,7 +118,14 @@ impl Site {
         format!("{}/section/{key}", self.prefix(lang))
     }
 
-    pub(crate) fn frame(&self, lang: &Lang, sections: &[Section], current_section: Option<&str>, title: String, description: String) -> Frame {
+    pub(crate) fn frame(
+        &self,
+        lang: &Lang,
+        sections: &[Section],
+        current_section: Option<&str>,
+        title: String,
+        description: String,
+    ) -> Frame {
         let primary = self.primary().as_str();
         Frame {
             outlet: self.outlet.clone(),
@@ -148,14 +155,20 @@ impl Site {
             description,
             canonical: None,
             alternates: vec![],
-            year: jiff::Timestamp::now().to_zoned(self.time_zone.clone()).year(),
+            year: jiff::Timestamp::now()
+                .to_zoned(self.time_zone.clone())
+                .year(),
         }
     }
 
     pub(crate) fn link_view(&self, sections: &[Section], link: &ArticleLink) -> LinkView {
         let section = sections.iter().find(|s| s.key == link.section_key);
         let section_name = section
-            .map(|s| s.name.text(link.lang.as_str(), self.primary().as_str()).to_string())
+            .map(|s| {
+                s.name
+                    .text(link.lang.as_str(), self.primary().as_str())
+                    .to_string()
+            })
             .unwrap_or_else(|| link.section_key.to_string());
         LinkView {
             url: link.address(&self.address, &self.time_zone),
@@ -163,7 +176,9 @@ impl Site {
             summary: link.summary.clone(),
             lang: link.lang.to_string(),
             dir: link.lang.dir(),
-            time: self.dateline.time(link.published, &self.time_zone, &link.lang),
+            time: self
+                .dateline
+                .time(link.published, &self.time_zone, &link.lang),
             datetime: link.published.to_string(),
             section: section_name,
             section_url: self.section_url(&link.lang, link.section_key.as_str()),

@@ -71,12 +71,17 @@ pub const ENV_VARS: &[(&str, &str)] = &[
 
 impl Config {
     /// Reads the file, if given, then applies the environment.
-    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Config> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("failed to read the config file {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("{} is not a valid Dateline config", path.display()))?
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("failed to read the config file {}", path.display())
+                })?;
+                toml::from_str(&text)
+                    .with_context(|| format!("{} is not a valid Dateline config", path.display()))?
             }
             None => Config::default(),
         };
@@ -92,16 +97,24 @@ impl Config {
                 "DATELINE_TIME_ZONE" => self.time_zone = value,
                 "DATELINE_DATELINE_FORMAT" => self.dateline_format = value,
                 "DATELINE_LANGUAGES" => {
-                    self.languages = value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+                    self.languages = value
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
                 }
                 "DATELINE_ADDRESS_PATTERN" => self.address_pattern = value,
                 "DATELINE_DATABASE" => self.database = PathBuf::from(value),
                 "DATELINE_LISTEN" => {
-                    self.listen = value.parse().with_context(|| format!("{var}={value:?} is not an address such as 127.0.0.1:8080"))?
+                    self.listen = value.parse().with_context(|| {
+                        format!("{var}={value:?} is not an address such as 127.0.0.1:8080")
+                    })?
                 }
                 "DATELINE_BASE_URL" => self.base_url = Some(value),
                 "DATELINE_PAGE_SIZE" => {
-                    self.page_size = value.parse().with_context(|| format!("{var}={value:?} is not a whole number"))?
+                    self.page_size = value
+                        .parse()
+                        .with_context(|| format!("{var}={value:?} is not a whole number"))?
                 }
                 _ => {}
             }
@@ -110,13 +123,19 @@ impl Config {
     }
 
     pub fn time_zone(&self) -> anyhow::Result<TimeZone> {
-        TimeZone::get(&self.time_zone)
-            .with_context(|| format!("time_zone {:?} is not an IANA time zone such as Asia/Shanghai", self.time_zone))
+        TimeZone::get(&self.time_zone).with_context(|| {
+            format!(
+                "time_zone {:?} is not an IANA time zone such as Asia/Shanghai",
+                self.time_zone
+            )
+        })
     }
 
     pub fn languages(&self) -> anyhow::Result<Vec<Lang>> {
         if self.languages.is_empty() {
-            bail!("languages is empty: name at least the outlet's primary language, such as [\"en\"]");
+            bail!(
+                "languages is empty: name at least the outlet's primary language, such as [\"en\"]"
+            );
         }
         let langs = self
             .languages
@@ -137,7 +156,9 @@ impl Config {
             bail!("page_size {} is out of range: use 1 to 200", self.page_size);
         }
         let base_url = match &self.base_url {
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url.trim_end_matches('/').to_string(),
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                url.trim_end_matches('/').to_string()
+            }
             Some(url) => bail!("base_url {url:?} must start with http:// or https://"),
             None => format!("http://{bound}"),
         };
@@ -161,8 +182,15 @@ mod tests {
     fn file_then_environment() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dateline.toml");
-        std::fs::write(&path, "outlet = \"The Paper\"\ntime_zone = \"Europe/Berlin\"\nlanguages = [\"de\", \"en\"]\n").unwrap();
-        let config = Config::load(Some(&path), |v| (v == "DATELINE_OUTLET").then(|| "Env Outlet".to_string())).unwrap();
+        std::fs::write(
+            &path,
+            "outlet = \"The Paper\"\ntime_zone = \"Europe/Berlin\"\nlanguages = [\"de\", \"en\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), |v| {
+            (v == "DATELINE_OUTLET").then(|| "Env Outlet".to_string())
+        })
+        .unwrap();
         assert_eq!(config.outlet, "Env Outlet");
         assert_eq!(config.time_zone, "Europe/Berlin");
         assert_eq!(config.languages, vec!["de", "en"]);
@@ -178,12 +206,18 @@ mod tests {
         assert!(err.contains("unknown field `colour`"), "{err}");
 
         let bound = "127.0.0.1:1".parse().unwrap();
-        let mut config = Config { time_zone: "Mars/Olympus".to_string(), ..Config::default() };
+        let mut config = Config {
+            time_zone: "Mars/Olympus".to_string(),
+            ..Config::default()
+        };
         assert!(format!("{:#}", config.site(bound).unwrap_err()).contains("Mars/Olympus"));
         config.time_zone = "UTC".to_string();
         config.address_pattern = "/news/{slug}".to_string();
         assert!(format!("{:#}", config.site(bound).unwrap_err()).contains("{id}"));
-        let err = Config::load(None, |v| (v == "DATELINE_LISTEN").then(|| "nowhere".to_string())).unwrap_err();
+        let err = Config::load(None, |v| {
+            (v == "DATELINE_LISTEN").then(|| "nowhere".to_string())
+        })
+        .unwrap_err();
         assert!(format!("{err:#}").contains("DATELINE_LISTEN"));
     }
 }

@@ -65,9 +65,16 @@ fn sanitize_all(text: &Localized) -> Localized {
 
 /// Loads the demo newsroom into `store`; loading it again changes nothing.
 pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<usize> {
-    let newsroom: Newsroom = serde_json::from_str(NEWSROOM).context("the demo newsroom is not valid")?;
+    let newsroom: Newsroom =
+        serde_json::from_str(NEWSROOM).context("the demo newsroom is not valid")?;
     for s in &newsroom.sections {
-        store.put_section(&Section { key: Slug::parse(&s.key)?, code: s.code, name: s.name.clone() }).await?;
+        store
+            .put_section(&Section {
+                key: Slug::parse(&s.key)?,
+                code: s.code,
+                name: s.name.clone(),
+            })
+            .await?;
     }
     for s in &newsroom.series {
         let series = Series {
@@ -79,7 +86,13 @@ pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<usize> {
         store.put_series(&series).await?;
     }
     for t in &newsroom.topics {
-        store.put_topic(&Topic { key: Slug::parse(&t.key)?, title: t.title.clone(), intro: sanitize_all(&t.intro) }).await?;
+        store
+            .put_topic(&Topic {
+                key: Slug::parse(&t.key)?,
+                title: t.title.clone(),
+                intro: sanitize_all(&t.intro),
+            })
+            .await?;
     }
     let langs = config.languages()?;
     let options = ImportOptions {
@@ -98,11 +111,19 @@ pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<usize> {
         .enumerate()
         .map(|(i, a)| parse_object(a, &options).with_context(|| format!("demo article {}", i + 1)))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    for (i, outcome) in store.import_articles(&articles).await?.into_iter().enumerate() {
+    for (i, outcome) in store
+        .import_articles(&articles)
+        .await?
+        .into_iter()
+        .enumerate()
+    {
         outcome.with_context(|| format!("demo article {:?}", articles[i].key.as_str()))?;
     }
     for (lang, keys) in &newsroom.front {
-        let keys = keys.iter().map(|k| ArticleKey::parse(k)).collect::<Result<Vec<_>, _>>()?;
+        let keys = keys
+            .iter()
+            .map(|k| ArticleKey::parse(k))
+            .collect::<Result<Vec<_>, _>>()?;
         store.set_front(&Lang::parse(lang)?, &keys).await?;
     }
     Ok(articles.len())

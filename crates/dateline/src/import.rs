@@ -59,7 +59,11 @@ pub async fn import_file(
     let name = path.display().to_string();
     let file = File::open(path).with_context(|| format!("failed to open {name}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = if progress { ProgressBar::new(size) } else { ProgressBar::hidden() };
+    let bar = if progress {
+        ProgressBar::new(size)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -90,12 +94,18 @@ pub async fn import_file(
             match std::str::from_utf8(&buf) {
                 Err(e) => Err(format!("not valid UTF-8: {e}")),
                 Ok(text) if text.trim().is_empty() => continue,
-                Ok(text) => parse_line(text.trim_end_matches(['\n', '\r']), options).map_err(|e| e.0),
+                Ok(text) => {
+                    parse_line(text.trim_end_matches(['\n', '\r']), options).map_err(|e| e.0)
+                }
             }
         };
         match outcome {
             Ok(article) => batch.push((number, article)),
-            Err(reason) => report.rejected.push(Rejected { file: name.clone(), line: number, reason }),
+            Err(reason) => report.rejected.push(Rejected {
+                file: name.clone(),
+                line: number,
+                reason,
+            }),
         }
         if batch.len() >= BATCH {
             store_batch(store, &name, &mut batch, &mut report).await?;
@@ -117,13 +127,20 @@ async fn store_batch(
         return Ok(());
     }
     let articles: Vec<NewArticle> = batch.iter().map(|(_, a)| a.clone()).collect();
-    let outcomes = store.import_articles(&articles).await.with_context(|| format!("failed to store lines of {name}"))?;
+    let outcomes = store
+        .import_articles(&articles)
+        .await
+        .with_context(|| format!("failed to store lines of {name}"))?;
     for ((line, _), outcome) in batch.iter().zip(outcomes) {
         match outcome {
             Ok(Upserted::Inserted(_)) => report.inserted += 1,
             Ok(Upserted::Updated(_)) => report.updated += 1,
             Ok(Upserted::Unchanged(_)) => report.unchanged += 1,
-            Err(e) => report.rejected.push(Rejected { file: name.to_string(), line: *line, reason: e.to_string() }),
+            Err(e) => report.rejected.push(Rejected {
+                file: name.to_string(),
+                line: *line,
+                reason: e.to_string(),
+            }),
         }
     }
     batch.clear();
@@ -132,7 +149,11 @@ async fn store_batch(
 
 /// Reads one line into `buf`, keeping at most `max` bytes of it; returns the bytes consumed and
 /// whether the line fit. An oversized line is consumed whole without being held in memory.
-fn read_bounded_line(reader: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<(usize, bool)> {
+fn read_bounded_line(
+    reader: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
     let mut consumed = 0;
     let mut complete = true;
     loop {
@@ -170,7 +191,10 @@ mod tests {
         assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (6, true));
         assert_eq!(buf, b"short\n");
         buf.clear();
-        assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (25, false));
+        assert_eq!(
+            read_bounded_line(&mut r, &mut buf, 10).unwrap(),
+            (25, false)
+        );
         buf.clear();
         assert_eq!(read_bounded_line(&mut r, &mut buf, 10).unwrap(), (3, true));
         assert_eq!(buf, b"ok\n");

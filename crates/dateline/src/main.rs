@@ -93,7 +93,10 @@ fn import_help() -> String {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_env("DATELINE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_env("DATELINE_LOG")
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()).await {
@@ -114,9 +117,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 config.database = db;
             }
             let store = open_store(&config).await?;
-            let count = demo::load(store.as_ref(), &config).await.context("failed to load the demo newsroom")?;
+            let count = demo::load(store.as_ref(), &config)
+                .await
+                .context("failed to load the demo newsroom")?;
             let server = Server::bind(&config, store).await?;
-            println!("The Meridian Daily (demo): {count} articles in {}", config.database.display());
+            println!(
+                "The Meridian Daily (demo): {count} articles in {}",
+                config.database.display()
+            );
             println!("Serving at http://{}/  (Ctrl-C stops)", server.address);
             server.run(shutdown_signal()).await?;
         }
@@ -128,7 +136,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("Serving {} at http://{}/", config.outlet, server.address);
             server.run(shutdown_signal()).await?;
         }
-        Command::Import { config, maps, lang, section, undated_at, headline_from_body, body_format, max_line_bytes, files } => {
+        Command::Import {
+            config,
+            maps,
+            lang,
+            section,
+            undated_at,
+            headline_from_body,
+            body_format,
+            max_line_bytes,
+            files,
+        } => {
             let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
             let default_lang = match lang {
                 Some(l) => Lang::parse(&l).context("--lang")?,
@@ -140,7 +158,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 default_section: Slug::parse(&section).context("--section")?,
                 time_zone: config.time_zone()?,
                 undated_at: undated_at
-                    .map(|t| t.parse().with_context(|| format!("--undated-at {t:?} is not an RFC 3339 time")))
+                    .map(|t| {
+                        t.parse()
+                            .with_context(|| format!("--undated-at {t:?} is not an RFC 3339 time"))
+                    })
                     .transpose()?,
                 headline_from_body,
                 body_format: match body_format {

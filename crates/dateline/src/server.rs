@@ -33,12 +33,22 @@ impl Server {
         let address = listener.local_addr()?;
         let site = config.site(address)?;
         let app = dateline_web::app(store.clone(), site);
-        Ok(Server { store, listener, address, app })
+        Ok(Server {
+            store,
+            listener,
+            address,
+            app,
+        })
     }
 
     /// Serves until `shutdown` completes.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        dateline_web::serve(self.listener, self.app, shutdown).await.context("the server failed")
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        dateline_web::serve(self.listener, self.app, shutdown)
+            .await
+            .context("the server failed")
     }
 }
 

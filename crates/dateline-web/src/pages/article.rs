@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::Uri;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::{header, StatusCode, Uri};
+use axum::response::{Html, IntoResponse, Response};
 use dateline_core::{Article, ArticleId, Lang};
 use serde::Serialize;
 
@@ -46,15 +46,25 @@ struct ArticleView {
 
 /// Every path no other route claims: an article address, current or stale, or a 404.
 #[tracing::instrument(skip_all, fields(path = %uri.path()))]
-pub async fn by_address(State(state): State<Arc<AppState>>, uri: Uri) -> Result<Response, AppError> {
+pub async fn by_address(
+    State(state): State<Arc<AppState>>,
+    uri: Uri,
+) -> Result<Response, AppError> {
     let site = &state.site;
-    let id = site.address.match_id(uri.path()).ok_or(AppError::NotFound)?;
-    let article = state.store.article(ArticleId(id)).await?.ok_or(AppError::NotFound)?;
+    let id = site
+        .address
+        .match_id(uri.path())
+        .ok_or(AppError::NotFound)?;
+    let article = state
+        .store
+        .article(ArticleId(id))
+        .await?
+        .ok_or(AppError::NotFound)?;
     let current = article.link.address(&site.address, &site.time_zone);
     if current != uri.path() {
         // A headline or section changed since this address was given out: send the reader,
         // and search engines, to where the story lives now.
-        return Ok(Redirect::permanent(&current).into_response());
+        return Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, current)]).into_response());
     }
     Ok(Html(render(&state, article, current).await?).into_response())
 }
@@ -64,16 +74,32 @@ async fn render(state: &AppState, article: Article, path: String) -> Result<Stri
     let store = &state.store;
     let link = &article.link;
     let sections = store.sections().await?;
-    let edition: Lang = if site.languages.contains(&link.lang) { link.lang.clone() } else { site.primary().clone() };
+    let edition: Lang = if site.languages.contains(&link.lang) {
+        link.lang.clone()
+    } else {
+        site.primary().clone()
+    };
     let primary = site.primary().as_str();
     let lang = link.lang.as_str();
 
-    let inline = store.links_by_keys(&article.body.linked_article_keys()).await?;
+    let inline = store
+        .links_by_keys(&article.body.linked_article_keys())
+        .await?;
     let targets: HashMap<&str, (String, &str)> = inline
         .iter()
-        .map(|l| (l.key.as_str(), (l.address(&site.address, &site.time_zone), l.headline.as_str())))
+        .map(|l| {
+            (
+                l.key.as_str(),
+                (
+                    l.address(&site.address, &site.time_zone),
+                    l.headline.as_str(),
+                ),
+            )
+        })
         .collect();
-    let body = article.body.resolve_article_links(|key| targets.get(key).map(|(url, h)| (url.as_str(), *h)));
+    let body = article
+        .body
+        .resolve_article_links(|key| targets.get(key).map(|(url, h)| (url.as_str(), *h)));
 
     let related = store.related(link.id).await?;
     let translations = store.translations(link.id).await?;
@@ -110,15 +136,35 @@ async fn render(state: &AppState, article: Article, path: String) -> Result<Stri
         .summary
         .clone()
         .unwrap_or_else(|| crate::render::truncate(&article.body.text(), 160));
-    let description = if description.is_empty() { link.headline.clone() } else { description };
-    let mut frame = site.frame(&edition, &sections, Some(link.section_key.as_str()), format!("{} – {}", link.headline, site.outlet), description.clone());
+    let description = if description.is_empty() {
+        link.headline.clone()
+    } else {
+        description
+    };
+    let mut frame = site.frame(
+        &edition,
+        &sections,
+        Some(link.section_key.as_str()),
+        format!("{} – {}", link.headline, site.outlet),
+        description.clone(),
+    );
     frame.lang = lang.to_string();
     frame.dir = link.lang.dir();
     frame.canonical = Some(canonical.clone());
     if !translation_views.is_empty() {
-        frame.alternates = std::iter::once(EditionView { lang: lang.to_string(), name: String::new(), url: canonical.clone(), current: true })
-            .chain(translation_views.iter().map(|t| EditionView { lang: t.lang.clone(), name: t.name.clone(), url: site.absolute(&t.url), current: false }))
-            .collect();
+        frame.alternates = std::iter::once(EditionView {
+            lang: lang.to_string(),
+            name: String::new(),
+            url: canonical.clone(),
+            current: true,
+        })
+        .chain(translation_views.iter().map(|t| EditionView {
+            lang: t.lang.clone(),
+            name: t.name.clone(),
+            url: site.absolute(&t.url),
+            current: false,
+        }))
+        .collect();
     }
 
     let updated = link.updated.filter(|_| link.was_updated());
@@ -152,7 +198,10 @@ async fn render(state: &AppState, article: Article, path: String) -> Result<Stri
         series,
         topics,
         translations: translation_views,
-        related: related.iter().map(|l| site.link_view(&sections, l)).collect(),
+        related: related
+            .iter()
+            .map(|l| site.link_view(&sections, l))
+            .collect(),
         json_ld: minijinja::Value::from_safe_string(json_ld),
     };
     Ok(state.templates.render("article.html", view)?)

@@ -37,7 +37,11 @@ struct ListingView {
 fn page_number(query: &PageQuery) -> Result<u32, AppError> {
     match &query.page {
         None => Ok(1),
-        Some(p) => p.parse::<u32>().ok().filter(|n| (1..=100_000).contains(n)).ok_or(AppError::NotFound),
+        Some(p) => p
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=100_000).contains(n))
+            .ok_or(AppError::NotFound),
     }
 }
 
@@ -53,21 +57,51 @@ struct Heading {
     current_section: Option<String>,
 }
 
-async fn render(state: &AppState, lang: Lang, path: String, filter: Filter, heading: Heading, query: PageQuery) -> Result<Html<String>, AppError> {
+async fn render(
+    state: &AppState,
+    lang: Lang,
+    path: String,
+    filter: Filter,
+    heading: Heading,
+    query: PageQuery,
+) -> Result<Html<String>, AppError> {
     let site = &state.site;
     let page = page_number(&query)?;
     let sections = state.store.sections().await?;
     let per_page = site.page_size;
     let offset = (page - 1).saturating_mul(per_page);
-    let mut links = state.store.list(&Listing { lang: lang.clone(), filter, limit: per_page + 1, offset }).await?;
+    let mut links = state
+        .store
+        .list(&Listing {
+            lang: lang.clone(),
+            filter,
+            limit: per_page + 1,
+            offset,
+        })
+        .await?;
     if links.is_empty() && page > 1 {
         return Err(AppError::NotFound);
     }
     let has_more = links.len() > per_page as usize;
     links.truncate(per_page as usize);
 
-    let page_url = |n: u32| if n == 1 { path.clone() } else { format!("{path}?page={n}") };
-    let title = if page > 1 { format!("{} – {} {page} – {}", heading.title, crate::ui::ui(lang.as_str()).page, site.outlet) } else { format!("{} – {}", heading.title, site.outlet) };
+    let page_url = |n: u32| {
+        if n == 1 {
+            path.clone()
+        } else {
+            format!("{path}?page={n}")
+        }
+    };
+    let title = if page > 1 {
+        format!(
+            "{} – {} {page} – {}",
+            heading.title,
+            crate::ui::ui(lang.as_str()).page,
+            site.outlet
+        )
+    } else {
+        format!("{} – {}", heading.title, site.outlet)
+    };
     let description = heading
         .intro
         .as_deref()
@@ -75,7 +109,13 @@ async fn render(state: &AppState, lang: Lang, path: String, filter: Filter, head
         .filter(|t| !t.is_empty())
         .map(|t| crate::render::truncate(&t, 160))
         .unwrap_or_else(|| format!("{}: {}", site.outlet, heading.title));
-    let mut frame = site.frame(&lang, &sections, heading.current_section.as_deref(), title, description);
+    let mut frame = site.frame(
+        &lang,
+        &sections,
+        heading.current_section.as_deref(),
+        title,
+        description,
+    );
     frame.canonical = Some(site.absolute(&page_url(page)));
     let view = ListingView {
         frame,
@@ -100,10 +140,16 @@ pub async fn section(
 ) -> Result<Html<String>, AppError> {
     let key = key(&raw)?;
     let sections = state.store.sections().await?;
-    let section = sections.iter().find(|s| s.key == key).ok_or(AppError::NotFound)?;
+    let section = sections
+        .iter()
+        .find(|s| s.key == key)
+        .ok_or(AppError::NotFound)?;
     let heading = Heading {
         kind: "section",
-        title: section.name.text(lang.as_str(), state.site.primary().as_str()).to_string(),
+        title: section
+            .name
+            .text(lang.as_str(), state.site.primary().as_str())
+            .to_string(),
         intro: None,
         partners: vec![],
         current_section: Some(key.to_string()),

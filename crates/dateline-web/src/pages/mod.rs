@@ -24,18 +24,42 @@ struct ErrorView {
 }
 
 /// The page for a 404 or a 5xx: what happened, and where the reader can go next.
-pub async fn error_page(state: &AppState, lang: &Lang, status: StatusCode) -> Result<String, AppError> {
+pub async fn error_page(
+    state: &AppState,
+    lang: &Lang,
+    status: StatusCode,
+) -> Result<String, AppError> {
     let t = ui(lang.as_str());
-    let (heading, text) =
-        if status == StatusCode::NOT_FOUND { (t.not_found_title, t.not_found_text) } else { (t.error_title, t.error_text) };
+    let (heading, text) = if status == StatusCode::NOT_FOUND {
+        (t.not_found_title, t.not_found_text)
+    } else {
+        (t.error_title, t.error_text)
+    };
     let site = &state.site;
     let sections = state.store.sections().await?;
-    let latest = state.store.list(&Listing { lang: lang.clone(), filter: Filter::All, limit: 6, offset: 0 }).await?;
+    let latest = state
+        .store
+        .list(&Listing {
+            lang: lang.clone(),
+            filter: Filter::All,
+            limit: 6,
+            offset: 0,
+        })
+        .await?;
     let view = ErrorView {
-        frame: site.frame(lang, &sections, None, format!("{heading} – {}", site.outlet), text.to_string()),
+        frame: site.frame(
+            lang,
+            &sections,
+            None,
+            format!("{heading} – {}", site.outlet),
+            text.to_string(),
+        ),
         heading,
         text,
-        latest: latest.iter().map(|l| site.link_view(&sections, l)).collect(),
+        latest: latest
+            .iter()
+            .map(|l| site.link_view(&sections, l))
+            .collect(),
     };
     Ok(state.templates.render("error.html", view)?)
 }

@@ -1,0 +1,133 @@
+//! A reader in headless Chromium: the demo's home page, then an article.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{ClientBuilder, Locator};
+
+use crate::helpers::{repo_root, TestApp};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[tokio::test]
+async fn a_reader_opens_the_home_page_and_follows_a_story() {
+    let port = free_port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed (scripts/test installs Debian's chromium-driver)");
+    let _driver = Driver(driver);
+    let profile = tempfile::tempdir().expect("profile dir");
+    let caps = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--no-first-run", "--window-size=1280,1500",
+                     format!("--user-data-dir={}", profile.path().display())]
+        }
+    });
+    let caps = caps.as_object().cloned().expect("object");
+    let mut client = None;
+    for _ in 0..50 {
+        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let client = client.expect("chromedriver accepts a session");
+
+    let app = TestApp::demo().await;
+    client.goto(&app.url("/")).await.expect("home page");
+    assert_eq!(client.title().await.expect("title"), "The Meridian Daily");
+    let lead = client
+        .find(Locator::Css(".lead .headline a"))
+        .await
+        .expect("a lead story");
+    let headline = lead.text().await.expect("text");
+    let shots = repo_root().join("docs/screenshots");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    std::fs::write(
+        shots.join("home.png"),
+        client.screenshot().await.expect("screenshot"),
+    )
+    .expect("write");
+
+    lead.click().await.expect("follow the lead story");
+    let url = client.current_url().await.expect("url");
+    assert!(url.path().starts_with("/n3/"), "{url}");
+    let h1 = client
+        .find(Locator::Css("h1"))
+        .await
+        .expect("h1")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(h1, headline);
+    let dateline = client
+        .find(Locator::Css(".dateline"))
+        .await
+        .expect("dateline")
+        .text()
+        .await
+        .expect("text");
+    assert!(dateline.starts_with("(The Meridian Daily) "), "{dateline}");
+    let paragraphs = client
+        .find_all(Locator::Css(".body p"))
+        .await
+        .expect("body");
+    assert!(paragraphs.len() >= 3);
+    let credits = client
+        .find(Locator::Css(".credits"))
+        .await
+        .expect("credits")
+        .text()
+        .await
+        .expect("text");
+    assert!(credits.starts_with("(Web editor: "), "{credits}");
+    let related = client
+        .find_all(Locator::Css(".related .headline a"))
+        .await
+        .expect("related");
+    assert!(!related.is_empty(), "the lead story has related stories");
+    std::fs::write(
+        shots.join("article.png"),
+        client.screenshot().await.expect("screenshot"),
+    )
+    .expect("write");
+
+    // The reader follows the first related story and lands on its page.
+    let target = related[0].text().await.expect("text");
+    related[0].click().await.expect("follow a related story");
+    let h1 = client
+        .find(Locator::Css("h1"))
+        .await
+        .expect("h1")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(h1, target);
+    client.close().await.expect("close");
+}

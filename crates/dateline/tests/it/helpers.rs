@@ -1,0 +1,218 @@
+//! `TestApp`: the real server on a random port with a fresh database, and typed helpers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use dateline::config::Config;
+use dateline::server::{open_store, Server};
+use dateline_core::import::{parse_object, BodyFormat, FieldMap, ImportOptions};
+use dateline_core::{Localized, Section, Slug};
+use dateline_storage::{Store, Upserted};
+use scraper::{Html, Selector};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub address: String,
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// A page as a reader's browser would parse it.
+pub struct Page {
+    pub status: u16,
+    pub html: Html,
+}
+
+impl Page {
+    fn select(&self, css: &str) -> Vec<scraper::ElementRef<'_>> {
+        let selector = Selector::parse(css).unwrap_or_else(|e| panic!("bad selector {css}: {e}"));
+        self.html.select(&selector).collect()
+    }
+
+    /// The text of every element matching `css`, whitespace collapsed.
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        self.select(css)
+            .iter()
+            .map(|e| {
+                e.text()
+                    .collect::<String>()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    /// The text of the one element matching `css`.
+    pub fn text(&self, css: &str) -> String {
+        let texts = self.texts(css);
+        assert_eq!(texts.len(), 1, "expected one {css}, found {texts:?}");
+        texts.into_iter().next().unwrap_or_default()
+    }
+
+    pub fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
+        self.select(css)
+            .iter()
+            .filter_map(|e| e.value().attr(attr).map(str::to_string))
+            .collect()
+    }
+
+    pub fn attr(&self, css: &str, attr: &str) -> String {
+        let values = self.attrs(css, attr);
+        assert_eq!(
+            values.len(),
+            1,
+            "expected one {css}[{attr}], found {values:?}"
+        );
+        values.into_iter().next().unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the server with the default config, changed by `adjust`.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            database: dir.path().join("dateline.db"),
+            listen: "127.0.0.1:0".parse().expect("address"),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        config.database = dir.path().join("dateline.db");
+        let store = open_store(&config).await.expect("store opens");
+        let server = Server::bind(&config, store.clone())
+            .await
+            .expect("server binds");
+        let address = format!("http://{}", server.address);
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(server.run(async move {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        TestApp {
+            address,
+            config,
+            store,
+            client,
+            _dir: dir,
+            _shutdown: tx,
+        }
+    }
+
+    /// Spawns the demo newsroom.
+    pub async fn demo() -> TestApp {
+        let app = TestApp::spawn_with(|c| {
+            let demo = dateline::demo::config();
+            c.outlet = demo.outlet;
+            c.time_zone = demo.time_zone;
+            c.languages = demo.languages;
+        })
+        .await;
+        dateline::demo::load(app.store.as_ref(), &app.config)
+            .await
+            .expect("demo loads");
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn page(&self, path: &str) -> Page {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        let source = response.text().await.expect("body");
+        Page {
+            status,
+            html: Html::parse_document(&source),
+        }
+    }
+
+    pub async fn section(&self, key: &str, code: u32, name: &str) {
+        let section = Section {
+            key: Slug::parse(key).expect("slug"),
+            code,
+            name: Localized::new("en", name),
+        };
+        self.store
+            .put_section(&section)
+            .await
+            .expect("section stored");
+    }
+
+    pub fn import_options(&self) -> ImportOptions {
+        ImportOptions {
+            fields: FieldMap::default(),
+            default_lang: self.config.languages().expect("languages")[0].clone(),
+            default_section: Slug::parse("news").expect("slug"),
+            time_zone: self.config.time_zone().expect("time zone"),
+            undated_at: None,
+            headline_from_body: false,
+            body_format: BodyFormat::Auto,
+            max_line_bytes: 1 << 20,
+        }
+    }
+
+    /// Publishes articles given as import records; returns their ids.
+    pub async fn publish(&self, records: &[Value]) -> Vec<i64> {
+        let options = self.import_options();
+        let articles: Vec<_> = records
+            .iter()
+            .map(|r| parse_object(r.as_object().expect("object"), &options).expect("valid article"))
+            .collect();
+        let outcomes = self.store.import_articles(&articles).await.expect("stored");
+        outcomes
+            .into_iter()
+            .map(|o| match o.expect("article stored") {
+                Upserted::Inserted(id) | Upserted::Updated(id) | Upserted::Unchanged(id) => id.0,
+            })
+            .collect()
+    }
+
+    /// The current address of an article, read from its section front.
+    pub async fn address_of(&self, id: i64) -> String {
+        let article = self
+            .store
+            .article(dateline_core::ArticleId(id))
+            .await
+            .expect("read")
+            .expect("exists");
+        let site = self
+            .config
+            .site("127.0.0.1:1".parse().expect("addr"))
+            .expect("site");
+        article.link.address(&site.address, &site.time_zone)
+    }
+}
+
+/// The repository's root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// The shared folder beside the repository, with its corpora and standards.
+pub fn shared() -> PathBuf {
+    repo_root().join("../shared")
+}

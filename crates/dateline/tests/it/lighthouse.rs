@@ -1,0 +1,94 @@
+//! Lighthouse audits of the demo's home and article pages, on mobile and desktop: 100 in
+//! accessibility, best practices and SEO.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::{repo_root, TestApp};
+
+const CATEGORIES: [&str; 3] = ["accessibility", "best-practices", "seo"];
+
+/// Runs Lighthouse on one page; returns each category's score and the audits that failed.
+fn audit(url: &str, desktop: bool) -> (Vec<(String, f64)>, Vec<String>) {
+    let bin = repo_root().join("tools/lighthouse/node_modules/.bin/lighthouse");
+    assert!(
+        bin.exists(),
+        "Lighthouse is not installed: run scripts/test, which installs it with npm"
+    );
+    let profile = tempfile::tempdir().expect("profile");
+    let mut cmd = Command::new(bin);
+    cmd.arg(url)
+        .arg("--output=json")
+        .arg("--output-path=stdout")
+        .arg("--quiet")
+        .arg(format!("--only-categories={}", CATEGORIES.join(",")))
+        .arg(format!(
+            "--chrome-flags=--headless --no-sandbox --disable-gpu --disable-background-networking \
+             --disable-component-update --no-first-run --user-data-dir={}",
+            profile.path().display()
+        ))
+        .env("CHROME_PATH", "/usr/bin/chromium");
+    if desktop {
+        cmd.arg("--preset=desktop");
+    }
+    let output = cmd.output().expect("lighthouse runs");
+    assert!(
+        output.status.success(),
+        "lighthouse failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).expect("lighthouse JSON");
+    let scores = CATEGORIES
+        .iter()
+        .map(|c| {
+            (
+                c.to_string(),
+                report["categories"][c]["score"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    let failed = report["audits"]
+        .as_object()
+        .map(|audits| {
+            audits
+                .iter()
+                .filter(|(_, a)| {
+                    a["score"].as_f64().is_some_and(|s| s < 1.0)
+                        && a["scoreDisplayMode"] == "binary"
+                })
+                .map(|(id, a)| format!("{id}: {}", a["title"].as_str().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    (scores, failed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_pages_score_100_in_accessibility_best_practices_and_seo() {
+    let app = TestApp::demo().await;
+    let home = app.page("/").await;
+    let article = home.attrs(".lead .headline a", "href").remove(0);
+    let mut report = Vec::new();
+    let mut perfect = true;
+    for (name, path) in [("home", "/".to_string()), ("article", article)] {
+        for desktop in [false, true] {
+            let url = app.url(&path);
+            let (scores, failed) = tokio::task::spawn_blocking(move || audit(&url, desktop))
+                .await
+                .expect("audit");
+            let form = if desktop { "desktop" } else { "mobile" };
+            let line = scores
+                .iter()
+                .map(|(c, s)| format!("{c} {}", (s * 100.0).round()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            println!("lighthouse {name} {form}: {line}");
+            if scores.iter().any(|(_, s)| *s < 1.0) {
+                perfect = false;
+                report.push(format!("{name} {form}: {line}; failing audits: {failed:?}"));
+            }
+        }
+    }
+    assert!(perfect, "Lighthouse found problems:\n{}", report.join("\n"));
+}

@@ -1,0 +1,8 @@
+//! Dateline's integration tests: the real server, a fresh database per test.
+
+mod article_page;
+mod browser;
+mod helpers;
+mod import;
+mod lighthouse;
+mod site;
