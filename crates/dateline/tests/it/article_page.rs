@@ -158,7 +158,7 @@ async fn dateline_follows_daylight_saving_time() {
 async fn an_old_address_answers_301_after_a_section_change() {
     let app = reference_outlet().await;
     let record = json!({"id": "moved", "headline": "A story that moves", "section": "world", "published": "2021-10-22T09:37:00Z"});
-    let ids = app.publish(&[record.clone()]).await;
+    let ids = app.publish(std::slice::from_ref(&record)).await;
     let old = app.address_of(ids[0]).await;
 
     let mut moved = record;
@@ -180,7 +180,7 @@ async fn an_old_address_answers_301_after_a_headline_change() {
     })
     .await;
     let record = json!({"id": "h", "headline": "First headline", "section": "world", "published": "2022-05-01T12:00:00Z"});
-    let ids = app.publish(&[record.clone()]).await;
+    let ids = app.publish(std::slice::from_ref(&record)).await;
     let old = app.address_of(ids[0]).await;
     assert_eq!(old, format!("/world/2022/05/{}-first-headline", ids[0]));
 
