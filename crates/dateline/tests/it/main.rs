@@ -3,6 +3,7 @@
 mod article_page;
 mod browser;
 mod helpers;
+mod html_validity;
 mod import;
 mod lighthouse;
 mod site;

