@@ -1,4 +1,5 @@
 //! The storage contract: what every `Store` engine must do, run here against SQLite.
+#![expect(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use dateline_core::{ArticleId, ArticleKey, Lang, Localized, NewArticle, SafeHtml, Section, Slug};
 use dateline_storage::{Filter, Listing, SqliteStore, StorageError, Store, Upserted};
@@ -25,7 +26,9 @@ fn article(key: &str, headline: &str, published: &str) -> NewArticle {
 
 async fn sqlite() -> (SqliteStore, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("contract.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("contract.db"))
+        .await
+        .unwrap();
     (store, dir)
 }
 
@@ -39,13 +42,28 @@ fn id(outcome: &Result<Upserted, StorageError>) -> ArticleId {
 async fn importing_the_same_article_twice_changes_nothing_and_a_change_updates_it() {
     let (store, _dir) = sqlite().await;
     let a = article("a", "First", "2024-01-01T00:00:00Z");
-    let first = store.import_articles(std::slice::from_ref(&a)).await.unwrap();
+    let first = store
+        .import_articles(std::slice::from_ref(&a))
+        .await
+        .unwrap();
     assert!(matches!(first[0], Ok(Upserted::Inserted(_))));
-    let again = store.import_articles(std::slice::from_ref(&a)).await.unwrap();
-    assert_eq!(again[0].as_ref().unwrap(), &Upserted::Unchanged(id(&first[0])));
-    let changed = NewArticle { headline: "Second".to_string(), ..a };
+    let again = store
+        .import_articles(std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    assert_eq!(
+        again[0].as_ref().unwrap(),
+        &Upserted::Unchanged(id(&first[0]))
+    );
+    let changed = NewArticle {
+        headline: "Second".to_string(),
+        ..a
+    };
     let updated = store.import_articles(&[changed]).await.unwrap();
-    assert_eq!(updated[0].as_ref().unwrap(), &Upserted::Updated(id(&first[0])));
+    assert_eq!(
+        updated[0].as_ref().unwrap(),
+        &Upserted::Updated(id(&first[0]))
+    );
     let stored = store.article(id(&first[0])).await.unwrap().unwrap();
     assert_eq!(stored.link.headline, "Second");
     assert_eq!(store.article_count().await.unwrap(), 1);
@@ -56,15 +74,27 @@ async fn an_article_that_cannot_be_stored_is_rolled_back_alone() {
     let (store, _dir) = sqlite().await;
     let good = article("good", "Good", "2024-01-01T00:00:00Z");
     // The domain never builds an article without a headline; the database refuses one too.
-    let bad = NewArticle { section: Slug::parse("fresh-section").unwrap(), ..article("bad", "", "2024-01-01T00:00:00Z") };
+    let bad = NewArticle {
+        section: Slug::parse("fresh-section").unwrap(),
+        ..article("bad", "", "2024-01-01T00:00:00Z")
+    };
     let also_good = article("also-good", "Also good", "2024-01-02T00:00:00Z");
-    let outcomes = store.import_articles(&[good, bad, also_good]).await.unwrap();
+    let outcomes = store
+        .import_articles(&[good, bad, also_good])
+        .await
+        .unwrap();
     assert!(outcomes[0].is_ok());
     assert!(matches!(outcomes[1], Err(StorageError::Database(_))));
     assert!(outcomes[2].is_ok());
     assert_eq!(store.article_count().await.unwrap(), 2);
     // The section the failed article would have created was rolled back with it.
-    let sections: Vec<String> = store.sections().await.unwrap().into_iter().map(|s| s.key.to_string()).collect();
+    let sections: Vec<String> = store
+        .sections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.key.to_string())
+        .collect();
     assert_eq!(sections, vec!["world"]);
 }
 
@@ -72,13 +102,25 @@ async fn an_article_that_cannot_be_stored_is_rolled_back_alone() {
 async fn related_stories_may_name_articles_imported_later() {
     let (store, _dir) = sqlite().await;
     let main = NewArticle {
-        related: vec![ArticleKey::parse("later").unwrap(), ArticleKey::parse("never").unwrap()],
+        related: vec![
+            ArticleKey::parse("later").unwrap(),
+            ArticleKey::parse("never").unwrap(),
+        ],
         ..article("main", "Main", "2024-01-01T00:00:00Z")
     };
     let outcomes = store.import_articles(&[main]).await.unwrap();
     assert!(store.related(id(&outcomes[0])).await.unwrap().is_empty());
-    store.import_articles(&[article("later", "Later", "2024-01-02T00:00:00Z")]).await.unwrap();
-    let related: Vec<String> = store.related(id(&outcomes[0])).await.unwrap().into_iter().map(|l| l.headline).collect();
+    store
+        .import_articles(&[article("later", "Later", "2024-01-02T00:00:00Z")])
+        .await
+        .unwrap();
+    let related: Vec<String> = store
+        .related(id(&outcomes[0]))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.headline)
+        .collect();
     assert_eq!(related, vec!["Later"]);
 }
 
@@ -96,32 +138,82 @@ async fn translations_find_each_other() {
         translation_of: Some(ArticleKey::parse("en").unwrap()),
         ..article("ru", "Русский", "2024-01-01T02:00:00Z")
     };
-    let ids: Vec<ArticleId> = store.import_articles(&[en, zh, ru]).await.unwrap().iter().map(id).collect();
-    let langs = |links: Vec<dateline_core::ArticleLink>| links.into_iter().map(|l| l.lang.to_string()).collect::<Vec<_>>();
-    assert_eq!(langs(store.translations(ids[0]).await.unwrap()), vec!["ru", "zh"]);
-    assert_eq!(langs(store.translations(ids[1]).await.unwrap()), vec!["en", "ru"]);
+    let ids: Vec<ArticleId> = store
+        .import_articles(&[en, zh, ru])
+        .await
+        .unwrap()
+        .iter()
+        .map(id)
+        .collect();
+    let langs = |links: Vec<dateline_core::ArticleLink>| {
+        links
+            .into_iter()
+            .map(|l| l.lang.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        langs(store.translations(ids[0]).await.unwrap()),
+        vec!["ru", "zh"]
+    );
+    assert_eq!(
+        langs(store.translations(ids[1]).await.unwrap()),
+        vec!["en", "ru"]
+    );
 }
 
 #[tokio::test]
 async fn listings_are_newest_first_per_edition_and_page() {
     let (store, _dir) = sqlite().await;
-    let mut batch: Vec<NewArticle> = (1..=5).map(|i| article(&format!("a{i}"), &format!("A{i}"), &format!("2024-01-0{i}T00:00:00Z"))).collect();
-    batch.push(NewArticle { lang: Lang::parse("ru").unwrap(), ..article("r", "R", "2024-02-01T00:00:00Z") });
+    let mut batch: Vec<NewArticle> = (1..=5)
+        .map(|i| {
+            article(
+                &format!("a{i}"),
+                &format!("A{i}"),
+                &format!("2024-01-0{i}T00:00:00Z"),
+            )
+        })
+        .collect();
+    batch.push(NewArticle {
+        lang: Lang::parse("ru").unwrap(),
+        ..article("r", "R", "2024-02-01T00:00:00Z")
+    });
     store.import_articles(&batch).await.unwrap();
-    let page = |offset| Listing { lang: Lang::parse("en").unwrap(), filter: Filter::Section(Slug::parse("world").unwrap()), limit: 2, offset };
-    let headlines = |links: Vec<dateline_core::ArticleLink>| links.into_iter().map(|l| l.headline).collect::<Vec<_>>();
-    assert_eq!(headlines(store.list(&page(0)).await.unwrap()), vec!["A5", "A4"]);
+    let page = |offset| Listing {
+        lang: Lang::parse("en").unwrap(),
+        filter: Filter::Section(Slug::parse("world").unwrap()),
+        limit: 2,
+        offset,
+    };
+    let headlines = |links: Vec<dateline_core::ArticleLink>| {
+        links.into_iter().map(|l| l.headline).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        headlines(store.list(&page(0)).await.unwrap()),
+        vec!["A5", "A4"]
+    );
     assert_eq!(headlines(store.list(&page(4)).await.unwrap()), vec!["A1"]);
-    let all_ru = Listing { lang: Lang::parse("ru").unwrap(), filter: Filter::All, limit: 10, offset: 0 };
+    let all_ru = Listing {
+        lang: Lang::parse("ru").unwrap(),
+        filter: Filter::All,
+        limit: 10,
+        offset: 0,
+    };
     assert_eq!(headlines(store.list(&all_ru).await.unwrap()), vec!["R"]);
 }
 
 #[tokio::test]
 async fn section_codes_are_unique() {
     let (store, _dir) = sqlite().await;
-    let section = |key: &str| Section { key: Slug::parse(key).unwrap(), code: 90000, name: Localized::new("en", key) };
+    let section = |key: &str| Section {
+        key: Slug::parse(key).unwrap(),
+        code: 90000,
+        name: Localized::new("en", key),
+    };
     store.put_section(&section("world")).await.unwrap();
     store.put_section(&section("world")).await.unwrap();
     let err = store.put_section(&section("china")).await.unwrap_err();
-    assert!(matches!(err, StorageError::Conflict(ref m) if m.contains("\"world\"")), "{err}");
+    assert!(
+        matches!(err, StorageError::Conflict(ref m) if m.contains("\"world\"")),
+        "{err}"
+    );
 }

@@ -198,6 +198,14 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_is_valid() {
+        let example: Config =
+            toml::from_str(include_str!("../../../dateline.example.toml")).unwrap();
+        let site = example.site("127.0.0.1:1".parse().unwrap()).unwrap();
+        assert_eq!(site.languages.len(), 3);
+    }
+
+    #[test]
     fn explains_bad_settings() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dateline.toml");

@@ -77,6 +77,16 @@ async fn article_page_shows_what_the_reference_shows() {
     );
     assert_eq!(page.attr("link[rel=canonical]", "href"), app.url(&address));
     assert_eq!(page.attr("html", "lang"), "en");
+    // Search engines read the same facts from JSON-LD.
+    let json_ld: serde_json::Value =
+        serde_json::from_str(&page.text("script[type='application/ld+json']")).expect("JSON-LD");
+    assert_eq!(json_ld["@type"], "NewsArticle");
+    assert_eq!(
+        json_ld["headline"],
+        "Strategic partnership shows strong momentum"
+    );
+    assert_eq!(json_ld["datePublished"], "2021-10-22T09:37:00Z");
+    assert_eq!(json_ld["mainEntityOfPage"], app.url(&address));
 }
 
 #[tokio::test]
