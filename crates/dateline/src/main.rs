@@ -22,8 +22,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a complete demo newsroom (three languages, a series, a topic thread) on an embedded
-    /// SQLite database, and print its address.
+    /// Run a complete demo newsroom and print its address.
+    ///
+    /// Three language editions, five sections, a series and a topic thread, on an embedded
+    /// SQLite database. Loading it again into the same database changes nothing.
     Demo {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -32,16 +34,22 @@ enum Command {
         #[arg(long)]
         database: Option<PathBuf>,
     },
-    /// Serve the site. Settings come from the config file, then DATELINE_* variables
-    /// (DATELINE_OUTLET, DATELINE_TIME_ZONE, DATELINE_LANGUAGES, DATELINE_DATABASE,
-    /// DATELINE_LISTEN, DATELINE_BASE_URL, DATELINE_ADDRESS_PATTERN, ...).
+    /// Serve the site.
+    ///
+    /// Settings come from the defaults, then the config file, then DATELINE_* variables:
+    /// DATELINE_OUTLET, DATELINE_TIME_ZONE, DATELINE_DATELINE_FORMAT, DATELINE_LANGUAGES,
+    /// DATELINE_ADDRESS_PATTERN, DATELINE_DATABASE, DATELINE_LISTEN, DATELINE_BASE_URL,
+    /// DATELINE_PAGE_SIZE. See dateline.example.toml.
     Serve {
         /// A TOML config file.
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-    /// Import articles from JSON Lines files, one article a line. Importing a file again
-    /// adds nothing: articles are matched on their "id".
+    /// Import articles from JSON Lines files, one article a line.
+    ///
+    /// Importing a file again adds nothing: articles are matched on their "id". Each rejected
+    /// line is reported with its number and reason, the others are committed, and the exit
+    /// status is 2 if any line was rejected.
     #[command(after_help = import_help())]
     Import {
         /// A TOML config file (for the database, time zone and languages).
