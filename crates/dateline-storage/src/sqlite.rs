@@ -130,91 +130,42 @@ struct KeyIds {
     topics: HashMap<String, i64>,
 }
 
-async fn section_id(
+/// The id of the section, series or topic with `key`, created (named after its key) if an
+/// import names one that does not exist yet.
+async fn collection_id(
     conn: &mut SqliteConnection,
-    ids: &mut KeyIds,
+    cache: &mut HashMap<String, i64>,
+    table: &'static str,
     key: &Slug,
 ) -> Result<i64, StorageError> {
-    if let Some(id) = ids.sections.get(key.as_str()) {
+    if let Some(id) = cache.get(key.as_str()) {
         return Ok(*id);
     }
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM sections WHERE key = $1")
+    let found: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE key = $1"))
         .bind(key.as_str())
         .fetch_optional(&mut *conn)
         .await?;
     let id = match found {
         Some(id) => id,
         None => {
-            let name = Localized::new("en", name_from_key(key));
-            tracing::info!(section = %key, "creating section named by an import");
-            sqlx::query_scalar(
-                "INSERT INTO sections (key, code, name, position) \
-                 VALUES ($1, (SELECT COALESCE(MAX(code), 9999) + 1 FROM sections), $2, \
-                         (SELECT COALESCE(MAX(position), 0) + 1 FROM sections)) RETURNING id",
-            )
-            .bind(key.as_str())
-            .bind(to_json(&name))
-            .fetch_one(&mut *conn)
-            .await?
+            tracing::info!(table, key = %key, "creating what an import names");
+            let insert = match table {
+                "sections" => {
+                    "INSERT INTO sections (key, name, code, position) \
+                     VALUES ($1, $2, (SELECT COALESCE(MAX(code), 9999) + 1 FROM sections), \
+                             (SELECT COALESCE(MAX(position), 0) + 1 FROM sections)) RETURNING id"
+                }
+                "series" => "INSERT INTO series (key, title, description, partners) VALUES ($1, $2, '{}', '[]') RETURNING id",
+                _ => "INSERT INTO topics (key, title, intro) VALUES ($1, $2, '{}') RETURNING id",
+            };
+            sqlx::query_scalar(insert)
+                .bind(key.as_str())
+                .bind(to_json(&Localized::new("en", name_from_key(key))))
+                .fetch_one(&mut *conn)
+                .await?
         }
     };
-    ids.sections.insert(key.to_string(), id);
-    Ok(id)
-}
-
-async fn series_id(
-    conn: &mut SqliteConnection,
-    ids: &mut KeyIds,
-    key: &Slug,
-) -> Result<i64, StorageError> {
-    if let Some(id) = ids.series.get(key.as_str()) {
-        return Ok(*id);
-    }
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM series WHERE key = $1")
-        .bind(key.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let id = match found {
-        Some(id) => id,
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO series (key, title, description, partners) VALUES ($1, $2, '{}', '[]') RETURNING id",
-            )
-            .bind(key.as_str())
-            .bind(to_json(&Localized::new("en", name_from_key(key))))
-            .fetch_one(&mut *conn)
-            .await?
-        }
-    };
-    ids.series.insert(key.to_string(), id);
-    Ok(id)
-}
-
-async fn topic_id(
-    conn: &mut SqliteConnection,
-    ids: &mut KeyIds,
-    key: &Slug,
-) -> Result<i64, StorageError> {
-    if let Some(id) = ids.topics.get(key.as_str()) {
-        return Ok(*id);
-    }
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM topics WHERE key = $1")
-        .bind(key.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let id = match found {
-        Some(id) => id,
-        None => {
-            sqlx::query_scalar(
-                "INSERT INTO topics (key, title, intro) VALUES ($1, $2, '{}') RETURNING id",
-            )
-            .bind(key.as_str())
-            .bind(to_json(&Localized::new("en", name_from_key(key))))
-            .fetch_one(&mut *conn)
-            .await?
-        }
-    };
-    ids.topics.insert(key.to_string(), id);
+    cache.insert(key.to_string(), id);
     Ok(id)
 }
 
@@ -234,9 +185,9 @@ async fn upsert_article(
             return Ok(Upserted::Unchanged(ArticleId(*id)));
         }
     }
-    let section = section_id(conn, ids, &a.section).await?;
+    let section = collection_id(conn, &mut ids.sections, "sections", &a.section).await?;
     let series = match &a.series {
-        Some(s) => Some(series_id(conn, ids, &s.series).await?),
+        Some(s) => Some(collection_id(conn, &mut ids.series, "series", &s.series).await?),
         None => None,
     };
     let group = a.translation_of.as_ref().unwrap_or(&a.key).as_str();
@@ -286,7 +237,7 @@ async fn upsert_article(
         .execute(&mut *conn)
         .await?;
     for topic in &a.topics {
-        let topic = topic_id(conn, ids, topic).await?;
+        let topic = collection_id(conn, &mut ids.topics, "topics", topic).await?;
         sqlx::query("INSERT INTO article_topics (article_id, topic_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(id)
             .bind(topic)

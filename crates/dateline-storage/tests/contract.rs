@@ -217,3 +217,43 @@ async fn section_codes_are_unique() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn sections_series_and_topics_an_import_names_are_created() {
+    let (store, _dir) = sqlite().await;
+    let a = NewArticle {
+        section: Slug::parse("uk-world").unwrap(),
+        series: Some(dateline_core::SeriesEpisode {
+            series: Slug::parse("new-show").unwrap(),
+            episode: 1,
+        }),
+        topics: vec![Slug::parse("new-thread").unwrap()],
+        ..article("a", "A", "2024-01-01T00:00:00Z")
+    };
+    store.import_articles(&[a]).await.unwrap();
+    let sections = store.sections().await.unwrap();
+    assert_eq!(sections[0].name.text("en", "en"), "Uk World");
+    assert_eq!(sections[0].code, 10000);
+    let series = store
+        .series(&Slug::parse("new-show").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(series.title.text("en", "en"), "New Show");
+    let topic = store
+        .topic(&Slug::parse("new-thread").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(topic.title.text("en", "en"), "New Thread");
+    let listed = store
+        .list(&Listing {
+            lang: Lang::parse("en").unwrap(),
+            filter: Filter::Topic(topic.key),
+            limit: 5,
+            offset: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+}
