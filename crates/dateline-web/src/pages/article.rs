@@ -183,6 +183,13 @@ async fn render(state: &AppState, article: Article, path: String) -> Result<Stri
         "publisher": {"@type": "NewsMediaOrganization", "name": site.outlet},
         "sourceOrganization": link.credit.as_ref().map(|c| serde_json::json!({"@type": "Organization", "name": c})),
     });
+    // Absent facts are left out rather than written as null.
+    let json_ld = match json_ld {
+        serde_json::Value::Object(map) => {
+            serde_json::Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
+        other => other,
+    };
     // Inside <script>, "</" would end the element early.
     let json_ld = json_ld.to_string().replace("</", "<\\/");
 

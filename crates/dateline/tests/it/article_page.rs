@@ -87,6 +87,10 @@ async fn article_page_shows_what_the_reference_shows() {
     );
     assert_eq!(json_ld["datePublished"], "2021-10-22T09:37:00Z");
     assert_eq!(json_ld["mainEntityOfPage"], app.url(&address));
+    assert!(
+        json_ld.get("sourceOrganization").is_none(),
+        "no wire credit, no source organization: {json_ld}"
+    );
 }
 
 #[tokio::test]
