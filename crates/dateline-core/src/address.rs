@@ -187,7 +187,7 @@ fn match_tokens<'a>(tokens: &[Token], input: &'a [u8], id: &mut Option<&'a [u8]>
             let lengths: Vec<usize> = match field.fixed_width() {
                 Some(w) if run >= w => vec![w],
                 Some(_) => vec![],
-                None => (1..=run.min(20)).rev().collect(),
+                None => (1..=run).rev().collect(),
             };
             for len in lengths {
                 if match_tokens(rest, &input[len..], id) {
@@ -247,6 +247,12 @@ mod tests {
         assert_eq!(p.render(&parts(42)), "/world/2021/42-strong-momentum");
         assert_eq!(p.match_id("/world/2021/42-strong-momentum"), Some(42));
         assert_eq!(p.match_id("/world/2021/42-an-old-headline"), Some(42));
+        let long = AddressParts {
+            slug: "a-headline-long-enough-to-run-past-forty-characters-of-slug",
+            section_key: "a-section-key-of-some-length",
+            ..parts(7)
+        };
+        assert_eq!(p.match_id(&p.render(&long)), Some(7));
     }
 
     #[test]

@@ -200,16 +200,19 @@ struct InlineLink<'a> {
     end: usize,
 }
 
-/// Finds `<a href="article:KEY" ...>inner</a>` in sanitized HTML, whose serialisation is
+/// Finds `<a ... href="article:KEY" ...>inner</a>` in sanitized HTML, whose serialisation is
 /// regular: double-quoted attributes, no nested anchors.
 fn inline_links(html: &str) -> impl Iterator<Item = InlineLink<'_>> {
-    const OPEN: &str = "<a href=\"article:";
+    const HREF: &str = " href=\"article:";
     let mut pos = 0;
     std::iter::from_fn(move || loop {
-        let start = pos + html[pos..].find(OPEN)?;
-        let key_start = start + OPEN.len();
+        let start = pos + html[pos..].find("<a ")?;
+        let inner_start = start + html[start..].find('>')? + 1;
+        pos = inner_start;
+        let tag = &html[start..inner_start];
+        let Some(href) = tag.find(HREF) else { continue };
+        let key_start = start + href + HREF.len();
         let key_end = key_start + html[key_start..].find('"')?;
-        let inner_start = key_end + html[key_end..].find('>')? + 1;
         let inner_end = inner_start + html[inner_start..].find("</a>")?;
         let end = inner_end + "</a>".len();
         pos = end;
@@ -325,7 +328,7 @@ mod tests {
         });
         assert_eq!(
             html,
-            r#"<p>Before.</p><p><a class="inline-related" href="/n3/2021/1022/c1-2.html">A &lt;headline&gt;</a></p><p>See <a class="inline-related" href="/a/3">this story</a> and that one.</p>"#
+            r#"<p>Before.</p><p><a class="inline-related" href="/n3/2021/1022/c1-2.html">A &lt;headline&gt;</a></p><p>See <a class="inline-related" href="/a/3">this story</a> and that one.</p><p><a href="https://example.org/">out</a></p>"#
         );
     }
 

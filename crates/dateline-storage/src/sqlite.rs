@@ -190,7 +190,24 @@ async fn upsert_article(
         Some(s) => Some(collection_id(conn, &mut ids.series, "series", &s.series).await?),
         None => None,
     };
-    let group = a.translation_of.as_ref().unwrap_or(&a.key).as_str();
+    // Translations share the group of their original, even when that original is itself a
+    // translation.
+    let group: String = match &a.translation_of {
+        Some(original) => {
+            sqlx::query_scalar("SELECT translation_group FROM articles WHERE key = $1")
+                .bind(original.as_str())
+                .fetch_optional(&mut *conn)
+                .await?
+                .unwrap_or_else(|| original.to_string())
+        }
+        None => a.key.to_string(),
+    };
+    // An article changed by a later import was updated then, unless the source says when.
+    let updated = match (a.updated, &existing) {
+        (Some(t), _) => Some(t),
+        (None, Some(_)) => Some(Timestamp::now().max(a.published)),
+        (None, None) => None,
+    };
     let query = if existing.is_some() {
         "UPDATE articles SET headline = $2, summary = $3, body_html = $4, lang = $5, section_id = $6, byline = $7, \
          credit = $8, web_editors = $9, published_at = $10, updated_at = $11, translation_group = $12, \
@@ -211,8 +228,8 @@ async fn upsert_article(
         .bind(&a.credit)
         .bind(to_json(&a.web_editors))
         .bind(a.published.as_second())
-        .bind(a.updated.map(|t| t.as_second()))
-        .bind(group)
+        .bind(updated.map(|t| t.as_second()))
+        .bind(&group)
         .bind(series)
         .bind(a.series.as_ref().map(|s| i64::from(s.episode)))
         .bind(&hash)
@@ -255,11 +272,12 @@ async fn upsert_article(
 impl Store for SqliteStore {
     #[tracing::instrument(skip_all, fields(section = %section.key))]
     async fn put_section(&self, section: &Section) -> Result<(), StorageError> {
+        let mut tx = self.pool.begin().await?;
         let taken: Option<String> =
             sqlx::query_scalar("SELECT key FROM sections WHERE code = $1 AND key <> $2")
                 .bind(i64::from(section.code))
                 .bind(section.key.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await?;
         if let Some(other) = taken {
             return Err(StorageError::Conflict(format!(
@@ -275,8 +293,9 @@ impl Store for SqliteStore {
         .bind(section.key.as_str())
         .bind(i64::from(section.code))
         .bind(to_json(&section.name))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 

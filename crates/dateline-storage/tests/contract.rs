@@ -257,3 +257,81 @@ async fn sections_series_and_topics_an_import_names_are_created() {
         .unwrap();
     assert_eq!(listed.len(), 1);
 }
+
+#[tokio::test]
+async fn a_translation_of_a_translation_joins_the_originals_group_in_any_import_order() {
+    let translation = |key: &str, lang: &str, of: &str| NewArticle {
+        lang: Lang::parse(lang).unwrap(),
+        translation_of: Some(ArticleKey::parse(of).unwrap()),
+        ..article(key, key, "2024-01-01T00:00:00Z")
+    };
+    for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+        let (store, _dir) = sqlite().await;
+        let all = [
+            article("a", "a", "2024-01-01T00:00:00Z"),
+            translation("b", "zh", "a"),
+            translation("c", "ru", "b"),
+        ];
+        for i in order {
+            store
+                .import_articles(std::slice::from_ref(&all[i]))
+                .await
+                .unwrap();
+        }
+        let c = store
+            .links_by_keys(&["c".to_string()])
+            .await
+            .unwrap()
+            .remove(0);
+        let mut others: Vec<String> = store
+            .translations(c.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|l| l.key.to_string())
+            .collect();
+        others.sort();
+        assert_eq!(others, vec!["a", "b"], "import order {order:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_import_that_changes_an_article_records_when_unless_the_source_says() {
+    let (store, _dir) = sqlite().await;
+    let a = article("a", "First", "2024-01-01T00:00:00Z");
+    let id = id(&store
+        .import_articles(std::slice::from_ref(&a))
+        .await
+        .unwrap()[0]);
+    assert_eq!(store.article(id).await.unwrap().unwrap().link.updated, None);
+    let before = jiff::Timestamp::now();
+    store
+        .import_articles(&[NewArticle {
+            headline: "Corrected".to_string(),
+            ..a.clone()
+        }])
+        .await
+        .unwrap();
+    let updated = store
+        .article(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .link
+        .updated
+        .unwrap();
+    assert!(updated.as_second() >= before.as_second());
+    let stated: jiff::Timestamp = "2024-01-02T00:00:00Z".parse().unwrap();
+    store
+        .import_articles(&[NewArticle {
+            headline: "Again".to_string(),
+            updated: Some(stated),
+            ..a
+        }])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.article(id).await.unwrap().unwrap().link.updated,
+        Some(stated)
+    );
+}

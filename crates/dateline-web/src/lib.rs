@@ -1,5 +1,5 @@
 //! The public site: routes, pages, templates and assets. This is the only crate that knows
-//! HTML.
+//! HTTP and renders pages.
 
 use std::sync::Arc;
 

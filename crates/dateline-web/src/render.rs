@@ -114,6 +114,16 @@ impl Site {
         format!("{}{}", self.base_url, path)
     }
 
+    /// The edition an article in `lang` belongs to: its own, or the primary one for a language
+    /// the outlet has no edition in.
+    pub(crate) fn edition_for<'a>(&'a self, lang: &'a Lang) -> &'a Lang {
+        if self.languages.contains(lang) {
+            lang
+        } else {
+            self.primary()
+        }
+    }
+
     pub(crate) fn section_url(&self, lang: &Lang, key: &str) -> String {
         format!("{}/section/{key}", self.prefix(lang))
     }
@@ -181,7 +191,7 @@ impl Site {
                 .time(link.published, &self.time_zone, &link.lang),
             datetime: link.published.to_string(),
             section: section_name,
-            section_url: self.section_url(&link.lang, link.section_key.as_str()),
+            section_url: self.section_url(self.edition_for(&link.lang), link.section_key.as_str()),
             credit: link.credit.clone(),
             episode: link.episode,
         }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode, Uri};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use dateline_core::{Article, ArticleId, Lang};
 use serde::Serialize;
@@ -48,8 +48,16 @@ struct ArticleView {
 #[tracing::instrument(skip_all, fields(path = %uri.path()))]
 pub async fn by_address(
     State(state): State<Arc<AppState>>,
+    method: Method,
     uri: Uri,
 ) -> Result<Response, AppError> {
+    if method != Method::GET && method != Method::HEAD {
+        return Ok((
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+        )
+            .into_response());
+    }
     let site = &state.site;
     let id = site
         .address
@@ -190,8 +198,9 @@ async fn render(state: &AppState, article: Article, path: String) -> Result<Stri
         }
         other => other,
     };
-    // Inside <script>, "</" would end the element early.
-    let json_ld = json_ld.to_string().replace("</", "<\\/");
+    // Inside <script>, "</" or "<!--" would change how the page parses; JSON may write "<"
+    // as an escape.
+    let json_ld = json_ld.to_string().replace('<', "\\u003c");
 
     let view = ArticleView {
         frame,

@@ -48,7 +48,7 @@ pub async fn show(
         .list(&Listing {
             lang: lang.clone(),
             filter: Filter::All,
-            limit: 10 + top.len() as u32,
+            limit: 10 + top.len().max(4) as u32,
             offset: 0,
         })
         .await?;

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::Extension;
-use dateline_core::html::escape;
 use dateline_core::{Lang, Slug};
 use dateline_storage::{Filter, Listing};
 use serde::{Deserialize, Serialize};
@@ -45,8 +45,14 @@ fn page_number(query: &PageQuery) -> Result<u32, AppError> {
     }
 }
 
-fn key(raw: &str) -> Result<Slug, AppError> {
-    Slug::parse(raw).map_err(|_| AppError::NotFound)
+/// The key and page asked for; an address that does not parse is a page that does not exist.
+fn parse_request(
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<(Slug, PageQuery), AppError> {
+    let Path(raw) = path.map_err(|_| AppError::NotFound)?;
+    let Query(query) = query.map_err(|_| AppError::NotFound)?;
+    Ok((Slug::parse(&raw).map_err(|_| AppError::NotFound)?, query))
 }
 
 struct Heading {
@@ -131,14 +137,14 @@ async fn render(
     Ok(Html(state.templates.render("listing.html", view)?))
 }
 
-#[tracing::instrument(skip_all, fields(section = %raw))]
+#[tracing::instrument(skip_all)]
 pub async fn section(
     State(state): State<Arc<AppState>>,
     Extension(Edition(lang)): Extension<Edition>,
-    Path(raw): Path<String>,
-    Query(query): Query<PageQuery>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Html<String>, AppError> {
-    let key = key(&raw)?;
+    let (key, query) = parse_request(path, query)?;
     let sections = state.store.sections().await?;
     let section = sections
         .iter()
@@ -158,14 +164,14 @@ pub async fn section(
     render(&state, lang, path, Filter::Section(key), heading, query).await
 }
 
-#[tracing::instrument(skip_all, fields(topic = %raw))]
+#[tracing::instrument(skip_all)]
 pub async fn topic(
     State(state): State<Arc<AppState>>,
     Extension(Edition(lang)): Extension<Edition>,
-    Path(raw): Path<String>,
-    Query(query): Query<PageQuery>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Html<String>, AppError> {
-    let key = key(&raw)?;
+    let (key, query) = parse_request(path, query)?;
     let topic = state.store.topic(&key).await?.ok_or(AppError::NotFound)?;
     let primary = state.site.primary().as_str();
     let intro = topic.intro.text(lang.as_str(), primary);
@@ -180,14 +186,14 @@ pub async fn topic(
     render(&state, lang, path, Filter::Topic(key), heading, query).await
 }
 
-#[tracing::instrument(skip_all, fields(series = %raw))]
+#[tracing::instrument(skip_all)]
 pub async fn series(
     State(state): State<Arc<AppState>>,
     Extension(Edition(lang)): Extension<Edition>,
-    Path(raw): Path<String>,
-    Query(query): Query<PageQuery>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Html<String>, AppError> {
-    let key = key(&raw)?;
+    let (key, query) = parse_request(path, query)?;
     let series = state.store.series(&key).await?.ok_or(AppError::NotFound)?;
     let primary = state.site.primary().as_str();
     let description = series.description.text(lang.as_str(), primary);
@@ -195,7 +201,7 @@ pub async fn series(
         kind: "series",
         title: series.title.text(lang.as_str(), primary).to_string(),
         intro: (!description.is_empty()).then(|| description.to_string()),
-        partners: series.partners.iter().map(|p| escape(p)).collect(),
+        partners: series.partners.clone(),
         current_section: None,
     };
     let path = format!("{}/series/{key}", state.site.prefix(&lang));

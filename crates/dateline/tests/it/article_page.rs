@@ -226,6 +226,8 @@ async fn malformed_addresses_and_unknown_ids_answer_404_pages() {
         "/section/world?page=9".to_string(),
         "/topic/nothing".to_string(),
         "/series/nothing".to_string(),
+        "/section/%FF".to_string(),
+        "/section/world?page=1&page=2".to_string(),
     ] {
         let page = app.page(&path).await;
         assert_eq!(page.status, 404, "{path}");
@@ -257,4 +259,33 @@ async fn bodies_are_sanitized_on_the_way_in() {
     for bad in ["script", "onclick", "javascript", "style", "steal"] {
         assert!(!body.contains(bad), "{bad} survived: {body}");
     }
+}
+
+#[tokio::test]
+async fn article_addresses_answer_only_reads() {
+    let app = reference_outlet().await;
+    let ids = app.publish(&[json!({"id": "x", "headline": "Story", "section": "world", "published": "2021-10-22T09:37:00Z"})]).await;
+    let address = app.address_of(ids[0]).await;
+    let response = app
+        .client
+        .post(app.url(&address))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
+}
+
+#[tokio::test]
+async fn markup_in_a_headline_cannot_break_the_page() {
+    let app = reference_outlet().await;
+    let headline = "Quotes <!--<script> & </script> in a headline";
+    let ids = app.publish(&[json!({"id": "x", "headline": headline, "section": "world", "published": "2021-10-22T09:37:00Z"})]).await;
+    let page = app.page(&app.address_of(ids[0]).await).await;
+    assert_eq!(page.texts("h1"), vec![headline]);
+    let json_ld: serde_json::Value =
+        serde_json::from_str(&page.text("script[type='application/ld+json']")).expect("JSON-LD");
+    assert_eq!(json_ld["headline"], headline);
+    // The page after the JSON-LD still parses: the footer is there.
+    assert_eq!(page.texts(".site-footer .colophon").len(), 1);
 }

@@ -72,7 +72,7 @@ async fn series_pages_list_episodes_in_order_and_credit_partners() {
         key: Slug::parse("envoy-talks").expect("slug"),
         title: Localized::new("en", "Envoy Talks"),
         description: Localized::new("en", "<p>Online talks between ambassadors.</p>"),
-        partners: vec!["Partner One".to_string(), "Partner Two".to_string()],
+        partners: vec!["Partner One & Co".to_string(), "Partner Two".to_string()],
     };
     app.store.put_series(&series).await.expect("series");
     let ids = app
@@ -87,7 +87,7 @@ async fn series_pages_list_episodes_in_order_and_credit_partners() {
     assert_eq!(page.text(".intro"), "Online talks between ambassadors.");
     assert_eq!(
         page.text(".partners"),
-        "Co-produced with: Partner One, Partner Two"
+        "Co-produced with: Partner One & Co, Partner Two"
     );
     assert_eq!(
         page.texts(".listing .headline"),
@@ -106,7 +106,7 @@ async fn series_pages_list_episodes_in_order_and_credit_partners() {
     assert_eq!(episode.attr(".series-box a", "href"), "/series/envoy-talks");
     assert_eq!(
         episode.text(".series-box .partners"),
-        "Co-produced with: Partner One, Partner Two"
+        "Co-produced with: Partner One & Co, Partner Two"
     );
 }
 
@@ -257,4 +257,17 @@ async fn robots_icon_and_stylesheet_are_served() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_article_in_a_language_without_an_edition_links_to_the_primary_edition() {
+    let app = TestApp::spawn().await;
+    app.section("world", 90000, "World").await;
+    app.publish(&[json!({"id": "de", "headline": "Ein Bericht", "lang": "de", "section": "world", "published": "2024-01-01T00:00:00Z"})]).await;
+    let page = app.page(&app.address_of(1).await).await;
+    assert_eq!(page.attr("html", "lang"), "de");
+    assert_eq!(
+        page.attr(".article-head .kicker a", "href"),
+        "/section/world"
+    );
 }
