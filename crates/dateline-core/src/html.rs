@@ -318,7 +318,7 @@ mod tests {
     #[test]
     fn resolves_inline_links() {
         let body = SafeHtml::sanitize(
-            r#"<p>Before.</p><p><a href="article:other"></a></p><p>See <a href="article:kept">this story</a> and <a href="article:gone">that one</a>.</p>"#,
+            r#"<p>Before.</p><p><a href="article:other"></a></p><p>See <a title="t" href="article:kept">this story</a> and <a href="article:gone">that one</a>.</p><p><a href="https://example.org/">out</a></p>"#,
         );
         assert_eq!(body.linked_article_keys(), vec!["other", "kept", "gone"]);
         let html = body.resolve_article_links(|key| match key {

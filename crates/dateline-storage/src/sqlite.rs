@@ -235,6 +235,14 @@ async fn upsert_article(
         .bind(&hash)
         .fetch_one(&mut *conn)
         .await?;
+    // Translations imported before this article joined the group named by its key.
+    if group != a.key.as_str() {
+        sqlx::query("UPDATE articles SET translation_group = $1 WHERE translation_group = $2")
+            .bind(&group)
+            .bind(a.key.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
     sqlx::query("DELETE FROM article_related WHERE article_id = $1")
         .bind(id)
         .execute(&mut *conn)
