@@ -73,7 +73,7 @@ pub async fn import_file(
 
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let mut report = ImportReport::default();
-    let mut batch: Vec<(u64, NewArticle)> = Vec::with_capacity(BATCH);
+    let mut batch = Batch::default();
     let mut number = 0u64;
     let mut buf = Vec::new();
     loop {
@@ -100,14 +100,17 @@ pub async fn import_file(
             }
         };
         match outcome {
-            Ok(article) => batch.push((number, article)),
+            Ok(article) => {
+                batch.lines.push(number);
+                batch.articles.push(article);
+            }
             Err(reason) => report.rejected.push(Rejected {
                 file: name.clone(),
                 line: number,
                 reason,
             }),
         }
-        if batch.len() >= BATCH {
+        if batch.articles.len() >= BATCH {
             store_batch(store, &name, &mut batch, &mut report).await?;
         }
     }
@@ -117,21 +120,27 @@ pub async fn import_file(
     Ok(report)
 }
 
+/// Parsed articles waiting to be stored, with the line each came from.
+#[derive(Default)]
+struct Batch {
+    lines: Vec<u64>,
+    articles: Vec<NewArticle>,
+}
+
 async fn store_batch(
     store: &dyn Store,
     name: &str,
-    batch: &mut Vec<(u64, NewArticle)>,
+    batch: &mut Batch,
     report: &mut ImportReport,
 ) -> anyhow::Result<()> {
-    if batch.is_empty() {
+    if batch.articles.is_empty() {
         return Ok(());
     }
-    let articles: Vec<NewArticle> = batch.iter().map(|(_, a)| a.clone()).collect();
     let outcomes = store
-        .import_articles(&articles)
+        .import_articles(&batch.articles)
         .await
         .with_context(|| format!("failed to store lines of {name}"))?;
-    for ((line, _), outcome) in batch.iter().zip(outcomes) {
+    for (line, outcome) in batch.lines.iter().zip(outcomes) {
         match outcome {
             Ok(Upserted::Inserted(_)) => report.inserted += 1,
             Ok(Upserted::Updated(_)) => report.updated += 1,
@@ -143,7 +152,8 @@ async fn store_batch(
             }),
         }
     }
-    batch.clear();
+    batch.lines.clear();
+    batch.articles.clear();
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::Extension;
-use dateline_core::{Lang, Slug};
+use dateline_core::{Lang, Localized, Slug};
 use dateline_storage::{Filter, Listing};
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,28 @@ struct Heading {
     intro: Option<String>,
     partners: Vec<String>,
     current_section: Option<String>,
+}
+
+impl Heading {
+    /// The heading of a topic or series page, in the edition's language where it has one.
+    fn collection(
+        state: &AppState,
+        kind: &'static str,
+        lang: &Lang,
+        title: &Localized,
+        intro: &Localized,
+        partners: Vec<String>,
+    ) -> Heading {
+        let primary = state.site.primary().as_str();
+        let intro = intro.text(lang.as_str(), primary);
+        Heading {
+            kind,
+            title: title.text(lang.as_str(), primary).to_string(),
+            intro: (!intro.is_empty()).then(|| intro.to_string()),
+            partners,
+            current_section: None,
+        }
+    }
 }
 
 async fn render(
@@ -173,15 +195,7 @@ pub async fn topic(
 ) -> Result<Html<String>, AppError> {
     let (key, query) = parse_request(path, query)?;
     let topic = state.store.topic(&key).await?.ok_or(AppError::NotFound)?;
-    let primary = state.site.primary().as_str();
-    let intro = topic.intro.text(lang.as_str(), primary);
-    let heading = Heading {
-        kind: "topic",
-        title: topic.title.text(lang.as_str(), primary).to_string(),
-        intro: (!intro.is_empty()).then(|| intro.to_string()),
-        partners: vec![],
-        current_section: None,
-    };
+    let heading = Heading::collection(&state, "topic", &lang, &topic.title, &topic.intro, vec![]);
     let path = format!("{}/topic/{key}", state.site.prefix(&lang));
     render(&state, lang, path, Filter::Topic(key), heading, query).await
 }
@@ -195,15 +209,14 @@ pub async fn series(
 ) -> Result<Html<String>, AppError> {
     let (key, query) = parse_request(path, query)?;
     let series = state.store.series(&key).await?.ok_or(AppError::NotFound)?;
-    let primary = state.site.primary().as_str();
-    let description = series.description.text(lang.as_str(), primary);
-    let heading = Heading {
-        kind: "series",
-        title: series.title.text(lang.as_str(), primary).to_string(),
-        intro: (!description.is_empty()).then(|| description.to_string()),
-        partners: series.partners.clone(),
-        current_section: None,
-    };
+    let heading = Heading::collection(
+        &state,
+        "series",
+        &lang,
+        &series.title,
+        &series.description,
+        series.partners,
+    );
     let path = format!("{}/series/{key}", state.site.prefix(&lang));
     render(&state, lang, path, Filter::Series(key), heading, query).await
 }

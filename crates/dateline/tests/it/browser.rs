@@ -16,6 +16,18 @@ impl Drop for Driver {
     }
 }
 
+/// The text of the one element matching `css` on the current page.
+async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+    let element = client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"));
+    element
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("no text in {css}: {e}"))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -78,34 +90,16 @@ async fn a_reader_opens_the_home_page_and_follows_a_story() {
     lead.click().await.expect("follow the lead story");
     let url = client.current_url().await.expect("url");
     assert!(url.path().starts_with("/n3/"), "{url}");
-    let h1 = client
-        .find(Locator::Css("h1"))
-        .await
-        .expect("h1")
-        .text()
-        .await
-        .expect("text");
+    let h1 = text_of(&client, "h1").await;
     assert_eq!(h1, headline);
-    let dateline = client
-        .find(Locator::Css(".dateline"))
-        .await
-        .expect("dateline")
-        .text()
-        .await
-        .expect("text");
+    let dateline = text_of(&client, ".dateline").await;
     assert!(dateline.starts_with("(The Meridian Daily) "), "{dateline}");
     let paragraphs = client
         .find_all(Locator::Css(".body p"))
         .await
         .expect("body");
     assert!(paragraphs.len() >= 3);
-    let credits = client
-        .find(Locator::Css(".credits"))
-        .await
-        .expect("credits")
-        .text()
-        .await
-        .expect("text");
+    let credits = text_of(&client, ".credits").await;
     assert!(credits.starts_with("(Web editor: "), "{credits}");
     let related = client
         .find_all(Locator::Css(".related .headline a"))
@@ -121,13 +115,7 @@ async fn a_reader_opens_the_home_page_and_follows_a_story() {
     // The reader follows the first related story and lands on its page.
     let target = related[0].text().await.expect("text");
     related[0].click().await.expect("follow a related story");
-    let h1 = client
-        .find(Locator::Css("h1"))
-        .await
-        .expect("h1")
-        .text()
-        .await
-        .expect("text");
+    let h1 = text_of(&client, "h1").await;
     assert_eq!(h1, target);
     client.close().await.expect("close");
 }
