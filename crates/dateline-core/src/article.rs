@@ -6,9 +6,19 @@ use jiff::{civil::Date, tz::TimeZone, Timestamp};
 
 use crate::{AddressParts, AddressPattern, Lang, SafeHtml, Slug};
 
-/// The numeric id that appears in an article's address.
+/// The numeric id that appears in an article's address, given by storage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ArticleId(pub i64);
+pub struct ArticleId(i64);
+
+impl ArticleId {
+    pub fn new(id: i64) -> ArticleId {
+        ArticleId(id)
+    }
+
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
 
 impl fmt::Display for ArticleId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -57,9 +67,10 @@ pub struct SeriesEpisode {
     pub episode: u32,
 }
 
-/// An article as submitted for publication: every field already parsed and checked.
+/// An article as an editor or an import submits it, before the domain's rules are applied:
+/// [`NewArticle::new`] applies them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewArticle {
+pub struct ArticleDraft {
     pub key: ArticleKey,
     pub headline: String,
     pub summary: Option<String>,
@@ -81,6 +92,268 @@ pub struct NewArticle {
     pub translation_of: Option<ArticleKey>,
     pub series: Option<SeriesEpisode>,
     pub topics: Vec<Slug>,
+}
+
+/// An article that follows every rule of the newsroom, ready to be stored. The only way to make
+/// one is [`NewArticle::new`], so no writer (import, editor, API) can skip a rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewArticle(ArticleDraft);
+
+/// The field of an article a rule is about, named as the import format names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Headline,
+    Summary,
+    Body,
+    Byline,
+    Credit,
+    WebEditors,
+    Published,
+    Updated,
+    Related,
+    TranslationOf,
+    Episode,
+    Topics,
+}
+
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Headline => "headline",
+            Field::Summary => "summary",
+            Field::Body => "body",
+            Field::Byline => "byline",
+            Field::Credit => "credit",
+            Field::WebEditors => "web_editors",
+            Field::Published => "published",
+            Field::Updated => "updated",
+            Field::Related => "related",
+            Field::TranslationOf => "translation_of",
+            Field::Episode => "episode",
+            Field::Topics => "topics",
+        }
+    }
+}
+
+/// A rule an article broke: the field, and what is wrong with it.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("{:?} {problem}", field.name())]
+pub struct ArticleError {
+    pub field: Field,
+    pub problem: String,
+}
+
+/// The limits of an article's texts, in characters (the body in bytes of HTML).
+pub mod limits {
+    pub const HEADLINE: usize = 500;
+    pub const SUMMARY: usize = 2_000;
+    pub const BYLINE: usize = 300;
+    pub const CREDIT: usize = 200;
+    pub const WEB_EDITOR: usize = 100;
+    pub const WEB_EDITORS: usize = 20;
+    pub const BODY_BYTES: usize = 2 << 20;
+    pub const RELATED: usize = 50;
+    pub const TOPICS: usize = 20;
+    pub const EPISODE: u32 = 100_000;
+    /// Publication times fall in [EARLIEST, LATEST): an archive reaches back to the first
+    /// newspapers' digitised issues, and an address has a four-digit year.
+    pub const EARLIEST: &str = "1800-01-01T00:00:00Z";
+    pub const LATEST: &str = "2200-01-01T00:00:00Z";
+}
+
+/// Whether a publication or update time is within [`limits::EARLIEST`] and [`limits::LATEST`].
+pub fn time_in_range(t: Timestamp) -> bool {
+    let bound = |s: &str| s.parse::<Timestamp>().unwrap_or(Timestamp::UNIX_EPOCH);
+    t >= bound(limits::EARLIEST) && t < bound(limits::LATEST)
+}
+
+fn out_of_range(t: Timestamp) -> String {
+    format!(
+        "{t} is out of range: a publication time falls from {} to before {}",
+        &limits::EARLIEST[..10],
+        &limits::LATEST[..10]
+    )
+}
+
+fn bounded(field: Field, text: Option<String>, max: usize) -> Result<Option<String>, ArticleError> {
+    let text = text.map(|t| clean_line(&t)).filter(|t| !t.is_empty());
+    match text {
+        Some(t) if t.chars().count() > max => Err(ArticleError {
+            field,
+            problem: format!(
+                "is {} characters, over the limit of {max}",
+                t.chars().count()
+            ),
+        }),
+        other => Ok(other),
+    }
+}
+
+impl NewArticle {
+    /// Applies the newsroom's rules: texts cleaned of control characters and within their
+    /// limits, a headline, times in range and in order, no article its own translation, and
+    /// pins, topics and episodes within bounds.
+    pub fn new(draft: ArticleDraft) -> Result<NewArticle, ArticleError> {
+        let err = |field, problem: String| Err(ArticleError { field, problem });
+        let headline = bounded(Field::Headline, Some(draft.headline), limits::HEADLINE)?;
+        let Some(headline) = headline else {
+            return err(Field::Headline, "is missing or empty".to_string());
+        };
+        let summary = bounded(Field::Summary, draft.summary, limits::SUMMARY)?;
+        let byline = bounded(Field::Byline, draft.byline, limits::BYLINE)?;
+        let credit = bounded(Field::Credit, draft.credit, limits::CREDIT)?;
+        let mut web_editors = Vec::with_capacity(draft.web_editors.len());
+        for name in draft.web_editors {
+            if let Some(name) = bounded(Field::WebEditors, Some(name), limits::WEB_EDITOR)? {
+                web_editors.push(name);
+            }
+        }
+        if web_editors.len() > limits::WEB_EDITORS {
+            return err(
+                Field::WebEditors,
+                format!(
+                    "names {} people, over the limit of {}",
+                    web_editors.len(),
+                    limits::WEB_EDITORS
+                ),
+            );
+        }
+        if draft.body.as_str().len() > limits::BODY_BYTES {
+            return err(
+                Field::Body,
+                format!(
+                    "is {} bytes of HTML, over the limit of {}",
+                    draft.body.as_str().len(),
+                    limits::BODY_BYTES
+                ),
+            );
+        }
+        if !time_in_range(draft.published) {
+            return err(Field::Published, out_of_range(draft.published));
+        }
+        if let Some(updated) = draft.updated {
+            if !time_in_range(updated) {
+                return err(Field::Updated, out_of_range(updated));
+            }
+            if updated < draft.published {
+                return err(
+                    Field::Updated,
+                    format!(
+                        "({updated}) is before the publication time ({})",
+                        draft.published
+                    ),
+                );
+            }
+        }
+        if draft.translation_of.as_ref() == Some(&draft.key) {
+            return err(Field::TranslationOf, "names the article itself".to_string());
+        }
+        let mut related = Vec::with_capacity(draft.related.len());
+        for key in draft.related {
+            if key != draft.key && !related.contains(&key) {
+                related.push(key);
+            }
+        }
+        if related.len() > limits::RELATED {
+            return err(
+                Field::Related,
+                format!(
+                    "pins {} stories, over the limit of {}",
+                    related.len(),
+                    limits::RELATED
+                ),
+            );
+        }
+        let mut topics: Vec<Slug> = Vec::with_capacity(draft.topics.len());
+        for topic in draft.topics {
+            if !topics.contains(&topic) {
+                topics.push(topic);
+            }
+        }
+        if topics.len() > limits::TOPICS {
+            return err(
+                Field::Topics,
+                format!(
+                    "names {} topics, over the limit of {}",
+                    topics.len(),
+                    limits::TOPICS
+                ),
+            );
+        }
+        if let Some(s) = &draft.series {
+            if !(1..=limits::EPISODE).contains(&s.episode) {
+                return err(
+                    Field::Episode,
+                    format!(
+                        "must be a whole number from 1 to {}, not {}",
+                        limits::EPISODE,
+                        s.episode
+                    ),
+                );
+            }
+        }
+        Ok(NewArticle(ArticleDraft {
+            headline,
+            summary,
+            byline,
+            credit,
+            web_editors,
+            related,
+            topics,
+            ..draft
+        }))
+    }
+
+    pub fn key(&self) -> &ArticleKey {
+        &self.0.key
+    }
+    pub fn headline(&self) -> &str {
+        &self.0.headline
+    }
+    pub fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+    pub fn body(&self) -> &SafeHtml {
+        &self.0.body
+    }
+    pub fn lang(&self) -> &Lang {
+        &self.0.lang
+    }
+    pub fn section(&self) -> &Slug {
+        &self.0.section
+    }
+    pub fn byline(&self) -> Option<&str> {
+        self.0.byline.as_deref()
+    }
+    pub fn credit(&self) -> Option<&str> {
+        self.0.credit.as_deref()
+    }
+    pub fn web_editors(&self) -> &[String] {
+        &self.0.web_editors
+    }
+    pub fn published(&self) -> Timestamp {
+        self.0.published
+    }
+    pub fn updated(&self) -> Option<Timestamp> {
+        self.0.updated
+    }
+    pub fn related(&self) -> &[ArticleKey] {
+        &self.0.related
+    }
+    pub fn translation_of(&self) -> Option<&ArticleKey> {
+        self.0.translation_of.as_ref()
+    }
+    pub fn series(&self) -> Option<&SeriesEpisode> {
+        self.0.series.as_ref()
+    }
+    pub fn topics(&self) -> &[Slug] {
+        &self.0.topics
+    }
+
+    /// The draft again, to change and check anew.
+    pub fn into_draft(self) -> ArticleDraft {
+        self.0
+    }
 }
 
 /// What lists, links and addresses need of a published article.
@@ -108,13 +381,13 @@ impl ArticleLink {
 
     /// The article's current address.
     pub fn address(&self, pattern: &AddressPattern, tz: &TimeZone) -> String {
-        let slug = Slug::from_text(&self.headline, "article");
+        let slug = Slug::from_text(&self.headline);
         pattern.render(&AddressParts {
             id: self.id.0,
             date: self.local_date(tz),
             section_code: self.section_code,
             section_key: self.section_key.as_str(),
-            slug: slug.as_str(),
+            slug: slug.as_ref().map_or("article", Slug::as_str),
         })
     }
 
@@ -142,10 +415,7 @@ impl Article {
     }
 }
 
-/// Collapses runs of whitespace, for headlines and names.
-pub fn clean_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+pub use crate::text::clean_line;
 
 #[cfg(test)]
 mod tests {
@@ -158,5 +428,64 @@ mod tests {
         assert!(ArticleKey::parse("").is_err());
         assert!(ArticleKey::parse("a b").is_err());
         assert!(ArticleKey::parse(&"x".repeat(129)).is_err());
+    }
+
+    fn draft() -> ArticleDraft {
+        ArticleDraft {
+            key: ArticleKey::parse("k").unwrap(),
+            headline: "Headline".to_string(),
+            summary: None,
+            body: SafeHtml::default(),
+            lang: Lang::parse("en").unwrap(),
+            section: Slug::parse("news").unwrap(),
+            byline: None,
+            credit: None,
+            web_editors: vec![],
+            published: "2021-10-22T09:37:00Z".parse().unwrap(),
+            updated: None,
+            related: vec![],
+            translation_of: None,
+            series: None,
+            topics: vec![],
+        }
+    }
+
+    fn problem(change: impl FnOnce(&mut ArticleDraft)) -> String {
+        let mut d = draft();
+        change(&mut d);
+        NewArticle::new(d).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_domain_owns_the_rules() {
+        assert_eq!(problem(|d| d.headline = " \u{0} ".into()), "\"headline\" is missing or empty");
+        assert_eq!(
+            problem(|d| d.headline = "x".repeat(501)),
+            "\"headline\" is 501 characters, over the limit of 500"
+        );
+        assert_eq!(
+            problem(|d| d.byline = Some("b".repeat(1 << 20))),
+            "\"byline\" is 1048576 characters, over the limit of 300"
+        );
+        assert!(problem(|d| d.updated = Some("2021-10-21T00:00:00Z".parse().unwrap()))
+            .contains("before the publication time"));
+        assert_eq!(
+            problem(|d| d.translation_of = Some(ArticleKey::parse("k").unwrap())),
+            "\"translation_of\" names the article itself"
+        );
+        assert!(problem(|d| d.published = "-000001-01-01T00:00:00Z".parse().unwrap())
+            .contains("out of range"));
+        assert!(problem(|d| d.published = "2999-01-01T00:00:00Z".parse().unwrap())
+            .contains("\"published\" 2999-01-01T00:00:00Z is out of range"));
+        assert!(problem(|d| d.web_editors = vec!["e".into(); 21]).contains("over the limit of 20"));
+
+        let mut d = draft();
+        d.headline = " Two\u{1b}  words\n".into();
+        d.byline = Some("\u{0}".into());
+        d.related = vec![ArticleKey::parse("k").unwrap(), ArticleKey::parse("o").unwrap(), ArticleKey::parse("o").unwrap()];
+        let a = NewArticle::new(d).unwrap();
+        assert_eq!(a.headline(), "Two words");
+        assert_eq!(a.byline(), None);
+        assert_eq!(a.related(), [ArticleKey::parse("o").unwrap()]);
     }
 }

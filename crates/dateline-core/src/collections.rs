@@ -1,5 +1,6 @@
 //! Sections, series and topics: the ways a newsroom groups its articles.
 
+use crate::html::LocalizedHtml;
 use crate::{Localized, Slug};
 
 /// A desk's part of the site, such as World; its numeric code appears in addresses.
@@ -15,8 +16,7 @@ pub struct Section {
 pub struct Series {
     pub key: Slug,
     pub title: Localized,
-    /// Sanitized HTML per language.
-    pub description: Localized,
+    pub description: LocalizedHtml,
     /// The outlets that co-produce the series, credited on its pages.
     pub partners: Vec<String>,
 }
@@ -27,8 +27,7 @@ pub struct Series {
 pub struct Topic {
     pub key: Slug,
     pub title: Localized,
-    /// Sanitized HTML per language.
-    pub intro: Localized,
+    pub intro: LocalizedHtml,
 }
 
 /// Title-cases a key for a section, series or topic that an import created by name only.

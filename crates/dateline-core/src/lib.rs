@@ -7,19 +7,22 @@ pub mod address;
 pub mod article;
 pub mod collections;
 pub mod dateline;
+pub mod digest;
 pub mod html;
 pub mod import;
 pub mod lang;
 pub mod localized;
 pub mod slug;
+pub mod text;
 
 pub use address::{AddressError, AddressParts, AddressPattern};
 pub use article::{
-    Article, ArticleId, ArticleKey, ArticleKeyError, ArticleLink, NewArticle, SeriesEpisode,
+    Article, ArticleDraft, ArticleError, ArticleId, ArticleKey, ArticleKeyError, ArticleLink,
+    Field, NewArticle, SeriesEpisode,
 };
 pub use collections::{Section, Series, Topic};
 pub use dateline::{DatelineFormat, DatelineFormatError};
-pub use html::SafeHtml;
+pub use html::{HtmlPolicy, LocalizedHtml, SafeHtml, Sanitizer};
 pub use lang::{Lang, LangError};
 pub use localized::Localized;
 pub use slug::{Slug, SlugError};

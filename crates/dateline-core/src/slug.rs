@@ -27,9 +27,10 @@ impl Slug {
         }
     }
 
-    /// Makes a slug out of free text such as a headline or a category name. Text with no
-    /// ASCII letters or digits (a Chinese headline, say) gives `fallback`.
-    pub fn from_text(text: &str, fallback: &str) -> Slug {
+    /// Makes a slug out of free text such as a headline or a category name; `None` for text
+    /// with no ASCII letters or digits (a Chinese headline, say), where the caller has a
+    /// fallback slug of its own.
+    pub fn from_text(text: &str) -> Option<Slug> {
         let mut out = String::new();
         for c in text.chars().flat_map(char::to_lowercase) {
             if c.is_ascii_alphanumeric() {
@@ -41,11 +42,7 @@ impl Slug {
                 break;
             }
         }
-        let trimmed = out.trim_matches('-');
-        match Slug::parse(trimmed) {
-            Ok(slug) => slug,
-            Err(_) => Slug(fallback.to_string()),
-        }
+        Slug::parse(out.trim_matches('-')).ok()
     }
 
     pub fn as_str(&self) -> &str {
@@ -75,22 +72,40 @@ mod tests {
 
     #[test]
     fn from_text() {
+        let slug = |s| Slug::from_text(s).map(|s| s.to_string());
         assert_eq!(
-            Slug::from_text("Ad sales boost Time Warner profit", "x").as_str(),
-            "ad-sales-boost-time-warner-profit"
+            slug("Ad sales boost Time Warner profit").as_deref(),
+            Some("ad-sales-boost-time-warner-profit")
         );
-        assert_eq!(Slug::from_text("中俄关系", "article").as_str(), "article");
-        assert_eq!(
-            Slug::from_text("  UK: it's -- over!  ", "x").as_str(),
-            "uk-it-s-over"
-        );
+        assert_eq!(slug("中俄关系"), None);
+        assert_eq!(slug(" -- !"), None);
+        assert_eq!(slug("  UK: it's -- over!  ").as_deref(), Some("uk-it-s-over"));
+    }
+
+    /// Text that is mostly or wholly without ASCII letters and digits, so that many cases reach
+    /// the no-slug branch.
+    fn headline_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            ".*",
+            "[^a-zA-Z0-9]*",
+            "[-_ !?。中文Ünï\\-]{0,40}",
+            "[a-zA-Z0-9 -]{0,200}",
+        ]
     }
 
     proptest! {
         #[test]
-        fn from_text_always_gives_a_valid_slug(s in ".*") {
-            let slug = Slug::from_text(&s, "article");
-            prop_assert!(Slug::parse(slug.as_str()).is_ok());
+        fn from_text_gives_a_parsed_slug_or_none(s in headline_like()) {
+            match Slug::from_text(&s) {
+                Some(slug) => {
+                    prop_assert_eq!(Slug::parse(slug.as_str()), Ok(slug.clone()));
+                    prop_assert!(slug.as_str().len() <= 60);
+                }
+                None => prop_assert!(
+                    !s.chars().any(|c| c.to_lowercase().any(|l| l.is_ascii_alphanumeric())),
+                    "{:?} has letters or digits but gave no slug", s
+                ),
+            }
         }
     }
 }

@@ -2,12 +2,13 @@
 //! its SQLite implementation. This is the only crate that writes SQL.
 //!
 //! Callers hold an `Arc<dyn Store>`, so a PostgreSQL implementation can follow without
-//! touching them.
+//! touching them. Every write is a transaction that takes the write lock when it begins.
 
 use async_trait::async_trait;
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Lang, NewArticle, Section, Series, Slug, Topic,
 };
+use jiff::Timestamp;
 
 mod sqlite;
 
@@ -18,14 +19,44 @@ pub use sqlite::SqliteStore;
 pub enum StorageError {
     #[error("{0} not found")]
     NotFound(String),
+    /// A write met a unique rule: the text names what conflicted, e.g.
+    /// `UNIQUE constraint failed: sections.code`.
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("the database holds a value Dateline cannot read: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(e: sqlx::Error) -> StorageError {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StorageError::Conflict(db.message().to_string())
+            }
+            _ => StorageError::Database(e),
+        }
+    }
+}
+
+impl StorageError {
+    /// Whether the same write may succeed if tried again: the database was busy or locked by
+    /// another writer, or no connection was free in time. Such an error is never a fault of the
+    /// data, so it is never reported as a rejected article.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StorageError::Database(sqlx::Error::PoolTimedOut) => true,
+            StorageError::Database(sqlx::Error::Database(db)) => {
+                let code = db.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
+                // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+                matches!(code & 0xff, 5 | 6)
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What importing one article did.
@@ -34,6 +65,14 @@ pub enum Upserted {
     Inserted(ArticleId),
     Updated(ArticleId),
     Unchanged(ArticleId),
+}
+
+impl Upserted {
+    pub fn id(self) -> ArticleId {
+        match self {
+            Upserted::Inserted(id) | Upserted::Updated(id) | Upserted::Unchanged(id) => id,
+        }
+    }
 }
 
 /// Which articles a listing shows.
@@ -49,19 +88,37 @@ pub enum Filter {
     Series(Slug),
 }
 
-/// A page of a listing in one language edition.
+/// A page of a listing in one language edition, of what is published by `as_of`.
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub lang: Lang,
     pub filter: Filter,
     pub limit: u32,
     pub offset: u32,
+    /// Articles whose publication time is later are not live yet, and not listed.
+    pub as_of: Timestamp,
 }
 
-/// The newsroom's storage.
+/// An article with everything its page shows, read in a fixed, small number of queries.
+#[derive(Debug, Clone)]
+pub struct ArticlePage {
+    pub article: Article,
+    /// The related stories an editor pinned, in order.
+    pub related: Vec<ArticleLink>,
+    /// The same story in other languages.
+    pub translations: Vec<ArticleLink>,
+    /// The articles that inline related links in the body point to.
+    pub inline: Vec<ArticleLink>,
+    pub series: Option<Series>,
+    pub topics: Vec<Topic>,
+}
+
+/// The newsroom's storage. Reads take the time that counts as now, so that an article whose
+/// publication time is later is not live; storage never reads the clock to decide that.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Creates or replaces a section, by key.
+    /// Creates or replaces a section, by key. A code that another section holds is a
+    /// [`StorageError::Conflict`].
     async fn put_section(&self, section: &Section) -> Result<(), StorageError>;
     /// Creates or replaces a series, by key.
     async fn put_series(&self, series: &Series) -> Result<(), StorageError>;
@@ -70,39 +127,59 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a batch of articles in one transaction, each inserted or updated by key.
     /// Sections, series and topics an article names that do not exist yet are created.
-    /// An article that cannot be stored is rolled back alone and reported in its slot.
+    /// An article that cannot be stored is rolled back alone and reported in its slot; a busy
+    /// database is waited for and retried, never reported as an article's fault. `now` is when
+    /// an article changed by this import without an update time of its own was updated.
     async fn import_articles(
         &self,
         batch: &[NewArticle],
+        now: Timestamp,
     ) -> Result<Vec<Result<Upserted, StorageError>>, StorageError>;
 
     /// Places top stories on an edition's home page, replacing the ones there.
     async fn set_front(&self, lang: &Lang, keys: &[ArticleKey]) -> Result<(), StorageError>;
 
     async fn sections(&self) -> Result<Vec<Section>, StorageError>;
+    /// The sections, and an edition's latest live articles: what every page's frame and the
+    /// error pages show, in one query.
+    async fn sections_and_latest(
+        &self,
+        lang: &Lang,
+        limit: u32,
+        as_of: Timestamp,
+    ) -> Result<(Vec<Section>, Vec<ArticleLink>), StorageError>;
     async fn series(&self, key: &Slug) -> Result<Option<Series>, StorageError>;
     async fn topic(&self, key: &Slug) -> Result<Option<Topic>, StorageError>;
 
-    async fn article(&self, id: ArticleId) -> Result<Option<Article>, StorageError>;
-    /// The published articles with these keys, in no particular order.
-    async fn links_by_keys(&self, keys: &[String]) -> Result<Vec<ArticleLink>, StorageError>;
-    /// The related stories an editor pinned to an article, in order.
-    async fn related(&self, id: ArticleId) -> Result<Vec<ArticleLink>, StorageError>;
-    /// The same story in other languages.
-    async fn translations(&self, id: ArticleId) -> Result<Vec<ArticleLink>, StorageError>;
+    /// A live article.
+    async fn article(&self, id: ArticleId, as_of: Timestamp)
+        -> Result<Option<Article>, StorageError>;
+    /// A live article with its related stories, translations, inline links, series and topics.
+    async fn article_page(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+    ) -> Result<Option<ArticlePage>, StorageError>;
+    /// The live articles with these keys, in no particular order.
+    async fn links_by_keys(
+        &self,
+        keys: &[String],
+        as_of: Timestamp,
+    ) -> Result<Vec<ArticleLink>, StorageError>;
     /// An edition's top stories, in the editors' order.
-    async fn front(&self, lang: &Lang) -> Result<Vec<ArticleLink>, StorageError>;
+    async fn front(&self, lang: &Lang, as_of: Timestamp)
+        -> Result<Vec<ArticleLink>, StorageError>;
+    /// The latest `per_section` live articles of each section in an edition, section by
+    /// section in the sections' order, in one query.
+    async fn section_latest(
+        &self,
+        lang: &Lang,
+        per_section: u32,
+        as_of: Timestamp,
+    ) -> Result<Vec<ArticleLink>, StorageError>;
     async fn list(&self, listing: &Listing) -> Result<Vec<ArticleLink>, StorageError>;
+    /// Every stored article, live or not.
     async fn article_count(&self) -> Result<u64, StorageError>;
 }
 
-/// A digest that stays the same across Rust versions (FNV-1a, 64 bits), to tell whether an
-/// imported article changed.
-pub(crate) fn stable_digest(bytes: &[u8]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        hash ^= u64::from(*b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}
+pub(crate) use dateline_core::digest::stable_digest;

@@ -1,6 +1,11 @@
 //! The SQLite implementation of [`Store`], the default engine: one file, embedded.
+//!
+//! Every write transaction begins with `BEGIN IMMEDIATE`, taking the write lock before it reads:
+//! a deferred transaction that reads first and then needs the lock fails at once when another
+//! writer holds it, whatever the busy timeout. A batch that still meets a busy database is
+//! retried whole.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -8,17 +13,19 @@ use std::time::Duration;
 use async_trait::async_trait;
 use dateline_core::collections::name_from_key;
 use dateline_core::{
-    Article, ArticleId, ArticleKey, ArticleLink, Lang, Localized, NewArticle, SafeHtml, Section,
-    Series, SeriesEpisode, Slug, Topic,
+    Article, ArticleId, ArticleKey, ArticleLink, Lang, Localized, LocalizedHtml, NewArticle,
+    SafeHtml, Section, Series, SeriesEpisode, Slug, Topic,
 };
 use jiff::Timestamp;
 use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::{stable_digest, Filter, Listing, StorageError, Store, Upserted};
+use crate::{
+    stable_digest, ArticlePage, Filter, Listing, StorageError, Store, Upserted,
+};
 
 /// The newsroom in one SQLite file.
 #[derive(Debug, Clone)]
@@ -28,7 +35,13 @@ pub struct SqliteStore {
 
 const LINK_COLUMNS: &str = "a.id, a.key, a.headline, a.summary, a.lang, s.key, s.code, a.credit, \
      a.published_at, a.updated_at, a.episode";
+/// How many columns [`LINK_COLUMNS`] has.
+const LINK_WIDTH: usize = 11;
 const LINK_FROM: &str = "articles a JOIN sections s ON s.id = a.section_id";
+/// The most keys bound in one `IN (...)` list.
+const KEY_CHUNK: usize = 500;
+/// How often a batch that meets a busy database is tried before the import gives up.
+const ATTEMPTS: u32 = 6;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
@@ -42,6 +55,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
@@ -55,6 +69,11 @@ impl SqliteStore {
         let path = options.get_filename().to_path_buf();
         SqliteStore::open(&path).await
     }
+
+    /// A write transaction that holds the write lock from its first statement.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StorageError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 fn ts(seconds: i64) -> Result<Timestamp, StorageError> {
@@ -67,6 +86,18 @@ fn localized(text: &str) -> Result<Localized, StorageError> {
         .map_err(|e| StorageError::Corrupt(format!("localized text {text:?}: {e}")))
 }
 
+fn localized_html(text: &str) -> Result<LocalizedHtml, StorageError> {
+    let map: BTreeMap<String, String> = serde_json::from_str(text)
+        .map_err(|e| StorageError::Corrupt(format!("localized HTML {text:?}: {e}")))?;
+    // Only the sanitizer's output is ever written to these columns.
+    Ok(LocalizedHtml::from_storage(map))
+}
+
+fn html_json(html: &LocalizedHtml) -> String {
+    let map: BTreeMap<&str, &str> = html.iter().map(|(l, h)| (l, h.as_str())).collect();
+    to_json(&map)
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     // Serializing maps of strings and lists of strings cannot fail.
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_string())
@@ -76,287 +107,386 @@ fn slug(text: String) -> Result<Slug, StorageError> {
     Slug::parse(&text).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
-fn link_from_row(row: &SqliteRow) -> Result<ArticleLink, StorageError> {
-    let lang: String = row.try_get(4)?;
-    let key: String = row.try_get(1)?;
+/// Reads the link columns that start at `at`.
+fn link_at(row: &SqliteRow, at: usize) -> Result<ArticleLink, StorageError> {
+    let lang: String = row.try_get(at + 4)?;
+    let key: String = row.try_get(at + 1)?;
     Ok(ArticleLink {
-        id: ArticleId(row.try_get(0)?),
+        id: ArticleId::new(row.try_get(at)?),
         key: ArticleKey::parse(&key).map_err(|e| StorageError::Corrupt(e.to_string()))?,
-        headline: row.try_get(2)?,
-        summary: row.try_get(3)?,
+        headline: row.try_get(at + 2)?,
+        summary: row.try_get(at + 3)?,
         lang: Lang::parse(&lang).map_err(|e| StorageError::Corrupt(e.to_string()))?,
-        section_key: slug(row.try_get(5)?)?,
-        section_code: u32::try_from(row.try_get::<i64, _>(6)?)
+        section_key: slug(row.try_get(at + 5)?)?,
+        section_code: u32::try_from(row.try_get::<i64, _>(at + 6)?)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?,
-        credit: row.try_get(7)?,
-        published: ts(row.try_get(8)?)?,
-        updated: row.try_get::<Option<i64>, _>(9)?.map(ts).transpose()?,
+        credit: row.try_get(at + 7)?,
+        published: ts(row.try_get(at + 8)?)?,
+        updated: row.try_get::<Option<i64>, _>(at + 9)?.map(ts).transpose()?,
         episode: row
-            .try_get::<Option<i64>, _>(10)?
+            .try_get::<Option<i64>, _>(at + 10)?
             .and_then(|e| u32::try_from(e).ok()),
     })
 }
 
-fn links(rows: &[SqliteRow]) -> Result<Vec<ArticleLink>, StorageError> {
-    rows.iter().map(link_from_row).collect()
+/// A row that cannot be read fails only its own article: it is logged and left out of the
+/// list, so that one bad row never takes down the pages that list it.
+fn readable(row: &SqliteRow, at: usize) -> Option<ArticleLink> {
+    match link_at(row, at) {
+        Ok(link) => Some(link),
+        Err(e) => {
+            let id = row.try_get::<i64, _>(at).ok();
+            tracing::error!(article = ?id, error = %e, "left an unreadable article out of a list");
+            None
+        }
+    }
+}
+
+fn links(rows: &[SqliteRow]) -> Vec<ArticleLink> {
+    rows.iter().filter_map(|r| readable(r, 0)).collect()
+}
+
+fn section_from_row(row: &SqliteRow) -> Result<Section, StorageError> {
+    Ok(Section {
+        key: slug(row.try_get(0)?)?,
+        code: u32::try_from(row.try_get::<i64, _>(1)?)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+        name: localized(row.try_get(2)?)?,
+    })
 }
 
 /// The digest of everything an import sets, to recognise an unchanged article.
 fn content_hash(a: &NewArticle) -> String {
     let canonical = json!([
-        a.headline,
-        a.summary,
-        a.body.as_str(),
-        a.lang.as_str(),
-        a.section.as_str(),
-        a.byline,
-        a.credit,
-        a.web_editors,
-        a.published.as_second(),
-        a.updated.map(|t| t.as_second()),
-        a.related.iter().map(ArticleKey::as_str).collect::<Vec<_>>(),
-        a.translation_of.as_ref().map(ArticleKey::as_str),
-        a.series.as_ref().map(|s| (s.series.as_str(), s.episode)),
-        a.topics.iter().map(Slug::as_str).collect::<Vec<_>>(),
+        a.headline(),
+        a.summary(),
+        a.body().as_str(),
+        a.lang().as_str(),
+        a.section().as_str(),
+        a.byline(),
+        a.credit(),
+        a.web_editors(),
+        a.published().as_second(),
+        a.updated().map(|t| t.as_second()),
+        a.related().iter().map(ArticleKey::as_str).collect::<Vec<_>>(),
+        a.translation_of().map(ArticleKey::as_str),
+        a.series().map(|s| (s.series.as_str(), s.episode)),
+        a.topics().iter().map(Slug::as_str).collect::<Vec<_>>(),
     ]);
     stable_digest(canonical.to_string().as_bytes())
 }
 
-/// Ids of sections, series and topics looked up or created during one import batch.
-#[derive(Default)]
-struct KeyIds {
-    sections: HashMap<String, i64>,
-    series: HashMap<String, i64>,
-    topics: HashMap<String, i64>,
+/// The ways a newsroom groups articles, which an import may name before they exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Collection {
+    Section,
+    Series,
+    Topic,
 }
 
-/// The id of the section, series or topic with `key`, created (named after its key) if an
-/// import names one that does not exist yet.
+impl Collection {
+    fn select_by_keys(self) -> &'static str {
+        match self {
+            Collection::Section => "SELECT key, id FROM sections WHERE key IN (",
+            Collection::Series => "SELECT key, id FROM series WHERE key IN (",
+            Collection::Topic => "SELECT key, id FROM topics WHERE key IN (",
+        }
+    }
+
+    fn select_one(self) -> &'static str {
+        match self {
+            Collection::Section => "SELECT id FROM sections WHERE key = $1",
+            Collection::Series => "SELECT id FROM series WHERE key = $1",
+            Collection::Topic => "SELECT id FROM topics WHERE key = $1",
+        }
+    }
+
+    /// Creates one named after its key; no row comes back if another writer created it first.
+    fn insert(self) -> &'static str {
+        match self {
+            // A new section takes the next free code (from 10000; an operator's codes are
+            // usually lower); a writer that loses a race for it tries the next one.
+            Collection::Section => {
+                "INSERT INTO sections (key, name, code, position) \
+                 SELECT $1, $2, c.code, c.code FROM \
+                 (SELECT COALESCE(MAX(code), 9999) + 1 AS code FROM sections) c WHERE true \
+                 ON CONFLICT (key) DO NOTHING RETURNING id"
+            }
+            Collection::Series => {
+                "INSERT INTO series (key, title, description, partners) VALUES ($1, $2, '{}', '[]') \
+                 ON CONFLICT (key) DO NOTHING RETURNING id"
+            }
+            Collection::Topic => {
+                "INSERT INTO topics (key, title, intro) VALUES ($1, $2, '{}') \
+                 ON CONFLICT (key) DO NOTHING RETURNING id"
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Collection::Section => "section",
+            Collection::Series => "series",
+            Collection::Topic => "topic",
+        }
+    }
+}
+
+/// Adds `IN` list items for `keys` to a query that ends with `IN (`, and closes it.
+fn push_keys<'a>(q: &mut QueryBuilder<'a, Sqlite>, keys: &'a [String]) {
+    let mut items = q.separated(", ");
+    for key in keys {
+        items.push_bind(key.as_str());
+    }
+    items.push_unseparated(")");
+}
+
+/// What a batch knows about stored articles and collections while it runs.
+#[derive(Default)]
+struct BatchState {
+    /// Stored articles by key: id, content digest, translation group.
+    articles: HashMap<String, (i64, String, String)>,
+    collections: HashMap<(Collection, String), i64>,
+}
+
+impl BatchState {
+    /// Reads, in a few queries, the stored articles and collections a batch names.
+    async fn load(conn: &mut SqliteConnection, batch: &[NewArticle]) -> Result<BatchState, StorageError> {
+        let mut state = BatchState::default();
+        let mut keys: Vec<String> = Vec::with_capacity(batch.len() * 2);
+        let mut seen = HashSet::new();
+        for a in batch {
+            for key in std::iter::once(a.key()).chain(a.translation_of()) {
+                if seen.insert(key.as_str()) {
+                    keys.push(key.to_string());
+                }
+            }
+        }
+        for chunk in keys.chunks(KEY_CHUNK) {
+            let mut q = QueryBuilder::new(
+                "SELECT key, id, content_hash, translation_group FROM articles WHERE key IN (",
+            );
+            push_keys(&mut q, chunk);
+            for row in q.build().fetch_all(&mut *conn).await? {
+                state.articles.insert(
+                    row.try_get(0)?,
+                    (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?),
+                );
+            }
+        }
+        let mut named: HashMap<Collection, Vec<String>> = HashMap::new();
+        for a in batch {
+            named.entry(Collection::Section).or_default().push(a.section().to_string());
+            if let Some(s) = a.series() {
+                named.entry(Collection::Series).or_default().push(s.series.to_string());
+            }
+            for t in a.topics() {
+                named.entry(Collection::Topic).or_default().push(t.to_string());
+            }
+        }
+        for (kind, mut keys) in named {
+            keys.sort();
+            keys.dedup();
+            for chunk in keys.chunks(KEY_CHUNK) {
+                let mut q = QueryBuilder::new(kind.select_by_keys());
+                push_keys(&mut q, chunk);
+                for row in q.build().fetch_all(&mut *conn).await? {
+                    state.collections.insert((kind, row.try_get(0)?), row.try_get(1)?);
+                }
+            }
+        }
+        Ok(state)
+    }
+}
+
+/// The id of a collection the batch names, created if it does not exist yet. Its creation is
+/// part of the article's savepoint: `created` lists it, to forget if that is rolled back.
 async fn collection_id(
     conn: &mut SqliteConnection,
-    cache: &mut HashMap<String, i64>,
-    table: &'static str,
+    state: &mut BatchState,
+    created: &mut Vec<(Collection, String)>,
+    kind: Collection,
     key: &Slug,
 ) -> Result<i64, StorageError> {
-    if let Some(id) = cache.get(key.as_str()) {
+    let entry = (kind, key.to_string());
+    if let Some(id) = state.collections.get(&entry) {
         return Ok(*id);
     }
-    let found: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE key = $1"))
-        .bind(key.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let id = match found {
-        Some(id) => id,
-        None => {
-            tracing::info!(table, key = %key, "creating what an import names");
-            let insert = match table {
-                "sections" => {
-                    "INSERT INTO sections (key, name, code, position) \
-                     VALUES ($1, $2, (SELECT COALESCE(MAX(code), 9999) + 1 FROM sections), \
-                             (SELECT COALESCE(MAX(position), 0) + 1 FROM sections)) RETURNING id"
-                }
-                "series" => "INSERT INTO series (key, title, description, partners) VALUES ($1, $2, '{}', '[]') RETURNING id",
-                _ => "INSERT INTO topics (key, title, intro) VALUES ($1, $2, '{}') RETURNING id",
-            };
-            sqlx::query_scalar(insert)
-                .bind(key.as_str())
-                .bind(to_json(&Localized::new("en", name_from_key(key))))
-                .fetch_one(&mut *conn)
-                .await?
+    let name = to_json(&Localized::new("en", name_from_key(key)));
+    let mut attempt = 0;
+    let id = loop {
+        attempt += 1;
+        let mut sp = conn.begin().await?;
+        let inserted: Result<Option<i64>, StorageError> = sqlx::query_scalar(kind.insert())
+            .bind(key.as_str())
+            .bind(&name)
+            .fetch_optional(&mut *sp)
+            .await
+            .map_err(StorageError::from);
+        match inserted {
+            Ok(Some(id)) => {
+                sp.commit().await?;
+                tracing::info!(kind = kind.name(), key = %key, "created what an import names");
+                break id;
+            }
+            Ok(None) => {
+                sp.commit().await?;
+                break sqlx::query_scalar(kind.select_one())
+                    .bind(key.as_str())
+                    .fetch_one(&mut *conn)
+                    .await?;
+            }
+            // Another writer took the same section code: take the next.
+            Err(StorageError::Conflict(_)) if attempt < 5 => sp.rollback().await?,
+            Err(e) => return Err(e),
         }
     };
-    cache.insert(key.to_string(), id);
+    state.collections.insert(entry.clone(), id);
+    created.push(entry);
     Ok(id)
 }
 
+const UPSERT: &str = "INSERT INTO articles (key, headline, summary, body_html, lang, section_id, byline, \
+     credit, web_editors, published_at, updated_at, translation_group, series_id, episode, content_hash) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+     ON CONFLICT (key) DO UPDATE SET headline = excluded.headline, summary = excluded.summary, \
+     body_html = excluded.body_html, lang = excluded.lang, section_id = excluded.section_id, \
+     byline = excluded.byline, credit = excluded.credit, web_editors = excluded.web_editors, \
+     published_at = excluded.published_at, updated_at = $16, \
+     translation_group = excluded.translation_group, series_id = excluded.series_id, \
+     episode = excluded.episode, content_hash = excluded.content_hash \
+     RETURNING id";
+
 async fn upsert_article(
     conn: &mut SqliteConnection,
-    ids: &mut KeyIds,
+    state: &mut BatchState,
+    created: &mut Vec<(Collection, String)>,
     a: &NewArticle,
+    hash: &str,
+    now: Timestamp,
 ) -> Result<Upserted, StorageError> {
-    let hash = content_hash(a);
-    let existing: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, content_hash FROM articles WHERE key = $1")
-            .bind(a.key.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((id, old_hash)) = &existing {
-        if *old_hash == hash {
-            return Ok(Upserted::Unchanged(ArticleId(*id)));
-        }
-    }
-    let section = collection_id(conn, &mut ids.sections, "sections", &a.section).await?;
-    let series = match &a.series {
-        Some(s) => Some(collection_id(conn, &mut ids.series, "series", &s.series).await?),
+    let existed = state.articles.contains_key(a.key().as_str());
+    let section = collection_id(conn, state, created, Collection::Section, a.section()).await?;
+    let series = match a.series() {
+        Some(s) => Some(collection_id(conn, state, created, Collection::Series, &s.series).await?),
         None => None,
     };
+    let mut topics = Vec::with_capacity(a.topics().len());
+    for t in a.topics() {
+        topics.push(collection_id(conn, state, created, Collection::Topic, t).await?);
+    }
     // Translations share the group of their original, even when that original is itself a
     // translation.
-    let group: String = match &a.translation_of {
-        Some(original) => {
-            sqlx::query_scalar("SELECT translation_group FROM articles WHERE key = $1")
-                .bind(original.as_str())
-                .fetch_optional(&mut *conn)
-                .await?
-                .unwrap_or_else(|| original.to_string())
-        }
-        None => a.key.to_string(),
+    let group = match a.translation_of() {
+        Some(original) => state
+            .articles
+            .get(original.as_str())
+            .map(|(_, _, group)| group.clone())
+            .unwrap_or_else(|| original.to_string()),
+        None => a.key().to_string(),
     };
     // An article changed by a later import was updated then, unless the source says when.
-    let updated = match (a.updated, &existing) {
-        (Some(t), _) => Some(t),
-        (None, Some(_)) => Some(Timestamp::now().max(a.published)),
-        (None, None) => None,
-    };
-    let query = if existing.is_some() {
-        "UPDATE articles SET headline = $2, summary = $3, body_html = $4, lang = $5, section_id = $6, byline = $7, \
-         credit = $8, web_editors = $9, published_at = $10, updated_at = $11, translation_group = $12, \
-         series_id = $13, episode = $14, content_hash = $15 WHERE key = $1 RETURNING id"
-    } else {
-        "INSERT INTO articles (key, headline, summary, body_html, lang, section_id, byline, credit, web_editors, \
-         published_at, updated_at, translation_group, series_id, episode, content_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id"
-    };
-    let id: i64 = sqlx::query_scalar(query)
-        .bind(a.key.as_str())
-        .bind(&a.headline)
-        .bind(&a.summary)
-        .bind(a.body.as_str())
-        .bind(a.lang.as_str())
+    let updated_on_change = a.updated().unwrap_or(now.max(a.published()));
+    let id: i64 = sqlx::query_scalar(UPSERT)
+        .bind(a.key().as_str())
+        .bind(a.headline())
+        .bind(a.summary())
+        .bind(a.body().as_str())
+        .bind(a.lang().as_str())
         .bind(section)
-        .bind(&a.byline)
-        .bind(&a.credit)
-        .bind(to_json(&a.web_editors))
-        .bind(a.published.as_second())
-        .bind(updated.map(|t| t.as_second()))
+        .bind(a.byline())
+        .bind(a.credit())
+        .bind(to_json(&a.web_editors()))
+        .bind(a.published().as_second())
+        .bind(a.updated().map(|t| t.as_second()))
         .bind(&group)
         .bind(series)
-        .bind(a.series.as_ref().map(|s| i64::from(s.episode)))
-        .bind(&hash)
+        .bind(a.series().map(|s| i64::from(s.episode)))
+        .bind(hash)
+        .bind(updated_on_change.as_second())
         .fetch_one(&mut *conn)
         .await?;
     // Translations imported before this article joined the group named by its key.
-    if group != a.key.as_str() {
+    if group != a.key().as_str() {
         sqlx::query("UPDATE articles SET translation_group = $1 WHERE translation_group = $2")
             .bind(&group)
-            .bind(a.key.as_str())
+            .bind(a.key().as_str())
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("DELETE FROM article_related WHERE article_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for (position, key) in a.related.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO article_related (article_id, position, related_key) VALUES ($1, $2, $3)",
-        )
-        .bind(id)
-        .bind(position as i64)
-        .bind(key.as_str())
-        .execute(&mut *conn)
-        .await?;
-    }
-    sqlx::query("DELETE FROM article_topics WHERE article_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    for topic in &a.topics {
-        let topic = collection_id(conn, &mut ids.topics, "topics", topic).await?;
-        sqlx::query("INSERT INTO article_topics (article_id, topic_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+    if existed {
+        sqlx::query("DELETE FROM article_related WHERE article_id = $1")
             .bind(id)
-            .bind(topic)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM article_topics WHERE article_id = $1")
+            .bind(id)
             .execute(&mut *conn)
             .await?;
     }
-    Ok(if existing.is_some() {
-        Upserted::Updated(ArticleId(id))
+    if !a.related().is_empty() {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO article_related (article_id, position, related_key) ",
+        );
+        q.push_values(a.related().iter().enumerate(), |mut row, (position, key)| {
+            row.push_bind(id)
+                .push_bind(position as i64)
+                .push_bind(key.as_str());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    if !topics.is_empty() {
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO article_topics (article_id, topic_id) ");
+        q.push_values(&topics, |mut row, topic| {
+            row.push_bind(id).push_bind(*topic);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    state
+        .articles
+        .insert(a.key().to_string(), (id, hash.to_string(), group));
+    Ok(if existed {
+        Upserted::Updated(ArticleId::new(id))
     } else {
-        Upserted::Inserted(ArticleId(id))
+        Upserted::Inserted(ArticleId::new(id))
     })
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    #[tracing::instrument(skip_all, fields(section = %section.key))]
-    async fn put_section(&self, section: &Section) -> Result<(), StorageError> {
-        let mut tx = self.pool.begin().await?;
-        let taken: Option<String> =
-            sqlx::query_scalar("SELECT key FROM sections WHERE code = $1 AND key <> $2")
-                .bind(i64::from(section.code))
-                .bind(section.key.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some(other) = taken {
-            return Err(StorageError::Conflict(format!(
-                "section code {} already belongs to section {other:?}",
-                section.code
-            )));
-        }
-        sqlx::query(
-            "INSERT INTO sections (key, code, name, position) \
-             VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM sections)) \
-             ON CONFLICT (key) DO UPDATE SET code = excluded.code, name = excluded.name",
-        )
-        .bind(section.key.as_str())
-        .bind(i64::from(section.code))
-        .bind(to_json(&section.name))
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(series = %series.key))]
-    async fn put_series(&self, series: &Series) -> Result<(), StorageError> {
-        sqlx::query(
-            "INSERT INTO series (key, title, description, partners) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (key) DO UPDATE SET title = excluded.title, description = excluded.description, \
-             partners = excluded.partners",
-        )
-        .bind(series.key.as_str())
-        .bind(to_json(&series.title))
-        .bind(to_json(&series.description))
-        .bind(to_json(&series.partners))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(topic = %topic.key))]
-    async fn put_topic(&self, topic: &Topic) -> Result<(), StorageError> {
-        sqlx::query(
-            "INSERT INTO topics (key, title, intro) VALUES ($1, $2, $3) \
-             ON CONFLICT (key) DO UPDATE SET title = excluded.title, intro = excluded.intro",
-        )
-        .bind(topic.key.as_str())
-        .bind(to_json(&topic.title))
-        .bind(to_json(&topic.intro))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    #[tracing::instrument(skip_all, fields(articles = batch.len()))]
-    async fn import_articles(
+impl SqliteStore {
+    /// One attempt at a batch: a transient error ends it, for the caller to try again.
+    async fn import_once(
         &self,
         batch: &[NewArticle],
+        now: Timestamp,
     ) -> Result<Vec<Result<Upserted, StorageError>>, StorageError> {
-        let mut tx = self.pool.begin().await?;
-        let mut ids = KeyIds::default();
+        let mut tx = self.write().await?;
+        let mut state = BatchState::load(&mut tx, batch).await?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for article in batch {
+            let hash = content_hash(article);
+            if let Some((id, old_hash, _)) = state.articles.get(article.key().as_str()) {
+                if *old_hash == hash {
+                    outcomes.push(Ok(Upserted::Unchanged(ArticleId::new(*id))));
+                    continue;
+                }
+            }
             // A savepoint per article: one that fails is rolled back alone.
-            let mut savepoint = sqlx::Connection::begin(&mut *tx).await?;
-            match upsert_article(&mut savepoint, &mut ids, article).await {
+            let mut savepoint = (&mut *tx).begin().await?;
+            let mut created = Vec::new();
+            match upsert_article(&mut savepoint, &mut state, &mut created, article, &hash, now)
+                .await
+            {
                 Ok(outcome) => {
                     savepoint.commit().await?;
                     outcomes.push(Ok(outcome));
                 }
+                Err(e) if e.is_transient() => return Err(e),
                 Err(e) => {
                     savepoint.rollback().await?;
-                    // Ids created inside the rolled-back savepoint are gone with it.
-                    ids = KeyIds::default();
+                    // What the rolled-back savepoint created is gone with it.
+                    for entry in created {
+                        state.collections.remove(&entry);
+                    }
                     outcomes.push(Err(e));
                 }
             }
@@ -364,26 +494,128 @@ impl Store for SqliteStore {
         tx.commit().await?;
         Ok(outcomes)
     }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    #[tracing::instrument(skip_all, fields(section = %section.key))]
+    async fn put_section(&self, section: &Section) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        // A new section is placed by its code; an existing one keeps its place.
+        let result = sqlx::query(
+            "INSERT INTO sections (key, code, name, position) VALUES ($1, $2, $3, $2) \
+             ON CONFLICT (key) DO UPDATE SET code = excluded.code, name = excluded.name",
+        )
+        .bind(section.key.as_str())
+        .bind(i64::from(section.code))
+        .bind(to_json(&section.name))
+        .execute(&mut *tx)
+        .await;
+        match result.map_err(StorageError::from) {
+            Err(StorageError::Conflict(_)) => {
+                drop(tx);
+                let holder: Option<String> =
+                    sqlx::query_scalar("SELECT key FROM sections WHERE code = $1")
+                        .bind(i64::from(section.code))
+                        .fetch_optional(&self.pool)
+                        .await?;
+                return Err(StorageError::Conflict(format!(
+                    "section code {} already belongs to section {:?}",
+                    section.code,
+                    holder.unwrap_or_default()
+                )));
+            }
+            other => other?,
+        };
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(series = %series.key))]
+    async fn put_series(&self, series: &Series) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO series (key, title, description, partners) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key) DO UPDATE SET title = excluded.title, description = excluded.description, \
+             partners = excluded.partners",
+        )
+        .bind(series.key.as_str())
+        .bind(to_json(&series.title))
+        .bind(html_json(&series.description))
+        .bind(to_json(&series.partners))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(topic = %topic.key))]
+    async fn put_topic(&self, topic: &Topic) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO topics (key, title, intro) VALUES ($1, $2, $3) \
+             ON CONFLICT (key) DO UPDATE SET title = excluded.title, intro = excluded.intro",
+        )
+        .bind(topic.key.as_str())
+        .bind(to_json(&topic.title))
+        .bind(html_json(&topic.intro))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(articles = batch.len()))]
+    async fn import_articles(
+        &self,
+        batch: &[NewArticle],
+        now: Timestamp,
+    ) -> Result<Vec<Result<Upserted, StorageError>>, StorageError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.import_once(batch, now).await {
+                Err(e) if e.is_transient() && attempt < ATTEMPTS => {
+                    let wait = Duration::from_millis(100 << attempt);
+                    tracing::warn!(error = %e, attempt, ?wait, "the database is busy; trying the batch again");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
 
     #[tracing::instrument(skip_all, fields(lang = %lang))]
     async fn set_front(&self, lang: &Lang, keys: &[ArticleKey]) -> Result<(), StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM front_slots WHERE lang = $1")
             .bind(lang.as_str())
             .execute(&mut *tx)
             .await?;
-        for (position, key) in keys.iter().enumerate() {
-            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM articles WHERE key = $1")
-                .bind(key.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            let id = id.ok_or_else(|| StorageError::NotFound(format!("article {key:?}")))?;
-            sqlx::query("INSERT INTO front_slots (lang, position, article_id) VALUES ($1, $2, $3)")
-                .bind(lang.as_str())
-                .bind(position as i64)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        if !keys.is_empty() {
+            let keys: Vec<String> = keys.iter().map(ArticleKey::to_string).collect();
+            let mut ids: HashMap<String, i64> = HashMap::new();
+            for chunk in keys.chunks(KEY_CHUNK) {
+                let mut q = QueryBuilder::new("SELECT key, id FROM articles WHERE key IN (");
+                push_keys(&mut q, chunk);
+                for row in q.build().fetch_all(&mut *tx).await? {
+                    ids.insert(row.try_get(0)?, row.try_get(1)?);
+                }
+            }
+            let mut slots = Vec::with_capacity(keys.len());
+            for key in &keys {
+                let id = ids
+                    .get(key)
+                    .ok_or_else(|| StorageError::NotFound(format!("article {key:?}")))?;
+                slots.push(*id);
+            }
+            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO front_slots (lang, position, article_id) ");
+            q.push_values(slots.iter().enumerate(), |mut row, (position, id)| {
+                row.push_bind(lang.as_str())
+                    .push_bind(position as i64)
+                    .push_bind(*id);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -393,16 +625,40 @@ impl Store for SqliteStore {
         let rows = sqlx::query("SELECT key, code, name FROM sections ORDER BY position, id")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Section {
-                    key: slug(row.try_get(0)?)?,
-                    code: u32::try_from(row.try_get::<i64, _>(1)?)
-                        .map_err(|e| StorageError::Corrupt(e.to_string()))?,
-                    name: localized(row.try_get(2)?)?,
-                })
-            })
-            .collect()
+        rows.iter().map(section_from_row).collect()
+    }
+
+    async fn sections_and_latest(
+        &self,
+        lang: &Lang,
+        limit: u32,
+        as_of: Timestamp,
+    ) -> Result<(Vec<Section>, Vec<ArticleLink>), StorageError> {
+        // Every section once, joined to those of the latest articles that are in it.
+        let sql = "SELECT s.key, s.code, s.name, \
+             a.id, a.key, a.headline, a.summary, a.lang, s.key, s.code, a.credit, a.published_at, a.updated_at, a.episode \
+             FROM sections s LEFT JOIN (SELECT * FROM articles WHERE lang = $1 AND published_at <= $2 \
+             ORDER BY published_at DESC, id DESC LIMIT $3) a ON a.section_id = s.id \
+             ORDER BY s.position, s.id";
+        let rows = sqlx::query(sql)
+            .bind(lang.as_str())
+            .bind(as_of.as_second())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut sections: Vec<Section> = Vec::new();
+        let mut latest = Vec::new();
+        for row in &rows {
+            let section = section_from_row(row)?;
+            if sections.last().map(|s| &s.key) != Some(&section.key) {
+                sections.push(section);
+            }
+            if row.try_get::<Option<i64>, _>(3)?.is_some() {
+                latest.extend(readable(row, 3));
+            }
+        }
+        latest.sort_by(|a: &ArticleLink, b| (b.published, b.id).cmp(&(a.published, a.id)));
+        Ok((sections, latest))
     }
 
     async fn series(&self, key: &Slug) -> Result<Option<Series>, StorageError> {
@@ -411,17 +667,7 @@ impl Store for SqliteStore {
                 .bind(key.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-        row.map(|row| {
-            let partners: String = row.try_get(3)?;
-            Ok(Series {
-                key: slug(row.try_get(0)?)?,
-                title: localized(row.try_get(1)?)?,
-                description: localized(row.try_get(2)?)?,
-                partners: serde_json::from_str(&partners)
-                    .map_err(|e| StorageError::Corrupt(e.to_string()))?,
-            })
-        })
-        .transpose()
+        row.map(|row| series_at(&row, 0)).transpose()
     }
 
     async fn topic(&self, key: &Slug) -> Result<Option<Topic>, StorageError> {
@@ -429,117 +675,167 @@ impl Store for SqliteStore {
             .bind(key.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| {
-            Ok(Topic {
-                key: slug(row.try_get(0)?)?,
-                title: localized(row.try_get(1)?)?,
-                intro: localized(row.try_get(2)?)?,
-            })
-        })
-        .transpose()
+        row.map(|row| topic_from_row(&row)).transpose()
     }
 
     #[tracing::instrument(skip(self))]
-    async fn article(&self, id: ArticleId) -> Result<Option<Article>, StorageError> {
-        let sql = format!(
-            "SELECT {LINK_COLUMNS}, a.body_html, a.byline, a.web_editors, se.key \
-             FROM {LINK_FROM} LEFT JOIN series se ON se.id = a.series_id WHERE a.id = $1"
-        );
-        let Some(row) = sqlx::query(&sql)
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
+    async fn article(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+    ) -> Result<Option<Article>, StorageError> {
+        let Some((article, _, _)) = self.article_row(id, as_of).await? else {
             return Ok(None);
         };
-        let link = link_from_row(&row)?;
-        let editors: String = row.try_get(13)?;
-        let series = match (row.try_get::<Option<String>, _>(14)?, link.episode) {
-            (Some(key), Some(episode)) => Some(SeriesEpisode {
-                series: slug(key)?,
-                episode,
-            }),
-            _ => None,
-        };
-        let topics: Vec<String> = sqlx::query_scalar(
-            "SELECT t.key FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_id = $1 ORDER BY t.key",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
+        let topics = self.article_topics(id).await?;
         Ok(Some(Article {
-            body: SafeHtml::from_trusted_storage(row.try_get(11)?),
-            byline: row.try_get(12)?,
-            web_editors: serde_json::from_str(&editors)
-                .map_err(|e| StorageError::Corrupt(e.to_string()))?,
-            series,
-            topics: topics.into_iter().map(slug).collect::<Result<_, _>>()?,
-            link,
+            topics: topics.into_iter().map(|t| t.key).collect(),
+            ..article
         }))
     }
 
-    async fn links_by_keys(&self, keys: &[String]) -> Result<Vec<ArticleLink>, StorageError> {
-        if keys.is_empty() {
-            return Ok(vec![]);
+    #[tracing::instrument(skip(self))]
+    async fn article_page(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+    ) -> Result<Option<ArticlePage>, StorageError> {
+        let Some((article, group, series)) = self.article_row(id, as_of).await? else {
+            return Ok(None);
+        };
+        let topics = self.article_topics(id).await?;
+        let inline_keys = article.body.linked_article_keys();
+        // Pinned related stories, translations and inline links, in one query.
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT 0, r.position, {LINK_COLUMNS} FROM article_related r \
+             JOIN articles a ON a.key = r.related_key JOIN sections s ON s.id = a.section_id \
+             WHERE r.article_id = "
+        ));
+        q.push_bind(id.get())
+            .push(" AND a.id <> ")
+            .push_bind(id.get())
+            .push(" AND a.published_at <= ")
+            .push_bind(as_of.as_second());
+        q.push(format!(
+            " UNION ALL SELECT 1, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.translation_group = "
+        ))
+        .push_bind(group)
+        .push(" AND a.id <> ")
+        .push_bind(id.get())
+        .push(" AND a.published_at <= ")
+        .push_bind(as_of.as_second());
+        for chunk in inline_keys.chunks(KEY_CHUNK) {
+            q.push(format!(
+                " UNION ALL SELECT 2, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.published_at <= "
+            ))
+            .push_bind(as_of.as_second())
+            .push(" AND a.key IN (");
+            push_keys(&mut q, chunk);
         }
-        let sql = format!("SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.key IN (SELECT value FROM json_each($1))");
-        let rows = sqlx::query(&sql)
-            .bind(to_json(&keys))
-            .fetch_all(&self.pool)
-            .await?;
-        links(&rows)
+        q.push(" ORDER BY 1, 2, 7");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let (mut related, mut translations, mut inline) = (vec![], vec![], vec![]);
+        for row in &rows {
+            let Some(link) = readable(row, 2) else { continue };
+            match row.try_get::<i64, _>(0)? {
+                0 => related.push(link),
+                1 => translations.push(link),
+                _ => inline.push(link),
+            }
+        }
+        Ok(Some(ArticlePage {
+            article: Article {
+                topics: topics.iter().map(|t| t.key.clone()).collect(),
+                ..article
+            },
+            related,
+            translations,
+            inline,
+            series,
+            topics,
+        }))
     }
 
-    async fn related(&self, id: ArticleId) -> Result<Vec<ArticleLink>, StorageError> {
-        let sql = format!(
-            "SELECT {LINK_COLUMNS} FROM article_related r JOIN articles a ON a.key = r.related_key \
-             JOIN sections s ON s.id = a.section_id WHERE r.article_id = $1 AND a.id <> $1 ORDER BY r.position"
-        );
-        let rows = sqlx::query(&sql).bind(id.0).fetch_all(&self.pool).await?;
-        links(&rows)
+    async fn links_by_keys(
+        &self,
+        keys: &[String],
+        as_of: Timestamp,
+    ) -> Result<Vec<ArticleLink>, StorageError> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(KEY_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.published_at <= "
+            ));
+            q.push_bind(as_of.as_second()).push(" AND a.key IN (");
+            push_keys(&mut q, chunk);
+            out.extend(links(&q.build().fetch_all(&self.pool).await?));
+        }
+        Ok(out)
     }
 
-    async fn translations(&self, id: ArticleId) -> Result<Vec<ArticleLink>, StorageError> {
-        let sql = format!(
-            "SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.translation_group = \
-             (SELECT translation_group FROM articles WHERE id = $1) AND a.id <> $1 ORDER BY a.lang"
-        );
-        let rows = sqlx::query(&sql).bind(id.0).fetch_all(&self.pool).await?;
-        links(&rows)
-    }
-
-    async fn front(&self, lang: &Lang) -> Result<Vec<ArticleLink>, StorageError> {
+    async fn front(
+        &self,
+        lang: &Lang,
+        as_of: Timestamp,
+    ) -> Result<Vec<ArticleLink>, StorageError> {
         let sql = format!(
             "SELECT {LINK_COLUMNS} FROM front_slots f JOIN articles a ON a.id = f.article_id \
-             JOIN sections s ON s.id = a.section_id WHERE f.lang = $1 ORDER BY f.position"
+             JOIN sections s ON s.id = a.section_id WHERE f.lang = $1 AND a.published_at <= $2 \
+             ORDER BY f.position"
         );
         let rows = sqlx::query(&sql)
             .bind(lang.as_str())
+            .bind(as_of.as_second())
             .fetch_all(&self.pool)
             .await?;
-        links(&rows)
+        Ok(links(&rows))
+    }
+
+    async fn section_latest(
+        &self,
+        lang: &Lang,
+        per_section: u32,
+        as_of: Timestamp,
+    ) -> Result<Vec<ArticleLink>, StorageError> {
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM sections s JOIN articles a ON a.id IN \
+             (SELECT b.id FROM articles b WHERE b.section_id = s.id AND b.lang = $1 \
+              AND b.published_at <= $2 ORDER BY b.published_at DESC, b.id DESC LIMIT $3) \
+             ORDER BY s.position, s.id, a.published_at DESC, a.id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(lang.as_str())
+            .bind(as_of.as_second())
+            .bind(i64::from(per_section))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(links(&rows))
     }
 
     #[tracing::instrument(skip_all, fields(lang = %listing.lang, filter = ?listing.filter))]
     async fn list(&self, listing: &Listing) -> Result<Vec<ArticleLink>, StorageError> {
+        let live = "a.lang = $1 AND a.published_at <= $5";
         let newest = "ORDER BY a.published_at DESC, a.id DESC LIMIT $3 OFFSET $4";
         let (sql, key) = match &listing.filter {
-            Filter::All => (format!("SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.lang = $1 AND $2 = '' {newest}"), ""),
+            Filter::All => (
+                format!("SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE {live} AND $2 = '' {newest}"),
+                "",
+            ),
             Filter::Section(key) => (
-                format!("SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.lang = $1 AND s.key = $2 {newest}"),
+                format!("SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE {live} AND s.key = $2 {newest}"),
                 key.as_str(),
             ),
             Filter::Topic(key) => (
                 format!(
                     "SELECT {LINK_COLUMNS} FROM {LINK_FROM} JOIN article_topics at ON at.article_id = a.id \
-                     JOIN topics t ON t.id = at.topic_id WHERE a.lang = $1 AND t.key = $2 {newest}"
+                     JOIN topics t ON t.id = at.topic_id WHERE {live} AND t.key = $2 {newest}"
                 ),
                 key.as_str(),
             ),
             Filter::Series(key) => (
                 format!(
                     "SELECT {LINK_COLUMNS} FROM {LINK_FROM} JOIN series se ON se.id = a.series_id \
-                     WHERE a.lang = $1 AND se.key = $2 ORDER BY a.episode, a.published_at, a.id LIMIT $3 OFFSET $4"
+                     WHERE {live} AND se.key = $2 ORDER BY a.episode, a.published_at, a.id LIMIT $3 OFFSET $4"
                 ),
                 key.as_str(),
             ),
@@ -549,9 +845,10 @@ impl Store for SqliteStore {
             .bind(key)
             .bind(i64::from(listing.limit))
             .bind(i64::from(listing.offset))
+            .bind(listing.as_of.as_second())
             .fetch_all(&self.pool)
             .await?;
-        links(&rows)
+        Ok(links(&rows))
     }
 
     async fn article_count(&self) -> Result<u64, StorageError> {
@@ -559,5 +856,84 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(n as u64)
+    }
+}
+
+fn series_at(row: &SqliteRow, at: usize) -> Result<Series, StorageError> {
+    let partners: String = row.try_get(at + 3)?;
+    Ok(Series {
+        key: slug(row.try_get(at)?)?,
+        title: localized(row.try_get(at + 1)?)?,
+        description: localized_html(row.try_get(at + 2)?)?,
+        partners: serde_json::from_str(&partners)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+    })
+}
+
+fn topic_from_row(row: &SqliteRow) -> Result<Topic, StorageError> {
+    Ok(Topic {
+        key: slug(row.try_get(0)?)?,
+        title: localized(row.try_get(1)?)?,
+        intro: localized_html(row.try_get(2)?)?,
+    })
+}
+
+impl SqliteStore {
+    /// The article's own row, with its translation group and series, in one query.
+    async fn article_row(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+    ) -> Result<Option<(Article, String, Option<Series>)>, StorageError> {
+        let sql = format!(
+            "SELECT {LINK_COLUMNS}, a.body_html, a.byline, a.web_editors, a.translation_group, \
+             se.key, se.title, se.description, se.partners \
+             FROM {LINK_FROM} LEFT JOIN series se ON se.id = a.series_id \
+             WHERE a.id = $1 AND a.published_at <= $2"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(id.get())
+            .bind(as_of.as_second())
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let link = link_at(&row, 0)?;
+        let editors: String = row.try_get(LINK_WIDTH + 2)?;
+        let group: String = row.try_get(LINK_WIDTH + 3)?;
+        let series = match row.try_get::<Option<String>, _>(LINK_WIDTH + 4)? {
+            Some(_) => Some(series_at(&row, LINK_WIDTH + 4)?),
+            None => None,
+        };
+        let episode = match (&series, link.episode) {
+            (Some(s), Some(episode)) => Some(SeriesEpisode {
+                series: s.key.clone(),
+                episode,
+            }),
+            _ => None,
+        };
+        let article = Article {
+            // Only the sanitizer's output is ever written to this column.
+            body: SafeHtml::from_storage(row.try_get(LINK_WIDTH)?),
+            byline: row.try_get(LINK_WIDTH + 1)?,
+            web_editors: serde_json::from_str(&editors)
+                .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            series: episode,
+            topics: vec![],
+            link,
+        };
+        Ok(Some((article, group, series)))
+    }
+
+    async fn article_topics(&self, id: ArticleId) -> Result<Vec<Topic>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT t.key, t.title, t.intro FROM article_topics at JOIN topics t ON t.id = at.topic_id \
+             WHERE at.article_id = $1 ORDER BY t.key",
+        )
+        .bind(id.get())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(topic_from_row).collect()
     }
 }

@@ -8,15 +8,17 @@ use axum::{middleware, Extension, Router};
 use dateline_core::{AddressPattern, DatelineFormat, Lang};
 use dateline_storage::Store;
 use jiff::tz::TimeZone;
-use tokio::net::TcpListener;
 
 mod assets;
 mod error;
+mod headers;
 mod pages;
 mod render;
+mod server;
 mod ui;
 
 pub use error::AppError;
+pub use server::{serve, Limits};
 
 /// What the site needs to know of the outlet.
 #[derive(Debug, Clone)]
@@ -30,6 +32,8 @@ pub struct Site {
     /// The public origin, such as `https://news.example.org`, for canonical links.
     pub base_url: String,
     pub page_size: u32,
+    /// Hosts besides the site itself that article images may come from.
+    pub image_hosts: Vec<String>,
 }
 
 impl Site {
@@ -63,6 +67,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub site: Site,
     pub templates: render::Templates,
+    /// The Content-Security-Policy every response carries.
+    pub csp: String,
 }
 
 /// The language edition a route belongs to.
@@ -74,6 +80,7 @@ pub fn app(store: Arc<dyn Store>, site: Site) -> Router {
     let state = Arc::new(AppState {
         store,
         templates: render::Templates::new(),
+        csp: headers::content_security_policy(&site.image_hosts),
         site,
     });
     let mut router = Router::new()
@@ -118,18 +125,10 @@ pub fn app(store: Arc<dyn Store>, site: Site) -> Router {
             state.clone(),
             error::error_pages,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_and_caching,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Serves the site on `listener` until `shutdown` completes: the one way the server starts,
-/// for `main` and for every test.
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -1,7 +1,7 @@
 //! Templates, and the views that pages hand them: plain data, already formatted.
 
 use dateline_core::html::escape;
-use dateline_core::{ArticleLink, Lang, Section};
+use dateline_core::{ArticleLink, Lang, SafeHtml, Section};
 use minijinja::{AutoEscape, Environment};
 use serde::Serialize;
 
@@ -53,6 +53,25 @@ impl Default for Templates {
     fn default() -> Self {
         Templates::new()
     }
+}
+
+/// Sanitized HTML, for a template to write as it is. The one place where a page's text is
+/// marked safe: only what [`SafeHtml`] holds, made by the sanitizer, may be.
+pub fn html(safe: &SafeHtml) -> minijinja::Value {
+    minijinja::Value::from_safe_string(safe.as_str().to_string())
+}
+
+/// A JSON-LD document, for a template to write inside `<script type="application/ld+json">`.
+/// Inside `<script>`, `</script`, `<!--` or `<script` would change how the page parses: every
+/// `<` is written as the JSON escape `\u003c` (and `>` and `&` likewise), which parsers read back
+/// as the same character.
+pub fn json_ld(document: &serde_json::Value) -> minijinja::Value {
+    let text = document
+        .to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    minijinja::Value::from_safe_string(text)
 }
 
 /// An article as lists and links show it.

@@ -4,9 +4,11 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use anyhow::{bail, Context};
-use dateline_core::{AddressPattern, DatelineFormat, Lang};
-use dateline_web::Site;
+use dateline_core::{AddressPattern, DatelineFormat, HtmlPolicy, Lang, Sanitizer};
+use dateline_web::{Limits, Site};
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
@@ -33,6 +35,72 @@ pub struct Config {
     pub base_url: Option<String>,
     /// Stories per page on section, topic and series pages.
     pub page_size: u32,
+    /// Hosts, besides the site itself, that images in article bodies may come from.
+    pub image_hosts: Vec<String>,
+    /// What the server lets one client have.
+    pub limits: LimitsConfig,
+}
+
+/// The server's limits, in the units an operator writes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Seconds a request's headers may take to arrive; an idle keep-alive connection is closed
+    /// when its next request does not begin in this time.
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take to be answered.
+    pub request_timeout_secs: u64,
+    /// The most bytes of a request's line and headers.
+    pub max_header_bytes: usize,
+    /// The most open connections in all.
+    pub max_connections: usize,
+    /// The most open connections from one client address.
+    pub max_connections_per_client: usize,
+    /// Seconds shutdown waits for requests in flight.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> LimitsConfig {
+        let l = Limits::default();
+        LimitsConfig {
+            header_timeout_secs: l.header_timeout.as_secs(),
+            request_timeout_secs: l.request_timeout.as_secs(),
+            max_header_bytes: l.max_header_bytes,
+            max_connections: l.max_connections,
+            max_connections_per_client: l.max_connections_per_client,
+            shutdown_grace_secs: l.shutdown_grace.as_secs(),
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The limits, checked.
+    pub fn limits(&self) -> anyhow::Result<Limits> {
+        let within = |name: &str, value: u64, range: std::ops::RangeInclusive<u64>| {
+            if range.contains(&value) {
+                Ok(value)
+            } else {
+                bail!(
+                    "limits.{name} = {value} is out of range: use {} to {}",
+                    range.start(),
+                    range.end()
+                )
+            }
+        };
+        Ok(Limits {
+            header_timeout: Duration::from_secs(within("header_timeout_secs", self.header_timeout_secs, 1..=300)?),
+            request_timeout: Duration::from_secs(within("request_timeout_secs", self.request_timeout_secs, 1..=600)?),
+            max_header_bytes: within("max_header_bytes", self.max_header_bytes as u64, 4096..=1 << 20)? as usize,
+            max_connections: within("max_connections", self.max_connections as u64, 1..=1_000_000)? as usize,
+            max_connections_per_client: within(
+                "max_connections_per_client",
+                self.max_connections_per_client as u64,
+                1..=1_000_000,
+            )? as usize,
+            shutdown_grace: Duration::from_secs(within("shutdown_grace_secs", self.shutdown_grace_secs, 0..=3600)?),
+        })
+    }
 }
 
 impl Default for Config {
@@ -52,6 +120,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: None,
             page_size: 20,
+            image_hosts: vec![],
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -67,6 +137,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DATELINE_LISTEN", "listen"),
     ("DATELINE_BASE_URL", "base_url"),
     ("DATELINE_PAGE_SIZE", "page_size"),
+    ("DATELINE_IMAGE_HOSTS", "image_hosts (comma-separated)"),
 ];
 
 impl Config {
@@ -116,6 +187,13 @@ impl Config {
                         .parse()
                         .with_context(|| format!("{var}={value:?} is not a whole number"))?
                 }
+                "DATELINE_IMAGE_HOSTS" => {
+                    self.image_hosts = value
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                }
                 _ => {}
             }
         }
@@ -150,18 +228,66 @@ impl Config {
         Ok(langs)
     }
 
+    /// The public origin, checked: `http` or `https`, a host, and nothing that could break
+    /// out of the attributes and JSON it is written into.
+    pub fn base_url(&self, bound: SocketAddr) -> anyhow::Result<String> {
+        let Some(text) = &self.base_url else {
+            return Ok(format!("http://{bound}"));
+        };
+        let url = url::Url::parse(text)
+            .with_context(|| format!("base_url {text:?} is not an address such as https://news.example.org"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            bail!("base_url {text:?} must start with http:// or https://");
+        }
+        if url.host_str().is_none()
+            || !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+        {
+            bail!("base_url {text:?} must be an origin, such as https://news.example.org, with at most a path");
+        }
+        // The parser has percent-encoded quotes, spaces and angle brackets in the path.
+        Ok(url.as_str().trim_end_matches('/').to_string())
+    }
+
+    /// The hosts images may come from, checked as host names.
+    pub fn image_hosts(&self) -> anyhow::Result<Vec<String>> {
+        self.image_hosts
+            .iter()
+            .map(|h| {
+                let host = h.trim().to_ascii_lowercase();
+                let ok = !host.is_empty()
+                    && host.len() <= 253
+                    && host
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-'));
+                if ok {
+                    Ok(host)
+                } else {
+                    bail!("image_hosts: {h:?} is not a host name such as media.example.org")
+                }
+            })
+            .collect()
+    }
+
+    /// The outlet's sanitizer: images from the site itself and the hosts it allows.
+    pub fn sanitizer(&self) -> anyhow::Result<Sanitizer> {
+        let mut image_hosts = self.image_hosts()?;
+        if let Some(base) = &self.base_url {
+            if let Some(host) = url::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_string)) {
+                image_hosts.push(host);
+            }
+        }
+        Ok(Sanitizer::new(&HtmlPolicy { image_hosts }))
+    }
+
     /// The site settings, checked; `bound` is the address the server listens on.
     pub fn site(&self, bound: SocketAddr) -> anyhow::Result<Site> {
         if !(1..=200).contains(&self.page_size) {
             bail!("page_size {} is out of range: use 1 to 200", self.page_size);
         }
-        let base_url = match &self.base_url {
-            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
-                url.trim_end_matches('/').to_string()
-            }
-            Some(url) => bail!("base_url {url:?} must start with http:// or https://"),
-            None => format!("http://{bound}"),
-        };
+        let base_url = self.base_url(bound)?;
         Ok(Site {
             outlet: self.outlet.clone(),
             time_zone: self.time_zone()?,
@@ -170,6 +296,7 @@ impl Config {
             address: AddressPattern::parse(&self.address_pattern)?,
             base_url,
             page_size: self.page_size,
+            image_hosts: self.image_hosts()?,
         })
     }
 }
@@ -227,5 +354,38 @@ mod tests {
         })
         .unwrap_err();
         assert!(format!("{err:#}").contains("DATELINE_LISTEN"));
+
+        // A base address is written into attributes and JSON: nothing may break out of them.
+        for bad in [
+            "javascript:alert(1)",
+            "https://news.example.org/?q=1",
+            "https://user:pw@news.example.org",
+            "news.example.org",
+            "https://",
+        ] {
+            let config = Config {
+                base_url: Some(bad.to_string()),
+                ..Config::default()
+            };
+            assert!(config.site(bound).is_err(), "{bad} was accepted");
+        }
+        let config = Config {
+            base_url: Some("https://news.example.org/a\"b<c>/".to_string()),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.site(bound).unwrap().base_url,
+            "https://news.example.org/a%22b%3Cc%3E"
+        );
+        let config = Config {
+            image_hosts: vec!["media.example.org\"><script>".to_string()],
+            ..Config::default()
+        };
+        assert!(config.site(bound).is_err());
+        let config = Config {
+            limits: LimitsConfig { max_header_bytes: 10, ..LimitsConfig::default() },
+            ..Config::default()
+        };
+        assert!(format!("{:#}", config.limits.limits().unwrap_err()).contains("limits.max_header_bytes"));
     }
 }

@@ -2,9 +2,11 @@
 //! languages, written for the project and loaded through the same path as any import.
 
 use anyhow::Context;
+use std::sync::Arc;
+
 use dateline_core::import::{parse_object, BodyFormat, FieldMap, ImportOptions};
-use dateline_core::{ArticleKey, Lang, Localized, SafeHtml, Section, Series, Slug, Topic};
-use dateline_storage::Store;
+use dateline_core::{ArticleKey, Lang, Localized, Section, Series, Slug, Topic};
+use dateline_storage::{Store, Upserted};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -55,18 +57,12 @@ pub fn config() -> Config {
     }
 }
 
-fn sanitize_all(text: &Localized) -> Localized {
-    let mut out = Localized::default();
-    for (lang, html) in text.iter() {
-        out.insert(lang, SafeHtml::sanitize(html).into_string());
-    }
-    out
-}
-
-/// Loads the demo newsroom into `store`; loading it again changes nothing.
-pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<usize> {
+/// Loads the demo newsroom into `store`, through the same rules and sanitizer as any import,
+/// and says what happened to each article; loading it again changes nothing.
+pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<Vec<Upserted>> {
     let newsroom: Newsroom =
         serde_json::from_str(NEWSROOM).context("the demo newsroom is not valid")?;
+    let sanitizer = Arc::new(config.sanitizer()?);
     for s in &newsroom.sections {
         store
             .put_section(&Section {
@@ -80,7 +76,7 @@ pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<usize> {
         let series = Series {
             key: Slug::parse(&s.key)?,
             title: s.title.clone(),
-            description: sanitize_all(&s.description),
+            description: sanitizer.clean_localized(&s.description),
             partners: s.partners.clone(),
         };
         store.put_series(&series).await?;
@@ -90,13 +86,14 @@ pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<usize> {
             .put_topic(&Topic {
                 key: Slug::parse(&t.key)?,
                 title: t.title.clone(),
-                intro: sanitize_all(&t.intro),
+                intro: sanitizer.clean_localized(&t.intro),
             })
             .await?;
     }
     let langs = config.languages()?;
     let options = ImportOptions {
         fields: FieldMap::default(),
+        sanitizer,
         default_lang: langs[0].clone(),
         default_section: Slug::parse("world")?,
         time_zone: config.time_zone()?,
@@ -111,13 +108,16 @@ pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<usize> {
         .enumerate()
         .map(|(i, a)| parse_object(a, &options).with_context(|| format!("demo article {}", i + 1)))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut report = Vec::with_capacity(articles.len());
     for (i, outcome) in store
-        .import_articles(&articles)
+        .import_articles(&articles, jiff::Timestamp::now())
         .await?
         .into_iter()
         .enumerate()
     {
-        outcome.with_context(|| format!("demo article {:?}", articles[i].key.as_str()))?;
+        report.push(
+            outcome.with_context(|| format!("demo article {:?}", articles[i].key().as_str()))?,
+        );
     }
     for (lang, keys) in &newsroom.front {
         let keys = keys
@@ -126,5 +126,5 @@ pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<usize> {
             .collect::<Result<Vec<_>, _>>()?;
         store.set_front(&Lang::parse(lang)?, &keys).await?;
     }
-    Ok(articles.len())
+    Ok(report)
 }

@@ -1,5 +1,6 @@
 //! `dateline import`: JSON Lines files into the store, in batches, with a progress bar.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -49,7 +50,8 @@ impl std::fmt::Display for ImportReport {
 const BATCH: usize = 500;
 
 /// Imports one JSON Lines file. Valid lines are committed in batches; each rejected line is
-/// reported with its number and reason.
+/// reported with its number and reason. A line whose id an earlier line of the file already
+/// gave is rejected, naming that line: which of the two is right is the editor's call.
 pub async fn import_file(
     store: &dyn Store,
     path: &Path,
@@ -76,6 +78,7 @@ pub async fn import_file(
     let mut batch = Batch::default();
     let mut number = 0u64;
     let mut buf = Vec::new();
+    let mut first_lines: HashMap<String, u64> = HashMap::new();
     loop {
         buf.clear();
         let (read, complete) = read_bounded_line(&mut reader, &mut buf, options.max_line_bytes)
@@ -91,7 +94,12 @@ pub async fn import_file(
                 options.max_line_bytes
             ))
         } else {
-            match std::str::from_utf8(&buf) {
+            // A byte order mark before the first line is how some editors save UTF-8.
+            let bytes = match number {
+                1 => buf.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&buf),
+                _ => &buf,
+            };
+            match std::str::from_utf8(bytes) {
                 Err(e) => Err(format!("not valid UTF-8: {e}")),
                 Ok(text) if text.trim().is_empty() => continue,
                 Ok(text) => {
@@ -99,6 +107,18 @@ pub async fn import_file(
                 }
             }
         };
+        let outcome = outcome.and_then(|article| {
+            match first_lines.get(article.key().as_str()) {
+                Some(first) => Err(format!(
+                    "id {:?} is already on line {first} of this file; this line was not imported",
+                    article.key().as_str()
+                )),
+                None => {
+                    first_lines.insert(article.key().to_string(), number);
+                    Ok(article)
+                }
+            }
+        });
         match outcome {
             Ok(article) => {
                 batch.lines.push(number);
@@ -137,7 +157,7 @@ async fn store_batch(
         return Ok(());
     }
     let outcomes = store
-        .import_articles(&batch.articles)
+        .import_articles(&batch.articles, jiff::Timestamp::now())
         .await
         .with_context(|| format!("failed to store lines of {name}"))?;
     for (line, outcome) in batch.lines.iter().zip(outcomes) {

@@ -39,7 +39,7 @@ enum Command {
     /// Settings come from the defaults, then the config file, then DATELINE_* variables:
     /// DATELINE_OUTLET, DATELINE_TIME_ZONE, DATELINE_DATELINE_FORMAT, DATELINE_LANGUAGES,
     /// DATELINE_ADDRESS_PATTERN, DATELINE_DATABASE, DATELINE_LISTEN, DATELINE_BASE_URL,
-    /// DATELINE_PAGE_SIZE. See dateline.example.toml.
+    /// DATELINE_PAGE_SIZE, DATELINE_IMAGE_HOSTS. See dateline.example.toml.
     Serve {
         /// A TOML config file.
         #[arg(long, short)]
@@ -127,7 +127,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&config).await?;
             let count = demo::load(store.as_ref(), &config)
                 .await
-                .context("failed to load the demo newsroom")?;
+                .context("failed to load the demo newsroom")?
+                .len();
             let server = Server::bind(&config, store).await?;
             println!(
                 "The Meridian Daily (demo): {count} articles in {}",
@@ -162,6 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let options = ImportOptions {
                 fields: FieldMap::parse(maps.iter().map(String::as_str))?,
+                sanitizer: std::sync::Arc::new(config.sanitizer()?),
                 default_lang,
                 default_section: Slug::parse(&section).context("--section")?,
                 time_zone: config.time_zone()?,

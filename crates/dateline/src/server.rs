@@ -15,6 +15,7 @@ pub struct Server {
     pub listener: TcpListener,
     pub address: SocketAddr,
     pub app: axum::Router,
+    pub limits: dateline_web::Limits,
 }
 
 /// Opens the database (applying migrations) and binds the listen address.
@@ -32,12 +33,14 @@ impl Server {
             .with_context(|| format!("failed to listen on {}", config.listen))?;
         let address = listener.local_addr()?;
         let site = config.site(address)?;
+        let limits = config.limits.limits()?;
         let app = dateline_web::app(store.clone(), site);
         Ok(Server {
             store,
             listener,
             address,
             app,
+            limits,
         })
     }
 
@@ -46,7 +49,7 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        dateline_web::serve(self.listener, self.app, shutdown)
+        dateline_web::serve(self.listener, self.app, self.limits, shutdown)
             .await
             .context("the server failed")
     }

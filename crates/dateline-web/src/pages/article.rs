@@ -6,7 +6,9 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use dateline_core::{Article, ArticleId, Lang};
+use dateline_core::{ArticleId, Lang};
+use dateline_storage::ArticlePage;
+use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::render::{EditionView, Frame, LinkView};
@@ -63,25 +65,25 @@ pub async fn by_address(
         .address
         .match_id(uri.path())
         .ok_or(AppError::NotFound)?;
-    let article = state
+    let page = state
         .store
-        .article(ArticleId(id))
+        .article_page(ArticleId::new(id), Timestamp::now())
         .await?
         .ok_or(AppError::NotFound)?;
-    let current = article.link.address(&site.address, &site.time_zone);
+    let current = page.article.link.address(&site.address, &site.time_zone);
     if current != uri.path() {
         // A headline or section changed since this address was given out: send the reader,
         // and search engines, to where the story lives now.
         return Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, current)]).into_response());
     }
-    Ok(Html(render(&state, article, current).await?).into_response())
+    Ok(Html(render(&state, page, current).await?).into_response())
 }
 
-async fn render(state: &AppState, article: Article, path: String) -> Result<String, AppError> {
+async fn render(state: &AppState, page: ArticlePage, path: String) -> Result<String, AppError> {
     let site = &state.site;
-    let store = &state.store;
+    let article = &page.article;
     let link = &article.link;
-    let sections = store.sections().await?;
+    let sections = state.store.sections().await?;
     let edition: Lang = if site.languages.contains(&link.lang) {
         link.lang.clone()
     } else {
@@ -90,10 +92,8 @@ async fn render(state: &AppState, article: Article, path: String) -> Result<Stri
     let primary = site.primary().as_str();
     let lang = link.lang.as_str();
 
-    let inline = store
-        .links_by_keys(&article.body.linked_article_keys())
-        .await?;
-    let targets: HashMap<&str, (String, &str)> = inline
+    let targets: HashMap<&str, (String, &str)> = page
+        .inline
         .iter()
         .map(|l| {
             (
@@ -109,28 +109,26 @@ async fn render(state: &AppState, article: Article, path: String) -> Result<Stri
         .body
         .resolve_article_links(|key| targets.get(key).map(|(url, h)| (url.as_str(), *h)));
 
-    let related = store.related(link.id).await?;
-    let translations = store.translations(link.id).await?;
-    let series = match &article.series {
-        Some(s) => store.series(&s.series).await?.map(|series| SeriesBox {
+    let series = match (&article.series, &page.series) {
+        (Some(s), Some(series)) => Some(SeriesBox {
             title: series.title.text(lang, primary).to_string(),
             url: format!("{}/series/{}", site.prefix(&edition), series.key),
             episode: s.episode,
             partners: series.partners.clone(),
         }),
-        None => None,
+        _ => None,
     };
-    let mut topics = Vec::new();
-    for key in &article.topics {
-        if let Some(topic) = store.topic(key).await? {
-            topics.push(TopicLink {
-                title: topic.title.text(lang, primary).to_string(),
-                url: format!("{}/topic/{}", site.prefix(&edition), topic.key),
-            });
-        }
-    }
+    let topics: Vec<TopicLink> = page
+        .topics
+        .iter()
+        .map(|topic| TopicLink {
+            title: topic.title.text(lang, primary).to_string(),
+            url: format!("{}/topic/{}", site.prefix(&edition), topic.key),
+        })
+        .collect();
 
-    let translation_views: Vec<EditionView> = translations
+    let translation_views: Vec<EditionView> = page
+        .translations
         .iter()
         .map(|t| EditionView {
             lang: t.lang.to_string(),
@@ -198,9 +196,6 @@ async fn render(state: &AppState, article: Article, path: String) -> Result<Stri
         }
         other => other,
     };
-    // Inside <script>, "</" or "<!--" would change how the page parses; JSON may write "<"
-    // as an escape.
-    let json_ld = json_ld.to_string().replace('<', "\\u003c");
 
     let view = ArticleView {
         frame,
@@ -209,16 +204,17 @@ async fn render(state: &AppState, article: Article, path: String) -> Result<Stri
         updated_time: updated.map(|u| site.dateline.time(u, &site.time_zone, &link.lang)),
         updated_datetime: updated.map(|u| u.to_string()),
         byline: article.byline.clone(),
-        body: minijinja::Value::from_safe_string(body),
+        body: crate::render::html(&body),
         web_editors: article.web_editors.join(", "),
         series,
         topics,
         translations: translation_views,
-        related: related
+        related: page
+            .related
             .iter()
             .map(|l| site.link_view(&sections, l))
             .collect(),
-        json_ld: minijinja::Value::from_safe_string(json_ld),
+        json_ld: crate::render::json_ld(&json_ld),
     };
     Ok(state.templates.render("article.html", view)?)
 }

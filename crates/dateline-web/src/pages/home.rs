@@ -5,12 +5,16 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::Html;
 use axum::Extension;
-use dateline_storage::{Filter, Listing};
+use jiff::Timestamp;
 use serde::Serialize;
 
 use super::Seen;
 use crate::render::{Frame, LinkView};
 use crate::{AppError, AppState, Edition};
+
+/// How many of each section's latest stories are read, so that three remain after the ones
+/// already shown above.
+const PER_SECTION: u32 = 8;
 
 #[derive(Serialize)]
 struct SectionBlock {
@@ -35,23 +39,20 @@ pub async fn show(
 ) -> Result<Html<String>, AppError> {
     let site = &state.site;
     let store = &state.store;
-    let sections = store.sections().await?;
+    let now = Timestamp::now();
     let mut seen = Seen::default();
 
-    let front = store.front(&lang).await?;
+    // Three queries whatever the number of sections and stories.
+    let front = store.front(&lang, now).await?;
+    let (sections, latest_links) = store
+        .sections_and_latest(&lang, 10 + front.len().max(4) as u32, now)
+        .await?;
+    let by_section = store.section_latest(&lang, PER_SECTION, now).await?;
     let mut top: Vec<LinkView> = front
         .iter()
         .filter(|l| seen.fresh(l.id))
         .map(|l| site.link_view(&sections, l))
         .collect();
-    let latest_links = store
-        .list(&Listing {
-            lang: lang.clone(),
-            filter: Filter::All,
-            limit: 10 + top.len().max(4) as u32,
-            offset: 0,
-        })
-        .await?;
     // Without editors' picks, the newest story leads.
     let mut latest_iter = latest_links.iter().filter(|l| seen.fresh(l.id));
     if top.is_empty() {
@@ -69,16 +70,9 @@ pub async fn show(
 
     let mut blocks = Vec::new();
     for section in &sections {
-        let links = store
-            .list(&Listing {
-                lang: lang.clone(),
-                filter: Filter::Section(section.key.clone()),
-                limit: 8,
-                offset: 0,
-            })
-            .await?;
-        let stories: Vec<LinkView> = links
+        let stories: Vec<LinkView> = by_section
             .iter()
+            .filter(|l| l.section_key == section.key)
             .filter(|l| seen.fresh(l.id))
             .take(3)
             .map(|l| site.link_view(&sections, l))

@@ -7,7 +7,8 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::Extension;
-use dateline_core::{Lang, Localized, Slug};
+use dateline_core::{Lang, Localized, LocalizedHtml, SafeHtml, Slug};
+use jiff::Timestamp;
 use dateline_storage::{Filter, Listing};
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,7 @@ struct ListingView {
     frame: Frame,
     kind: &'static str,
     heading: String,
-    /// Sanitized HTML: a topic's introduction or a series' description.
+    /// A topic's introduction or a series' description.
     intro: Option<minijinja::Value>,
     partners: Vec<String>,
     stories: Vec<LinkView>,
@@ -58,7 +59,7 @@ fn parse_request(
 struct Heading {
     kind: &'static str,
     title: String,
-    intro: Option<String>,
+    intro: Option<SafeHtml>,
     partners: Vec<String>,
     current_section: Option<String>,
 }
@@ -70,15 +71,14 @@ impl Heading {
         kind: &'static str,
         lang: &Lang,
         title: &Localized,
-        intro: &Localized,
+        intro: &LocalizedHtml,
         partners: Vec<String>,
     ) -> Heading {
         let primary = state.site.primary().as_str();
-        let intro = intro.text(lang.as_str(), primary);
         Heading {
             kind,
             title: title.text(lang.as_str(), primary).to_string(),
-            intro: (!intro.is_empty()).then(|| intro.to_string()),
+            intro: intro.get(lang.as_str(), primary).cloned(),
             partners,
             current_section: None,
         }
@@ -105,6 +105,7 @@ async fn render(
             filter,
             limit: per_page + 1,
             offset,
+            as_of: Timestamp::now(),
         })
         .await?;
     if links.is_empty() && page > 1 {
@@ -132,8 +133,8 @@ async fn render(
     };
     let description = heading
         .intro
-        .as_deref()
-        .map(|h| dateline_core::SafeHtml::from_trusted_storage(h.to_string()).text())
+        .as_ref()
+        .map(SafeHtml::text)
         .filter(|t| !t.is_empty())
         .map(|t| crate::render::truncate(&t, 160))
         .unwrap_or_else(|| format!("{}: {}", site.outlet, heading.title));
@@ -149,7 +150,7 @@ async fn render(
         frame,
         kind: heading.kind,
         heading: heading.title,
-        intro: heading.intro.map(minijinja::Value::from_safe_string),
+        intro: heading.intro.as_ref().map(crate::render::html),
         partners: heading.partners,
         stories: links.iter().map(|l| site.link_view(&sections, l)).collect(),
         page,

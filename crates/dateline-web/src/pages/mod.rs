@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use axum::http::StatusCode;
 use dateline_core::{ArticleId, Lang};
-use dateline_storage::{Filter, Listing};
+use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::render::{Frame, LinkView};
@@ -36,15 +36,10 @@ pub async fn error_page(
         (t.error_title, t.error_text)
     };
     let site = &state.site;
-    let sections = state.store.sections().await?;
-    let latest = state
+    // One query: a flood of bad addresses costs the database little.
+    let (sections, latest) = state
         .store
-        .list(&Listing {
-            lang: lang.clone(),
-            filter: Filter::All,
-            limit: 6,
-            offset: 0,
-        })
+        .sections_and_latest(lang, 6, Timestamp::now())
         .await?;
     let view = ErrorView {
         frame: site.frame(

@@ -7,7 +7,7 @@ use dateline::config::Config;
 use dateline::server::{open_store, Server};
 use dateline_core::import::{parse_object, BodyFormat, FieldMap, ImportOptions};
 use dateline_core::{Localized, Section, Slug};
-use dateline_storage::{Store, Upserted};
+use dateline_storage::Store;
 use scraper::{Html, Selector};
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -159,9 +159,15 @@ impl TestApp {
             .expect("section stored");
     }
 
+    /// The outlet's sanitizer, as an editor's tool would use it.
+    pub fn sanitizer(&self) -> dateline_core::Sanitizer {
+        self.config.sanitizer().expect("sanitizer")
+    }
+
     pub fn import_options(&self) -> ImportOptions {
         ImportOptions {
             fields: FieldMap::default(),
+            sanitizer: std::sync::Arc::new(self.sanitizer()),
             default_lang: self.config.languages().expect("languages")[0].clone(),
             default_section: Slug::parse("news").expect("slug"),
             time_zone: self.config.time_zone().expect("time zone"),
@@ -179,12 +185,14 @@ impl TestApp {
             .iter()
             .map(|r| parse_object(r.as_object().expect("object"), &options).expect("valid article"))
             .collect();
-        let outcomes = self.store.import_articles(&articles).await.expect("stored");
+        let outcomes = self
+            .store
+            .import_articles(&articles, jiff::Timestamp::now())
+            .await
+            .expect("stored");
         outcomes
             .into_iter()
-            .map(|o| match o.expect("article stored") {
-                Upserted::Inserted(id) | Upserted::Updated(id) | Upserted::Unchanged(id) => id.0,
-            })
+            .map(|o| o.expect("article stored").id().get())
             .collect()
     }
 
@@ -192,7 +200,7 @@ impl TestApp {
     pub async fn address_of(&self, id: i64) -> String {
         let article = self
             .store
-            .article(dateline_core::ArticleId(id))
+            .article(dateline_core::ArticleId::new(id), jiff::Timestamp::MAX)
             .await
             .expect("read")
             .expect("exists");

@@ -83,7 +83,10 @@ async fn imports_the_china_media_headlines_in_beijing_time() {
     let local = record["published_local"].as_str().expect("local time");
     let links = app
         .store
-        .links_by_keys(&[record["id"].as_str().expect("id").to_string()])
+        .links_by_keys(
+            &[record["id"].as_str().expect("id").to_string()],
+            jiff::Timestamp::now(),
+        )
         .await
         .expect("links");
     let tz = jiff::tz::TimeZone::get("Asia/Shanghai").expect("tz");

@@ -3,7 +3,27 @@
 use dateline_core::{ArticleKey, Lang, Localized, Series, Slug, Topic};
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Page, TestApp};
+
+/// An editor's introduction with everything a sanitizer must take out; TEXT is the real text.
+const HOSTILE: &str = r#"<p onmouseover="alert(1)">TEXT<script>alert(2)</script></p><style>body{display:none}</style><img src=x onerror=alert(3)><svg onload=alert(4)></svg> <a href="javascript:alert(5)">more</a><iframe srcdoc="<script>alert(6)</script>"></iframe>"#;
+
+/// Nothing inside `css` can run: no script, style, frame or SVG, no handler, no javascript: link.
+fn assert_neutralized(page: &Page, css: &str) {
+    let inside = |what: &str| format!("{css} {what}");
+    for element in ["script", "style", "iframe", "svg"] {
+        assert!(page.texts(&inside(element)).is_empty(), "{element} survived in {css}");
+    }
+    for attribute in ["onmouseover", "onerror", "onload", "srcdoc", "style"] {
+        assert!(
+            page.attrs(&inside(&format!("[{attribute}]")), attribute).is_empty(),
+            "{attribute} survived in {css}"
+        );
+    }
+    for href in page.attrs(&inside("a"), "href") {
+        assert!(!href.to_ascii_lowercase().contains("javascript"), "{href}");
+    }
+}
 
 #[tokio::test]
 async fn home_page_puts_the_editors_top_stories_first_then_the_latest() {
@@ -71,7 +91,10 @@ async fn series_pages_list_episodes_in_order_and_credit_partners() {
     let series = Series {
         key: Slug::parse("envoy-talks").expect("slug"),
         title: Localized::new("en", "Envoy Talks"),
-        description: Localized::new("en", "<p>Online talks between ambassadors.</p>"),
+        description: app.sanitizer().clean_localized(&Localized::new(
+            "en",
+            HOSTILE.replace("TEXT", "Online talks between ambassadors."),
+        )),
         partners: vec!["Partner One & Co".to_string(), "Partner Two".to_string()],
     };
     app.store.put_series(&series).await.expect("series");
@@ -84,7 +107,8 @@ async fn series_pages_list_episodes_in_order_and_credit_partners() {
         .await;
     let page = app.page("/series/envoy-talks").await;
     assert_eq!(page.texts("h1"), vec!["Envoy Talks"]);
-    assert_eq!(page.text(".intro"), "Online talks between ambassadors.");
+    assert_eq!(page.text(".intro"), "Online talks between ambassadors. more");
+    assert_neutralized(&page, ".intro");
     assert_eq!(
         page.text(".partners"),
         "Co-produced with: Partner One & Co, Partner Two"
@@ -116,7 +140,10 @@ async fn topic_pages_collect_a_thread_over_the_years_newest_first() {
     let topic = Topic {
         key: Slug::parse("north-south").expect("slug"),
         title: Localized::new("en", "North–South relations"),
-        intro: Localized::new("en", "<p>Every story on the two countries' ties.</p>"),
+        intro: app.sanitizer().clean_localized(&Localized::new(
+            "en",
+            HOSTILE.replace("TEXT", "Every story on the two countries' ties."),
+        )),
     };
     app.store.put_topic(&topic).await.expect("topic");
     app.publish(&[
@@ -130,8 +157,9 @@ async fn topic_pages_collect_a_thread_over_the_years_newest_first() {
     assert_eq!(page.texts("h1"), vec!["North–South relations"]);
     assert_eq!(
         page.text(".intro"),
-        "Every story on the two countries' ties."
+        "Every story on the two countries' ties. more"
     );
+    assert_neutralized(&page, ".intro");
     assert_eq!(
         page.texts(".listing .headline"),
         vec![
@@ -230,11 +258,17 @@ async fn the_demo_newsroom_is_complete() {
         "newest first: {times:?}"
     );
     assert!(times.last().is_some_and(|t| t.starts_with("2019")) && times[0].starts_with("2026"));
-    // Loading the demo again changes nothing.
+    // Loading the demo again changes nothing: every article is reported unchanged.
     let before = app.store.article_count().await.expect("count");
-    dateline::demo::load(app.store.as_ref(), &app.config)
+    let again = dateline::demo::load(app.store.as_ref(), &app.config)
         .await
         .expect("reload");
+    let changed: Vec<_> = again
+        .iter()
+        .filter(|o| !matches!(o, dateline_storage::Upserted::Unchanged(_)))
+        .collect();
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(again.len() as u64, before);
     assert_eq!(app.store.article_count().await.expect("count"), before);
     assert!(before >= 30);
 }

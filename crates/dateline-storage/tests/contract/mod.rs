@@ -1,0 +1,424 @@
+//! The storage contract: what every `Store` engine must do. Each engine's test file calls
+//! [`contract_tests!`] with a function that makes a fresh, empty store of that engine.
+
+use std::sync::Arc;
+
+use dateline_core::{
+    ArticleDraft, ArticleId, ArticleKey, ArticleLink, Lang, Localized, NewArticle, SafeHtml,
+    Section, SeriesEpisode, Slug,
+};
+use dateline_storage::{Filter, Listing, StorageError, Store, Upserted};
+use jiff::Timestamp;
+
+/// Runs every contract test against the engine that `$make` opens: an async function that
+/// returns a fresh store and whatever must live as long as it (a temporary directory, say).
+#[macro_export]
+macro_rules! contract_tests {
+    ($make:path) => {
+        $crate::contract_tests!(@each $make;
+            importing_the_same_article_twice_changes_nothing_and_a_change_updates_it,
+            related_stories_may_name_articles_imported_later,
+            translations_find_each_other,
+            listings_are_newest_first_per_edition_and_page,
+            section_codes_are_unique_and_a_conflict_names_the_holder,
+            sections_series_and_topics_an_import_names_are_created,
+            a_translation_of_a_translation_joins_the_originals_group_in_any_import_order,
+            the_caller_says_when_an_imported_change_happened,
+            an_article_published_later_is_not_live_until_then,
+            sections_and_latest_come_in_one_read,
+            the_latest_of_each_section_come_in_one_read,
+            long_key_lists_are_read_whole,
+            two_writers_creating_the_same_sections_both_succeed,
+            the_front_keeps_the_editors_order,
+        );
+    };
+    (@each $make:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (store, _guard) = $make().await;
+                $crate::contract::$name(store).await;
+            }
+        )*
+    };
+}
+
+pub fn draft(key: &str, headline: &str, published: &str) -> ArticleDraft {
+    ArticleDraft {
+        key: ArticleKey::parse(key).unwrap(),
+        headline: headline.to_string(),
+        summary: None,
+        body: SafeHtml::from_text("Body."),
+        lang: Lang::parse("en").unwrap(),
+        section: Slug::parse("world").unwrap(),
+        byline: None,
+        credit: None,
+        web_editors: vec!["Editor".to_string()],
+        published: published.parse().unwrap(),
+        updated: None,
+        related: vec![],
+        translation_of: None,
+        series: None,
+        topics: vec![],
+    }
+}
+
+pub fn article(key: &str, headline: &str, published: &str) -> NewArticle {
+    NewArticle::new(draft(key, headline, published)).unwrap()
+}
+
+fn with(key: &str, headline: &str, published: &str, change: impl FnOnce(&mut ArticleDraft)) -> NewArticle {
+    let mut d = draft(key, headline, published);
+    change(&mut d);
+    NewArticle::new(d).unwrap()
+}
+
+/// A time after everything the tests publish.
+pub fn later() -> Timestamp {
+    "2100-01-01T00:00:00Z".parse().unwrap()
+}
+
+pub async fn import(store: &dyn Store, batch: &[NewArticle]) -> Vec<ArticleId> {
+    store
+        .import_articles(batch, Timestamp::now())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.unwrap().id())
+        .collect()
+}
+
+fn en() -> Lang {
+    Lang::parse("en").unwrap()
+}
+
+fn headlines(links: Vec<ArticleLink>) -> Vec<String> {
+    links.into_iter().map(|l| l.headline).collect()
+}
+
+pub async fn importing_the_same_article_twice_changes_nothing_and_a_change_updates_it(
+    store: Arc<dyn Store>,
+) {
+    let a = article("a", "First", "2024-01-01T00:00:00Z");
+    let now = Timestamp::now();
+    let first = store.import_articles(std::slice::from_ref(&a), now).await.unwrap();
+    let id = match first[0].as_ref().unwrap() {
+        Upserted::Inserted(id) => *id,
+        other => panic!("{other:?}"),
+    };
+    let again = store.import_articles(std::slice::from_ref(&a), now).await.unwrap();
+    assert_eq!(again[0].as_ref().unwrap(), &Upserted::Unchanged(id));
+    let changed = with("a", "Second", "2024-01-01T00:00:00Z", |_| {});
+    let updated = store.import_articles(&[changed], now).await.unwrap();
+    assert_eq!(updated[0].as_ref().unwrap(), &Upserted::Updated(id));
+    let stored = store.article(id, later()).await.unwrap().unwrap();
+    assert_eq!(stored.link.headline, "Second");
+    assert_eq!(store.article_count().await.unwrap(), 1);
+}
+
+pub async fn related_stories_may_name_articles_imported_later(store: Arc<dyn Store>) {
+    let main = with("main", "Main", "2024-01-01T00:00:00Z", |d| {
+        d.related = vec![
+            ArticleKey::parse("later").unwrap(),
+            ArticleKey::parse("never").unwrap(),
+            ArticleKey::parse("earlier").unwrap(),
+        ];
+    });
+    let id = import(&*store, &[main]).await[0];
+    let page = store.article_page(id, later()).await.unwrap().unwrap();
+    assert!(page.related.is_empty());
+    import(
+        &*store,
+        &[
+            article("later", "Later", "2024-01-02T00:00:00Z"),
+            article("earlier", "Earlier", "2023-01-02T00:00:00Z"),
+        ],
+    )
+    .await;
+    let page = store.article_page(id, later()).await.unwrap().unwrap();
+    assert_eq!(headlines(page.related), vec!["Later", "Earlier"]);
+}
+
+pub async fn translations_find_each_other(store: Arc<dyn Store>) {
+    let translation = |key: &str, lang: &str, headline: &str, at: &str| {
+        with(key, headline, at, |d| {
+            d.lang = Lang::parse(lang).unwrap();
+            d.translation_of = Some(ArticleKey::parse("en").unwrap());
+        })
+    };
+    let ids = import(
+        &*store,
+        &[
+            article("en", "English", "2024-01-01T00:00:00Z"),
+            translation("zh", "zh", "中文", "2024-01-01T01:00:00Z"),
+            translation("ru", "ru", "Русский", "2024-01-01T02:00:00Z"),
+        ],
+    )
+    .await;
+    let langs = |links: Vec<ArticleLink>| {
+        links.into_iter().map(|l| l.lang.to_string()).collect::<Vec<_>>()
+    };
+    let page = |id| {
+        let store = store.clone();
+        async move { store.article_page(id, later()).await.unwrap().unwrap() }
+    };
+    assert_eq!(langs(page(ids[0]).await.translations), vec!["ru", "zh"]);
+    assert_eq!(langs(page(ids[1]).await.translations), vec!["en", "ru"]);
+}
+
+pub async fn listings_are_newest_first_per_edition_and_page(store: Arc<dyn Store>) {
+    let mut batch: Vec<NewArticle> = (1..=5)
+        .map(|i| article(&format!("a{i}"), &format!("A{i}"), &format!("2024-01-0{i}T00:00:00Z")))
+        .collect();
+    batch.push(with("r", "R", "2024-02-01T00:00:00Z", |d| d.lang = Lang::parse("ru").unwrap()));
+    import(&*store, &batch).await;
+    let page = |offset| Listing {
+        lang: en(),
+        filter: Filter::Section(Slug::parse("world").unwrap()),
+        limit: 2,
+        offset,
+        as_of: later(),
+    };
+    assert_eq!(headlines(store.list(&page(0)).await.unwrap()), vec!["A5", "A4"]);
+    assert_eq!(headlines(store.list(&page(4)).await.unwrap()), vec!["A1"]);
+    let all_ru = Listing {
+        lang: Lang::parse("ru").unwrap(),
+        filter: Filter::All,
+        limit: 10,
+        offset: 0,
+        as_of: later(),
+    };
+    assert_eq!(headlines(store.list(&all_ru).await.unwrap()), vec!["R"]);
+}
+
+pub async fn section_codes_are_unique_and_a_conflict_names_the_holder(store: Arc<dyn Store>) {
+    let section = |key: &str| Section {
+        key: Slug::parse(key).unwrap(),
+        code: 90000,
+        name: Localized::new("en", key),
+    };
+    store.put_section(&section("world")).await.unwrap();
+    store.put_section(&section("world")).await.unwrap();
+    let err = store.put_section(&section("china")).await.unwrap_err();
+    assert!(
+        matches!(err, StorageError::Conflict(ref m) if m.contains("90000") && m.contains("\"world\"")),
+        "{err}"
+    );
+    let keys: Vec<String> = store.sections().await.unwrap().into_iter().map(|s| s.key.to_string()).collect();
+    assert_eq!(keys, ["world"]);
+}
+
+pub async fn sections_series_and_topics_an_import_names_are_created(store: Arc<dyn Store>) {
+    let a = with("a", "A", "2024-01-01T00:00:00Z", |d| {
+        d.section = Slug::parse("uk-world").unwrap();
+        d.series = Some(SeriesEpisode {
+            series: Slug::parse("new-show").unwrap(),
+            episode: 1,
+        });
+        d.topics = vec![Slug::parse("new-thread").unwrap()];
+    });
+    import(&*store, &[a]).await;
+    let sections = store.sections().await.unwrap();
+    assert_eq!(sections[0].name.text("en", "en"), "Uk World");
+    assert_eq!(sections[0].code, 10000);
+    let series = store.series(&Slug::parse("new-show").unwrap()).await.unwrap().unwrap();
+    assert_eq!(series.title.text("en", "en"), "New Show");
+    let topic = store.topic(&Slug::parse("new-thread").unwrap()).await.unwrap().unwrap();
+    assert_eq!(topic.title.text("en", "en"), "New Thread");
+    let listed = store
+        .list(&Listing {
+            lang: en(),
+            filter: Filter::Topic(topic.key),
+            limit: 5,
+            offset: 0,
+            as_of: later(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(headlines(listed), vec!["A"]);
+}
+
+pub async fn a_translation_of_a_translation_joins_the_originals_group_in_any_import_order(
+    store: Arc<dyn Store>,
+) {
+    let translation = |key: &str, lang: &str, of: &str| {
+        with(key, key, "2024-01-01T00:00:00Z", |d| {
+            d.lang = Lang::parse(lang).unwrap();
+            d.translation_of = Some(ArticleKey::parse(of).unwrap());
+        })
+    };
+    // Three groups of the same shape, each imported in another order.
+    for (n, order) in [[0, 1, 2], [2, 1, 0], [1, 2, 0]].into_iter().enumerate() {
+        let k = |s: &str| format!("{s}{n}");
+        let all = [
+            article(&k("a"), "a", "2024-01-01T00:00:00Z"),
+            translation(&k("b"), "zh", &k("a")),
+            translation(&k("c"), "ru", &k("b")),
+        ];
+        for i in order {
+            import(&*store, std::slice::from_ref(&all[i])).await;
+        }
+        let c = store.links_by_keys(&[k("c")], later()).await.unwrap().remove(0);
+        let mut others: Vec<String> = store
+            .article_page(c.id, later())
+            .await
+            .unwrap()
+            .unwrap()
+            .translations
+            .into_iter()
+            .map(|l| l.key.to_string())
+            .collect();
+        others.sort();
+        assert_eq!(others, vec![k("a"), k("b")], "import order {order:?}");
+    }
+}
+
+pub async fn the_caller_says_when_an_imported_change_happened(store: Arc<dyn Store>) {
+    let a = article("a", "First", "2024-01-01T00:00:00Z");
+    let id = import(&*store, std::slice::from_ref(&a)).await[0];
+    assert_eq!(store.article(id, later()).await.unwrap().unwrap().link.updated, None);
+    // Storage reads no clock: the time of the change is the caller's.
+    let then: Timestamp = "2024-06-01T12:00:00Z".parse().unwrap();
+    store
+        .import_articles(&[with("a", "Corrected", "2024-01-01T00:00:00Z", |_| {})], then)
+        .await
+        .unwrap();
+    assert_eq!(store.article(id, later()).await.unwrap().unwrap().link.updated, Some(then));
+    let stated: Timestamp = "2024-01-02T00:00:00Z".parse().unwrap();
+    store
+        .import_articles(
+            &[with("a", "Again", "2024-01-01T00:00:00Z", |d| d.updated = Some(stated))],
+            then,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.article(id, later()).await.unwrap().unwrap().link.updated, Some(stated));
+}
+
+pub async fn an_article_published_later_is_not_live_until_then(store: Arc<dyn Store>) {
+    let ids = import(
+        &*store,
+        &[
+            with("now", "Now", "2024-01-01T00:00:00Z", |d| {
+                d.related = vec![ArticleKey::parse("soon").unwrap()];
+                d.body = SafeHtml::from_text("x");
+            }),
+            article("soon", "Soon", "2024-06-01T00:00:00Z"),
+        ],
+    )
+    .await;
+    store.set_front(&en(), &[ArticleKey::parse("soon").unwrap(), ArticleKey::parse("now").unwrap()]).await.unwrap();
+    let before: Timestamp = "2024-03-01T00:00:00Z".parse().unwrap();
+    let after: Timestamp = "2024-07-01T00:00:00Z".parse().unwrap();
+    assert!(store.article(ids[1], before).await.unwrap().is_none());
+    assert!(store.article_page(ids[1], before).await.unwrap().is_none());
+    assert!(store.article(ids[1], after).await.unwrap().is_some());
+    let listing = |as_of| Listing { lang: en(), filter: Filter::All, limit: 10, offset: 0, as_of };
+    assert_eq!(headlines(store.list(&listing(before)).await.unwrap()), vec!["Now"]);
+    assert_eq!(headlines(store.list(&listing(after)).await.unwrap()), vec!["Soon", "Now"]);
+    assert_eq!(headlines(store.front(&en(), before).await.unwrap()), vec!["Now"]);
+    assert_eq!(headlines(store.links_by_keys(&["soon".to_string()], before).await.unwrap()), Vec::<String>::new());
+    assert!(store.article_page(ids[0], before).await.unwrap().unwrap().related.is_empty());
+    assert_eq!(headlines(store.sections_and_latest(&en(), 5, before).await.unwrap().1), vec!["Now"]);
+    assert_eq!(headlines(store.section_latest(&en(), 5, before).await.unwrap()), vec!["Now"]);
+}
+
+pub async fn sections_and_latest_come_in_one_read(store: Arc<dyn Store>) {
+    for (key, code) in [("world", 1), ("china", 2), ("empty", 3)] {
+        store
+            .put_section(&Section { key: Slug::parse(key).unwrap(), code, name: Localized::new("en", key) })
+            .await
+            .unwrap();
+    }
+    import(
+        &*store,
+        &[
+            article("w1", "W1", "2024-01-01T00:00:00Z"),
+            with("c1", "C1", "2024-01-02T00:00:00Z", |d| d.section = Slug::parse("china").unwrap()),
+            article("w2", "W2", "2024-01-03T00:00:00Z"),
+            article("w3", "W3", "2024-01-04T00:00:00Z"),
+        ],
+    )
+    .await;
+    let (sections, latest) = store.sections_and_latest(&en(), 3, later()).await.unwrap();
+    let keys: Vec<String> = sections.iter().map(|s| s.key.to_string()).collect();
+    assert_eq!(keys, ["world", "china", "empty"]);
+    assert_eq!(headlines(latest), vec!["W3", "W2", "C1"]);
+}
+
+pub async fn the_latest_of_each_section_come_in_one_read(store: Arc<dyn Store>) {
+    for (key, code) in [("world", 1), ("china", 2)] {
+        store
+            .put_section(&Section { key: Slug::parse(key).unwrap(), code, name: Localized::new("en", key) })
+            .await
+            .unwrap();
+    }
+    let mut batch = Vec::new();
+    for i in 1..=4 {
+        batch.push(article(&format!("w{i}"), &format!("W{i}"), &format!("2024-01-0{i}T00:00:00Z")));
+        batch.push(with(&format!("c{i}"), &format!("C{i}"), &format!("2024-02-0{i}T00:00:00Z"), |d| {
+            d.section = Slug::parse("china").unwrap()
+        }));
+    }
+    import(&*store, &batch).await;
+    let latest = store.section_latest(&en(), 2, later()).await.unwrap();
+    assert_eq!(headlines(latest), vec!["W4", "W3", "C4", "C3"]);
+}
+
+pub async fn long_key_lists_are_read_whole(store: Arc<dyn Store>) {
+    let batch: Vec<NewArticle> = (0..1200)
+        .map(|i| article(&format!("k{i}"), &format!("K{i}"), "2024-01-01T00:00:00Z"))
+        .collect();
+    import(&*store, &batch).await;
+    let mut keys: Vec<String> = (0..1300).map(|i| format!("k{i}")).collect();
+    keys.push("quote'\"; DROP TABLE articles; --".to_string());
+    assert_eq!(store.links_by_keys(&keys, later()).await.unwrap().len(), 1200);
+    assert_eq!(store.article_count().await.unwrap(), 1200);
+}
+
+pub async fn two_writers_creating_the_same_sections_both_succeed(store: Arc<dyn Store>) {
+    let batch = |writer: usize| -> Vec<NewArticle> {
+        (0..200)
+            .map(|i| {
+                with(&format!("w{writer}-{i}"), "Story", "2024-01-01T00:00:00Z", |d| {
+                    d.section = Slug::parse(&format!("desk-{}", i % 7)).unwrap();
+                    d.topics = vec![Slug::parse(&format!("thread-{}", i % 5)).unwrap()];
+                })
+            })
+            .collect()
+    };
+    let (one, two) = (batch(1), batch(2));
+    let (a, b) = tokio::join!(
+        store.import_articles(&one, Timestamp::now()),
+        store.import_articles(&two, Timestamp::now())
+    );
+    for outcome in a.unwrap().into_iter().chain(b.unwrap()) {
+        assert!(matches!(outcome, Ok(Upserted::Inserted(_))), "{outcome:?}");
+    }
+    let sections = store.sections().await.unwrap();
+    assert_eq!(sections.len(), 7);
+    let mut codes: Vec<u32> = sections.iter().map(|s| s.code).collect();
+    codes.sort();
+    codes.dedup();
+    assert_eq!(codes.len(), 7);
+    assert_eq!(store.article_count().await.unwrap(), 400);
+}
+
+pub async fn the_front_keeps_the_editors_order(store: Arc<dyn Store>) {
+    import(
+        &*store,
+        &[
+            article("a", "A", "2024-01-01T00:00:00Z"),
+            article("b", "B", "2024-01-02T00:00:00Z"),
+            article("c", "C", "2024-01-03T00:00:00Z"),
+        ],
+    )
+    .await;
+    let keys = |ks: &[&str]| ks.iter().map(|k| ArticleKey::parse(k).unwrap()).collect::<Vec<_>>();
+    store.set_front(&en(), &keys(&["b", "c", "a"])).await.unwrap();
+    assert_eq!(headlines(store.front(&en(), later()).await.unwrap()), vec!["B", "C", "A"]);
+    let err = store.set_front(&en(), &keys(&["a", "missing"])).await.unwrap_err();
+    assert!(matches!(err, StorageError::NotFound(ref m) if m.contains("missing")), "{err}");
+    // A refused change leaves the front as it was.
+    assert_eq!(headlines(store.front(&en(), later()).await.unwrap()), vec!["B", "C", "A"]);
+}
