@@ -2,7 +2,8 @@
 //!
 //! The public site runs no script, so its Content-Security-Policy forbids scripts outright
 //! (JSON-LD is data, which browsers never run); it loads styles and images from itself, and
-//! images from the hosts the outlet allowed. Pages carry an `ETag` (a digest of their bytes)
+//! images from the hosts the outlet allowed; it may fetch from itself (tools such as Lighthouse
+//! read robots.txt from within the page). Pages carry an `ETag` (a digest of their bytes)
 //! and `Cache-Control: no-cache`, so a browser or a cache in front may keep a page but asks
 //! again each time, and an unchanged page costs a `304` with no body.
 
@@ -28,7 +29,7 @@ pub fn content_security_policy(image_hosts: &[String]) -> String {
         img.push_str(host);
     }
     format!(
-        "default-src 'none'; script-src 'none'; style-src 'self'; img-src {img}; font-src 'self'; \
+        "default-src 'none'; script-src 'none'; style-src 'self'; img-src {img}; font-src 'self'; connect-src 'self'; \
          base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }

@@ -15,6 +15,7 @@ use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -168,7 +169,23 @@ pub async fn serve(
     Ok(())
 }
 
-/// Answers `503` without waiting on the client, and closes.
-fn refuse(stream: TcpStream) {
-    let _ = stream.try_write(BUSY);
+/// Answers `503` and closes, reading (for a moment, a little) what the client already sent so
+/// that the close does not reset the connection and lose the answer.
+fn refuse(mut stream: TcpStream) {
+    tokio::spawn(async move {
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            stream.write_all(BUSY).await?;
+            stream.shutdown().await?;
+            let mut sink = [0u8; 4096];
+            let mut drained = 0;
+            while drained < 64 * 1024 {
+                match stream.read(&mut sink).await? {
+                    0 => break,
+                    n => drained += n,
+                }
+            }
+            Ok::<(), std::io::Error>(())
+        })
+        .await;
+    });
 }

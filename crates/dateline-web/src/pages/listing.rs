@@ -7,7 +7,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::Extension;
-use dateline_core::{Lang, Localized, LocalizedHtml, SafeHtml, Slug};
+use dateline_core::{Lang, Localized, LocalizedHtml, SafeHtml, Section, Slug};
 use jiff::Timestamp;
 use dateline_storage::{Filter, Listing};
 use serde::{Deserialize, Serialize};
@@ -87,6 +87,7 @@ impl Heading {
 
 async fn render(
     state: &AppState,
+    sections: Vec<Section>,
     lang: Lang,
     path: String,
     filter: Filter,
@@ -95,7 +96,6 @@ async fn render(
 ) -> Result<Html<String>, AppError> {
     let site = &state.site;
     let page = page_number(&query)?;
-    let sections = state.store.sections().await?;
     let per_page = site.page_size;
     let offset = (page - 1).saturating_mul(per_page);
     let mut links = state
@@ -184,7 +184,7 @@ pub async fn section(
         current_section: Some(key.to_string()),
     };
     let path = state.site.section_url(&lang, key.as_str());
-    render(&state, lang, path, Filter::Section(key), heading, query).await
+    render(&state, sections, lang, path, Filter::Section(key), heading, query).await
 }
 
 #[tracing::instrument(skip_all)]
@@ -198,7 +198,8 @@ pub async fn topic(
     let topic = state.store.topic(&key).await?.ok_or(AppError::NotFound)?;
     let heading = Heading::collection(&state, "topic", &lang, &topic.title, &topic.intro, vec![]);
     let path = format!("{}/topic/{key}", state.site.prefix(&lang));
-    render(&state, lang, path, Filter::Topic(key), heading, query).await
+    let sections = state.store.sections().await?;
+    render(&state, sections, lang, path, Filter::Topic(key), heading, query).await
 }
 
 #[tracing::instrument(skip_all)]
@@ -219,5 +220,6 @@ pub async fn series(
         series.partners,
     );
     let path = format!("{}/series/{key}", state.site.prefix(&lang));
-    render(&state, lang, path, Filter::Series(key), heading, query).await
+    let sections = state.store.sections().await?;
+    render(&state, sections, lang, path, Filter::Series(key), heading, query).await
 }

@@ -107,6 +107,14 @@ async fn syndicated_copy_names_the_wire_and_updates_show() {
     assert_eq!(page.text(".dateline"), "(Xinhua) 09:05, October 22, 2021");
     assert_eq!(page.text(".updated"), "Updated: 11:40, October 22, 2021");
     assert_eq!(page.texts(".body p"), vec!["Plain text body.", "Second."]);
+    // Search engines read the wire as the source organization.
+    let json_ld: serde_json::Value =
+        serde_json::from_str(&page.text("script[type='application/ld+json']")).expect("JSON-LD");
+    assert_eq!(
+        json_ld["sourceOrganization"],
+        json!({"@type": "Organization", "name": "Xinhua"})
+    );
+    assert_eq!(json_ld["dateModified"], "2021-10-22T03:40:00Z");
 }
 
 #[tokio::test]

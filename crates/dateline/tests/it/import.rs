@@ -223,3 +223,120 @@ fn the_import_command_reports_rejected_lines_and_exits_non_zero() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("\"title\" is not a Dateline field"));
 }
+
+#[tokio::test]
+async fn the_edges_an_outside_probe_found_are_handled() {
+    let app = TestApp::spawn_with(|c| c.image_hosts = vec!["media.example.org".into()]).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("edges.jsonl");
+    let lines = [
+        // A byte order mark before the first line.
+        "\u{feff}{\"id\": \"bom\", \"headline\": \"After a mark\", \"published\": \"2024-01-01T00:00:00Z\"}".to_string(),
+        r#"{"id": "twice", "headline": "First version", "published": "2024-01-01T00:00:00Z"}"#.to_string(),
+        r#"{"id": "twice", "headline": "Second version", "published": "2024-01-01T00:00:00Z"}"#.to_string(),
+        "{\"id\": \"controls\", \"headline\": \"Nul\\u0000 and escape\\u001b[31m gone\", \"byline\": \"By\\u0007 A. Writer\", \"body\": \"<p>Bell\\u0007 here</p>\", \"published\": \"2024-01-01T00:00:00Z\"}".to_string(),
+        format!(r#"{{"id": "huge-byline", "headline": "H", "byline": "{}", "published": "2024-01-01T00:00:00Z"}}"#, "b".repeat(1 << 20)),
+        r#"{"id": "y9999", "headline": "Far", "published": "9999-12-31T23:59:59Z"}"#.to_string(),
+        r#"{"id": "negative", "headline": "Before time", "published": "-000044-03-15T12:00:00Z"}"#.to_string(),
+        r#"{"id": "images", "headline": "Pictures", "published": "2024-01-01T00:00:00Z", "body": "<p>Own <img src=\"/media/a.jpg\" alt=\"own\"> allowed <img src=\"https://media.example.org/b.jpg\" alt=\"allowed\"> tracker <img src=\"http://tracker.example.com/p.gif\" alt=\"t\"> <a href=\"https://example.com/\">off-site</a></p>"}"#.to_string(),
+    ];
+    std::fs::write(&path, lines.join("\n")).expect("write");
+    let mut options = app.import_options();
+    options.max_line_bytes = 2 << 20;
+    let report = import_file(app.store.as_ref(), &path, &options, false)
+        .await
+        .expect("import");
+    let rejected: Vec<(u64, &str)> = report
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.reason.as_str()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (3, "id \"twice\" is already on line 2 of this file; this line was not imported"),
+            (5, "\"byline\" is 1048576 characters, over the limit of 300"),
+            (6, "\"published\" \"9999-12-31T23:59:59Z\" is out of range: a publication time falls from 1800-01-01 to before 2200-01-01"),
+            (7, "\"published\" \"-000044-03-15T12:00:00Z\" is out of range: a publication time falls from 1800-01-01 to before 2200-01-01"),
+        ]
+    );
+    assert_eq!(report.inserted, 4);
+
+    let links = app
+        .store
+        .links_by_keys(
+            &["bom", "twice", "controls", "images"].map(String::from),
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("links");
+    let find = |key: &str| links.iter().find(|l| l.key.as_str() == key).expect(key);
+    assert_eq!(find("bom").headline, "After a mark");
+    assert_eq!(find("twice").headline, "First version");
+    assert_eq!(find("controls").headline, "Nul and escape[31m gone");
+    let controls = app.page(&app.address_of(find("controls").id.get()).await).await;
+    assert_eq!(controls.text(".byline"), "By A. Writer");
+    assert_eq!(controls.texts(".body p"), vec!["Bell here"]);
+
+    let images = app.page(&app.address_of(find("images").id.get()).await).await;
+    assert_eq!(
+        images.attrs(".body img", "src"),
+        vec!["/media/a.jpg", "https://media.example.org/b.jpg"]
+    );
+    assert_eq!(images.attr(".body a", "rel"), "noopener noreferrer");
+}
+
+/// Two `dateline import` processes of one file at once, into one database.
+#[test]
+fn two_imports_of_the_same_file_at_once_lose_no_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("both.db");
+    let path = shared().join("data/china-media-headlines-2022/headlines.jsonl");
+    let start = || {
+        Command::new(env!("CARGO_BIN_EXE_dateline"))
+            .args(["import", "--map", "headline=title", "--map", "section=category", "--map", "credit=source"])
+            .arg(&path)
+            .env("DATELINE_DATABASE", &db)
+            .env("DATELINE_TIME_ZONE", "Asia/Shanghai")
+            .env("DATELINE_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run dateline import")
+    };
+    // The first opens (and migrates) the database; the second starts while it writes.
+    let first = start();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let second = start();
+    let mut inserted = 0;
+    for child in [first, second] {
+        let output = child.wait_with_output().expect("wait");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains(", 0 rejected"), "{stdout}\n{stderr}");
+        let counts: Vec<u64> = stdout
+            .split(": ")
+            .nth(1)
+            .expect("a report")
+            .split(", ")
+            .map(|part| part.split(' ').next().and_then(|n| n.parse().ok()).expect("a count"))
+            .collect();
+        inserted += counts[0];
+        assert_eq!(counts[0] + counts[1] + counts[2], 38_816, "{stdout}");
+    }
+    assert_eq!(inserted, 38_816, "every line was inserted exactly once");
+    let output = Command::new(env!("CARGO_BIN_EXE_dateline"))
+        .args(["import", "--map", "headline=title", "--map", "section=category", "--map", "credit=source"])
+        .arg(&path)
+        .env("DATELINE_DATABASE", &db)
+        .env("DATELINE_TIME_ZONE", "Asia/Shanghai")
+        .env("DATELINE_LOG", "warn")
+        .output()
+        .expect("run dateline import");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("0 inserted, 0 updated, 38816 unchanged, 0 rejected"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

@@ -2,8 +2,11 @@
 
 mod article_page;
 mod browser;
+mod escaping;
+mod headers;
 mod helpers;
 mod html_validity;
 mod import;
 mod lighthouse;
+mod live;
 mod site;
