@@ -458,7 +458,10 @@ mod tests {
 
     #[test]
     fn the_domain_owns_the_rules() {
-        assert_eq!(problem(|d| d.headline = " \u{0} ".into()), "\"headline\" is missing or empty");
+        assert_eq!(
+            problem(|d| d.headline = " \u{0} ".into()),
+            "\"headline\" is missing or empty"
+        );
         assert_eq!(
             problem(|d| d.headline = "x".repeat(501)),
             "\"headline\" is 501 characters, over the limit of 500"
@@ -467,22 +470,32 @@ mod tests {
             problem(|d| d.byline = Some("b".repeat(1 << 20))),
             "\"byline\" is 1048576 characters, over the limit of 300"
         );
-        assert!(problem(|d| d.updated = Some("2021-10-21T00:00:00Z".parse().unwrap()))
-            .contains("before the publication time"));
+        assert!(
+            problem(|d| d.updated = Some("2021-10-21T00:00:00Z".parse().unwrap()))
+                .contains("before the publication time")
+        );
         assert_eq!(
             problem(|d| d.translation_of = Some(ArticleKey::parse("k").unwrap())),
             "\"translation_of\" names the article itself"
         );
-        assert!(problem(|d| d.published = "-000001-01-01T00:00:00Z".parse().unwrap())
-            .contains("out of range"));
-        assert!(problem(|d| d.published = "2999-01-01T00:00:00Z".parse().unwrap())
-            .contains("\"published\" 2999-01-01T00:00:00Z is out of range"));
+        assert!(
+            problem(|d| d.published = "-000001-01-01T00:00:00Z".parse().unwrap())
+                .contains("out of range")
+        );
+        assert!(
+            problem(|d| d.published = "2999-01-01T00:00:00Z".parse().unwrap())
+                .contains("\"published\" 2999-01-01T00:00:00Z is out of range")
+        );
         assert!(problem(|d| d.web_editors = vec!["e".into(); 21]).contains("over the limit of 20"));
 
         let mut d = draft();
         d.headline = " Two\u{1b}  words\n".into();
         d.byline = Some("\u{0}".into());
-        d.related = vec![ArticleKey::parse("k").unwrap(), ArticleKey::parse("o").unwrap(), ArticleKey::parse("o").unwrap()];
+        d.related = vec![
+            ArticleKey::parse("k").unwrap(),
+            ArticleKey::parse("o").unwrap(),
+            ArticleKey::parse("o").unwrap(),
+        ];
         let a = NewArticle::new(d).unwrap();
         assert_eq!(a.headline(), "Two words");
         assert_eq!(a.byline(), None);

@@ -465,7 +465,10 @@ mod tests {
             "<p>One line.</p><p>Two &amp; &lt;three&gt;</p>"
         );
         assert_eq!(SafeHtml::from_text("a\nb\n").as_str(), "<p>a</p><p>b</p>");
-        assert_eq!(SafeHtml::from_text("nul\u{0}here").as_str(), "<p>nulhere</p>");
+        assert_eq!(
+            SafeHtml::from_text("nul\u{0}here").as_str(),
+            "<p>nulhere</p>"
+        );
     }
 
     #[test]

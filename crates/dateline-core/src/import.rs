@@ -211,7 +211,9 @@ impl<'a> Line<'a> {
             Ok(_) => err(out_of_range(source, &text)),
             // A well-formed time beyond what a timestamp holds (year 9999, say) is a range
             // problem, not a format one.
-            Err(_) if jiff::fmt::temporal::Pieces::parse(text.trim()).is_ok() || long_year(&text) => {
+            Err(_)
+                if jiff::fmt::temporal::Pieces::parse(text.trim()).is_ok() || long_year(&text) =>
+            {
                 err(out_of_range(source, &text))
             }
             Err(_) => err(format!(
@@ -416,13 +418,7 @@ pub fn parse_object(
         topics,
     })
     // The rule is the domain's; the name of the field is the source's.
-    .or_else(|e| {
-        err(format!(
-            "{:?} {}",
-            fields.source(e.field.name()),
-            e.problem
-        ))
-    })
+    .or_else(|e| err(format!("{:?} {}", fields.source(e.field.name()), e.problem)))
 }
 
 #[cfg(test)]
@@ -481,16 +477,24 @@ mod tests {
             reason(r#"{"id":"a","headline":"x","published":"9999-12-31T23:59:59Z"}"#),
             "\"published\" \"9999-12-31T23:59:59Z\" is out of range: a publication time falls from 1800-01-01 to before 2200-01-01"
         );
-        assert!(reason(r#"{"id":"a","headline":"x","published":"-000001-01-01T00:00:00Z"}"#)
-            .contains("out of range"));
-        assert!(reason(r#"{"id":"a","headline":"x","published":"+012345-01-01T00:00:00Z"}"#)
-            .contains("out of range"));
-        assert!(reason(r#"{"id":"a","headline":"x","published_local":"2500-01-01T00:00:00"}"#)
-            .contains("out of range"));
+        assert!(
+            reason(r#"{"id":"a","headline":"x","published":"-000001-01-01T00:00:00Z"}"#)
+                .contains("out of range")
+        );
+        assert!(
+            reason(r#"{"id":"a","headline":"x","published":"+012345-01-01T00:00:00Z"}"#)
+                .contains("out of range")
+        );
+        assert!(
+            reason(r#"{"id":"a","headline":"x","published_local":"2500-01-01T00:00:00"}"#)
+                .contains("out of range")
+        );
         assert_eq!(
-            reason(r#"{"id":"a","headline":"x","published":"2020-01-01T00:00:00Z","byline":"BYLINE"}"#
-                .replace("BYLINE", &"b".repeat(400))
-                .as_str()),
+            reason(
+                r#"{"id":"a","headline":"x","published":"2020-01-01T00:00:00Z","byline":"BYLINE"}"#
+                    .replace("BYLINE", &"b".repeat(400))
+                    .as_str()
+            ),
             "\"byline\" is 400 characters, over the limit of 300"
         );
         let mut small = opts();

@@ -79,7 +79,10 @@ mod tests {
         );
         assert_eq!(slug("中俄关系"), None);
         assert_eq!(slug(" -- !"), None);
-        assert_eq!(slug("  UK: it's -- over!  ").as_deref(), Some("uk-it-s-over"));
+        assert_eq!(
+            slug("  UK: it's -- over!  ").as_deref(),
+            Some("uk-it-s-over")
+        );
     }
 
     /// Text that is mostly or wholly without ASCII letters and digits, so that many cases reach

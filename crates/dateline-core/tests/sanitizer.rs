@@ -9,10 +9,55 @@ use scraper::{Html, Node};
 use url::Url;
 
 const ELEMENTS: &[&str] = &[
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dfn", "div",
-    "dl", "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
-    "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub",
-    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
 ];
 
 fn attribute_allowed(element: &str, attribute: &str) -> bool {
@@ -64,7 +109,8 @@ fn problems(html: &str) -> Vec<String> {
                 match base.join(value) {
                     Ok(url) => {
                         if !matches!(url.scheme(), "http" | "https" | "mailto" | "article") {
-                            found.push(format!("{attribute} with scheme {}: {value}", url.scheme()));
+                            found
+                                .push(format!("{attribute} with scheme {}: {value}", url.scheme()));
                         }
                         if attribute == "src"
                             && !matches!(url.host_str(), Some("own.invalid" | IMAGE_HOST))
@@ -113,7 +159,11 @@ fn no_known_vector_survives() {
     for vector in vectors() {
         let clean = sanitizer.clean(&vector);
         let found = problems(clean.as_str());
-        assert!(found.is_empty(), "{vector}\n  became {}\n  with {found:?}", clean.as_str());
+        assert!(
+            found.is_empty(),
+            "{vector}\n  became {}\n  with {found:?}",
+            clean.as_str()
+        );
         assert_eq!(
             sanitizer.clean(clean.as_str()),
             clean,
@@ -135,7 +185,21 @@ fn what_an_editor_writes_survives() {
         .collect();
     assert_eq!(
         names,
-        ["body", "html", "h2", "p", "strong", "a", "a", "a", "figure", "img", "img", "figcaption", "blockquote"]
+        [
+            "body",
+            "html",
+            "h2",
+            "p",
+            "strong",
+            "a",
+            "a",
+            "a",
+            "figure",
+            "img",
+            "img",
+            "figcaption",
+            "blockquote"
+        ]
     );
     assert!(problems(html.as_str()).is_empty());
 }

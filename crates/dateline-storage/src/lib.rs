@@ -152,8 +152,11 @@ pub trait Store: Send + Sync + 'static {
     async fn topic(&self, key: &Slug) -> Result<Option<Topic>, StorageError>;
 
     /// A live article.
-    async fn article(&self, id: ArticleId, as_of: Timestamp)
-        -> Result<Option<Article>, StorageError>;
+    async fn article(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+    ) -> Result<Option<Article>, StorageError>;
     /// A live article with its related stories, translations, inline links, series and topics.
     async fn article_page(
         &self,
@@ -167,8 +170,7 @@ pub trait Store: Send + Sync + 'static {
         as_of: Timestamp,
     ) -> Result<Vec<ArticleLink>, StorageError>;
     /// An edition's top stories, in the editors' order.
-    async fn front(&self, lang: &Lang, as_of: Timestamp)
-        -> Result<Vec<ArticleLink>, StorageError>;
+    async fn front(&self, lang: &Lang, as_of: Timestamp) -> Result<Vec<ArticleLink>, StorageError>;
     /// The latest `per_section` live articles of each section in an edition, section by
     /// section in the sections' order, in one query.
     async fn section_latest(

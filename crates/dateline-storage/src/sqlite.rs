@@ -23,9 +23,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::{
-    stable_digest, ArticlePage, Filter, Listing, StorageError, Store, Upserted,
-};
+use crate::{stable_digest, ArticlePage, Filter, Listing, StorageError, Store, Upserted};
 
 /// The newsroom in one SQLite file.
 #[derive(Debug, Clone)]
@@ -168,7 +166,10 @@ fn content_hash(a: &NewArticle) -> String {
         a.web_editors(),
         a.published().as_second(),
         a.updated().map(|t| t.as_second()),
-        a.related().iter().map(ArticleKey::as_str).collect::<Vec<_>>(),
+        a.related()
+            .iter()
+            .map(ArticleKey::as_str)
+            .collect::<Vec<_>>(),
         a.translation_of().map(ArticleKey::as_str),
         a.series().map(|s| (s.series.as_str(), s.episode)),
         a.topics().iter().map(Slug::as_str).collect::<Vec<_>>(),
@@ -251,7 +252,10 @@ struct BatchState {
 
 impl BatchState {
     /// Reads, in a few queries, the stored articles and collections a batch names.
-    async fn load(conn: &mut SqliteConnection, batch: &[NewArticle]) -> Result<BatchState, StorageError> {
+    async fn load(
+        conn: &mut SqliteConnection,
+        batch: &[NewArticle],
+    ) -> Result<BatchState, StorageError> {
         let mut state = BatchState::default();
         let mut keys: Vec<String> = Vec::with_capacity(batch.len() * 2);
         let mut seen = HashSet::new();
@@ -276,12 +280,21 @@ impl BatchState {
         }
         let mut named: HashMap<Collection, Vec<String>> = HashMap::new();
         for a in batch {
-            named.entry(Collection::Section).or_default().push(a.section().to_string());
+            named
+                .entry(Collection::Section)
+                .or_default()
+                .push(a.section().to_string());
             if let Some(s) = a.series() {
-                named.entry(Collection::Series).or_default().push(s.series.to_string());
+                named
+                    .entry(Collection::Series)
+                    .or_default()
+                    .push(s.series.to_string());
             }
             for t in a.topics() {
-                named.entry(Collection::Topic).or_default().push(t.to_string());
+                named
+                    .entry(Collection::Topic)
+                    .or_default()
+                    .push(t.to_string());
             }
         }
         for (kind, mut keys) in named {
@@ -291,7 +304,9 @@ impl BatchState {
                 let mut q = QueryBuilder::new(kind.select_by_keys());
                 push_keys(&mut q, chunk);
                 for row in q.build().fetch_all(&mut *conn).await? {
-                    state.collections.insert((kind, row.try_get(0)?), row.try_get(1)?);
+                    state
+                        .collections
+                        .insert((kind, row.try_get(0)?), row.try_get(1)?);
                 }
             }
         }
@@ -428,15 +443,19 @@ async fn upsert_article(
         let mut q = QueryBuilder::<Sqlite>::new(
             "INSERT INTO article_related (article_id, position, related_key) ",
         );
-        q.push_values(a.related().iter().enumerate(), |mut row, (position, key)| {
-            row.push_bind(id)
-                .push_bind(position as i64)
-                .push_bind(key.as_str());
-        });
+        q.push_values(
+            a.related().iter().enumerate(),
+            |mut row, (position, key)| {
+                row.push_bind(id)
+                    .push_bind(position as i64)
+                    .push_bind(key.as_str());
+            },
+        );
         q.build().execute(&mut *conn).await?;
     }
     if !topics.is_empty() {
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO article_topics (article_id, topic_id) ");
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO article_topics (article_id, topic_id) ");
         q.push_values(&topics, |mut row, topic| {
             row.push_bind(id).push_bind(*topic);
         });
@@ -471,10 +490,17 @@ impl SqliteStore {
                 }
             }
             // A savepoint per article: one that fails is rolled back alone.
-            let mut savepoint = (&mut *tx).begin().await?;
+            let mut savepoint = (*tx).begin().await?;
             let mut created = Vec::new();
-            match upsert_article(&mut savepoint, &mut state, &mut created, article, &hash, now)
-                .await
+            match upsert_article(
+                &mut savepoint,
+                &mut state,
+                &mut created,
+                article,
+                &hash,
+                now,
+            )
+            .await
             {
                 Ok(outcome) => {
                     savepoint.commit().await?;
@@ -609,7 +635,9 @@ impl Store for SqliteStore {
                     .ok_or_else(|| StorageError::NotFound(format!("article {key:?}")))?;
                 slots.push(*id);
             }
-            let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO front_slots (lang, position, article_id) ");
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO front_slots (lang, position, article_id) ",
+            );
             q.push_values(slots.iter().enumerate(), |mut row, (position, id)| {
                 row.push_bind(lang.as_str())
                     .push_bind(position as i64)
@@ -657,7 +685,7 @@ impl Store for SqliteStore {
                 latest.extend(readable(row, 3));
             }
         }
-        latest.sort_by(|a: &ArticleLink, b| (b.published, b.id).cmp(&(a.published, a.id)));
+        latest.sort_by_key(|l: &ArticleLink| std::cmp::Reverse((l.published, l.id)));
         Ok((sections, latest))
     }
 
@@ -736,7 +764,9 @@ impl Store for SqliteStore {
         let rows = q.build().fetch_all(&self.pool).await?;
         let (mut related, mut translations, mut inline) = (vec![], vec![], vec![]);
         for row in &rows {
-            let Some(link) = readable(row, 2) else { continue };
+            let Some(link) = readable(row, 2) else {
+                continue;
+            };
             match row.try_get::<i64, _>(0)? {
                 0 => related.push(link),
                 1 => translations.push(link),
@@ -773,11 +803,7 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    async fn front(
-        &self,
-        lang: &Lang,
-        as_of: Timestamp,
-    ) -> Result<Vec<ArticleLink>, StorageError> {
+    async fn front(&self, lang: &Lang, as_of: Timestamp) -> Result<Vec<ArticleLink>, StorageError> {
         let sql = format!(
             "SELECT {LINK_COLUMNS} FROM front_slots f JOIN articles a ON a.id = f.article_id \
              JOIN sections s ON s.id = a.section_id WHERE f.lang = $1 AND a.published_at <= $2 \

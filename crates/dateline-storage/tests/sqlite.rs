@@ -14,7 +14,9 @@ use sqlx::{Connection, SqliteConnection};
 
 async fn sqlite() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("contract.db")).await.unwrap();
+    let store = SqliteStore::open(&dir.path().join("contract.db"))
+        .await
+        .unwrap();
     (Arc::new(store), dir)
 }
 
@@ -64,12 +66,28 @@ async fn an_article_that_cannot_be_stored_is_rolled_back_alone() {
     assert!(outcomes[2].is_ok());
     assert_eq!(store.article_count().await.unwrap(), 2);
     // The section the failed article would have created was rolled back with it...
-    let sections: Vec<String> = store.sections().await.unwrap().into_iter().map(|s| s.key.to_string()).collect();
+    let sections: Vec<String> = store
+        .sections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.key.to_string())
+        .collect();
     assert_eq!(sections, vec!["world"]);
-    assert!(store.topic(&Slug::parse("fresh-topic").unwrap()).await.unwrap().is_none());
+    assert!(store
+        .topic(&Slug::parse("fresh-topic").unwrap())
+        .await
+        .unwrap()
+        .is_none());
     // ...and the next article that names it creates it anew.
     import(&*store, &[in_fresh_section("fine")]).await;
-    let sections: Vec<String> = store.sections().await.unwrap().into_iter().map(|s| s.key.to_string()).collect();
+    let sections: Vec<String> = store
+        .sections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.key.to_string())
+        .collect();
     assert_eq!(sections, vec!["world", "fresh-section"]);
 }
 
@@ -85,12 +103,24 @@ async fn an_unreadable_row_fails_only_its_own_article() {
     )
     .await;
     let en = Lang::parse("en").unwrap();
-    let all = Listing { lang: en.clone(), filter: Filter::All, limit: 10, offset: 0, as_of: later() };
+    let all = Listing {
+        lang: en.clone(),
+        filter: Filter::All,
+        limit: 10,
+        offset: 0,
+        as_of: later(),
+    };
     sqlx::query("UPDATE articles SET published_at = -999999999999 WHERE key = 'broken'")
         .execute(&mut raw(&dir).await)
         .await
         .unwrap();
-    let listed: Vec<String> = store.list(&all).await.unwrap().into_iter().map(|l| l.headline).collect();
+    let listed: Vec<String> = store
+        .list(&all)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.headline)
+        .collect();
     assert_eq!(listed, vec!["Fine"]);
     let (_, latest) = store.sections_and_latest(&en, 5, later()).await.unwrap();
     assert_eq!(latest.len(), 1);
@@ -103,7 +133,10 @@ async fn an_import_waits_for_another_writer_instead_of_rejecting_lines() {
     let (store, dir) = sqlite().await;
     // Another process takes the write lock and holds it for three seconds.
     let mut other = raw(&dir).await;
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
     sqlx::query("INSERT INTO topics (key, title, intro) VALUES ('held', '{}', '{}')")
         .execute(&mut other)
         .await
@@ -115,8 +148,15 @@ async fn an_import_waits_for_another_writer_instead_of_rejecting_lines() {
     let batch: Vec<NewArticle> = (0..300)
         .map(|i| article(&format!("k{i}"), "Story", "2024-01-01T00:00:00Z"))
         .collect();
-    let outcomes = store.import_articles(&batch, Timestamp::now()).await.unwrap();
-    assert!(outcomes.iter().all(Result::is_ok), "{:?}", outcomes.iter().find(|o| o.is_err()));
+    let outcomes = store
+        .import_articles(&batch, Timestamp::now())
+        .await
+        .unwrap();
+    assert!(
+        outcomes.iter().all(Result::is_ok),
+        "{:?}",
+        outcomes.iter().find(|o| o.is_err())
+    );
     holder.await.unwrap();
     assert_eq!(store.article_count().await.unwrap(), 300);
 }

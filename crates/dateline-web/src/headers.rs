@@ -46,7 +46,11 @@ pub async fn security_and_caching(
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::REFERRER_POLICY, "strict-origin-when-cross-origin");
+    set(
+        headers,
+        header::REFERRER_POLICY,
+        "strict-origin-when-cross-origin",
+    );
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     if let Ok(csp) = HeaderValue::from_str(&state.csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
@@ -75,7 +79,11 @@ pub async fn security_and_caching(
         return Response::from_parts(parts, Body::from(bytes));
     };
     parts.headers.insert(header::ETAG, etag_value.clone());
-    set(&mut parts.headers, header::CACHE_CONTROL, "public, no-cache");
+    set(
+        &mut parts.headers,
+        header::CACHE_CONTROL,
+        "public, no-cache",
+    );
     if conditional.is_some_and(|v| matches_etag(&v, &etag)) {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
         let headers = not_modified.headers_mut();
@@ -106,9 +114,9 @@ fn matches_etag(if_none_match: &HeaderValue, etag: &str) -> bool {
     let Ok(list) = if_none_match.to_str() else {
         return false;
     };
-    list.split(',').map(str::trim).any(|tag| {
-        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag
-    })
+    list.split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 #[cfg(test)]

@@ -89,16 +89,36 @@ impl LimitsConfig {
             }
         };
         Ok(Limits {
-            header_timeout: Duration::from_secs(within("header_timeout_secs", self.header_timeout_secs, 1..=300)?),
-            request_timeout: Duration::from_secs(within("request_timeout_secs", self.request_timeout_secs, 1..=600)?),
-            max_header_bytes: within("max_header_bytes", self.max_header_bytes as u64, 4096..=1 << 20)? as usize,
-            max_connections: within("max_connections", self.max_connections as u64, 1..=1_000_000)? as usize,
+            header_timeout: Duration::from_secs(within(
+                "header_timeout_secs",
+                self.header_timeout_secs,
+                1..=300,
+            )?),
+            request_timeout: Duration::from_secs(within(
+                "request_timeout_secs",
+                self.request_timeout_secs,
+                1..=600,
+            )?),
+            max_header_bytes: within(
+                "max_header_bytes",
+                self.max_header_bytes as u64,
+                4096..=1 << 20,
+            )? as usize,
+            max_connections: within(
+                "max_connections",
+                self.max_connections as u64,
+                1..=1_000_000,
+            )? as usize,
             max_connections_per_client: within(
                 "max_connections_per_client",
                 self.max_connections_per_client as u64,
                 1..=1_000_000,
             )? as usize,
-            shutdown_grace: Duration::from_secs(within("shutdown_grace_secs", self.shutdown_grace_secs, 0..=3600)?),
+            shutdown_grace: Duration::from_secs(within(
+                "shutdown_grace_secs",
+                self.shutdown_grace_secs,
+                0..=3600,
+            )?),
         })
     }
 }
@@ -234,8 +254,9 @@ impl Config {
         let Some(text) = &self.base_url else {
             return Ok(format!("http://{bound}"));
         };
-        let url = url::Url::parse(text)
-            .with_context(|| format!("base_url {text:?} is not an address such as https://news.example.org"))?;
+        let url = url::Url::parse(text).with_context(|| {
+            format!("base_url {text:?} is not an address such as https://news.example.org")
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
             bail!("base_url {text:?} must start with http:// or https://");
         }
@@ -275,7 +296,10 @@ impl Config {
     pub fn sanitizer(&self) -> anyhow::Result<Sanitizer> {
         let mut image_hosts = self.image_hosts()?;
         if let Some(base) = &self.base_url {
-            if let Some(host) = url::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_string)) {
+            if let Some(host) = url::Url::parse(base)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+            {
                 image_hosts.push(host);
             }
         }
@@ -383,9 +407,13 @@ mod tests {
         };
         assert!(config.site(bound).is_err());
         let config = Config {
-            limits: LimitsConfig { max_header_bytes: 10, ..LimitsConfig::default() },
+            limits: LimitsConfig {
+                max_header_bytes: 10,
+                ..LimitsConfig::default()
+            },
             ..Config::default()
         };
-        assert!(format!("{:#}", config.limits.limits().unwrap_err()).contains("limits.max_header_bytes"));
+        assert!(format!("{:#}", config.limits.limits().unwrap_err())
+            .contains("limits.max_header_bytes"));
     }
 }

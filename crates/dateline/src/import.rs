@@ -107,16 +107,14 @@ pub async fn import_file(
                 }
             }
         };
-        let outcome = outcome.and_then(|article| {
-            match first_lines.get(article.key().as_str()) {
-                Some(first) => Err(format!(
-                    "id {:?} is already on line {first} of this file; this line was not imported",
-                    article.key().as_str()
-                )),
-                None => {
-                    first_lines.insert(article.key().to_string(), number);
-                    Ok(article)
-                }
+        let outcome = outcome.and_then(|article| match first_lines.get(article.key().as_str()) {
+            Some(first) => Err(format!(
+                "id {:?} is already on line {first} of this file; this line was not imported",
+                article.key().as_str()
+            )),
+            None => {
+                first_lines.insert(article.key().to_string(), number);
+                Ok(article)
             }
         });
         match outcome {

@@ -19,7 +19,10 @@ use tokio::sync::Mutex;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-#[expect(dead_code, reason = "the integration suite's helpers, of which this binary uses some")]
+#[expect(
+    dead_code,
+    reason = "the integration suite's helpers, of which this binary uses some"
+)]
 #[path = "it/helpers.rs"]
 mod helpers;
 
@@ -40,7 +43,9 @@ struct IsSetUp(bool);
 impl tracing::field::Visit for IsSetUp {
     fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
         if field.name() == "summary" {
-            self.0 = format!("{value:?}").trim_start_matches('"').starts_with("PRAGMA");
+            self.0 = format!("{value:?}")
+                .trim_start_matches('"')
+                .starts_with("PRAGMA");
         }
     }
 }
@@ -138,10 +143,16 @@ async fn slow_and_oversized_clients_hold_little_and_readers_are_still_served() {
     let mut refused = 0;
     for client in 2..=5u8 {
         for i in 0..70 {
-            let mut stream = connect_from([127, 0, 0, client], server).await.expect("connect");
+            let mut stream = connect_from([127, 0, 0, client], server)
+                .await
+                .expect("connect");
             let mut head = format!("GET /?{i} HTTP/1.1\r\nHost: localhost\r\n");
             while head.len() < 12 * 1024 {
-                head.push_str(&format!("X-Padding-{}: {}\r\n", head.len(), "p".repeat(200)));
+                head.push_str(&format!(
+                    "X-Padding-{}: {}\r\n",
+                    head.len(),
+                    "p".repeat(200)
+                ));
             }
             let _ = stream.write_all(head.as_bytes()).await;
             slow.push(stream);
@@ -151,8 +162,12 @@ async fn slow_and_oversized_clients_hold_little_and_readers_are_still_served() {
     let mut oversized = Vec::new();
     for _ in 0..60 {
         let mut stream = connect_from([127, 0, 0, 6], server).await.expect("connect");
-        let head = format!("GET / HTTP/1.1\r\nHost: localhost\r\nX-Huge: {}", "h".repeat(400 * 1024));
-        let _ = tokio::time::timeout(Duration::from_secs(2), stream.write_all(head.as_bytes())).await;
+        let head = format!(
+            "GET / HTTP/1.1\r\nHost: localhost\r\nX-Huge: {}",
+            "h".repeat(400 * 1024)
+        );
+        let _ =
+            tokio::time::timeout(Duration::from_secs(2), stream.write_all(head.as_bytes())).await;
         oversized.push(stream);
     }
 
@@ -160,16 +175,29 @@ async fn slow_and_oversized_clients_hold_little_and_readers_are_still_served() {
     let started = Instant::now();
     let page = app.get("/").await;
     assert_eq!(page.status().as_u16(), 200);
-    assert!(started.elapsed() < Duration::from_secs(2), "a reader waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "a reader waited {:?}",
+        started.elapsed()
+    );
 
     let grown = resident().saturating_sub(before);
-    assert!(grown < 48 << 20, "resident memory grew by {} MB", grown >> 20);
+    assert!(
+        grown < 48 << 20,
+        "resident memory grew by {} MB",
+        grown >> 20
+    );
 
     // The oversized ones are told so and closed.
     for stream in &mut oversized {
-        let answer = read_until_closed(stream, Duration::from_secs(5)).await.expect("closed");
+        let answer = read_until_closed(stream, Duration::from_secs(5))
+            .await
+            .expect("closed");
         let answer = String::from_utf8_lossy(&answer);
-        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 431"), "{answer}");
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+            "{answer}"
+        );
     }
     // The connections over the per-client limit were refused with a 503; the others are
     // closed once the header timeout (2 s) has passed.
@@ -189,7 +217,9 @@ async fn slow_and_oversized_clients_hold_little_and_readers_are_still_served() {
 async fn an_idle_keep_alive_connection_is_closed() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let app = app_with_limits().await;
-    let mut stream = TcpStream::connect(server_address(&app)).await.expect("connect");
+    let mut stream = TcpStream::connect(server_address(&app))
+        .await
+        .expect("connect");
     stream
         .write_all(b"GET /robots.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
@@ -202,7 +232,10 @@ async fn an_idle_keep_alive_connection_is_closed() {
         .await
         .expect("the idle connection is closed");
     assert!(rest.is_empty() || !rest.starts_with(b"HTTP/1.1 200"));
-    assert!(started.elapsed() >= Duration::from_secs(1), "closed too soon");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "closed too soon"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,7 +265,10 @@ async fn shutdown_lets_a_request_in_flight_finish_and_then_stops() {
     stop.send(()).expect("stop");
     tokio::time::sleep(Duration::from_millis(300)).await;
     // No new connection is taken...
-    assert!(TcpStream::connect(address).await.is_err(), "still accepting");
+    assert!(
+        TcpStream::connect(address).await.is_err(),
+        "still accepting"
+    );
     // ...and the request in flight is answered whole.
     stream.write_all(b"\r\n").await.expect("finish the request");
     let answer = read_until_closed(&mut stream, Duration::from_secs(5))
@@ -274,7 +310,9 @@ async fn pages_cost_a_small_number_of_queries_whatever_they_show() {
     ];
     // A rich article: twelve sections around it, ten topics, ten pinned stories, six
     // translations, eight inline links, a series.
-    let inline: String = (0..8).map(|i| format!("<p><a href=\"article:r{i}\"></a></p>")).collect();
+    let inline: String = (0..8)
+        .map(|i| format!("<p><a href=\"article:r{i}\"></a></p>"))
+        .collect();
     records.push(json!({
         "id": "rich", "headline": "Rich", "section": "desk-1", "published": "2024-02-01T00:00:00Z",
         "body": format!("<p>Text.</p>{inline}"),
@@ -283,12 +321,16 @@ async fn pages_cost_a_small_number_of_queries_whatever_they_show() {
         "series": "talks", "episode": 3,
     }));
     for i in 0..12 {
-        records.push(json!({"id": format!("r{i}"), "headline": format!("Related {i}"),
-            "section": format!("desk-{i}"), "published": "2024-01-15T00:00:00Z"}));
+        records.push(
+            json!({"id": format!("r{i}"), "headline": format!("Related {i}"),
+            "section": format!("desk-{i}"), "published": "2024-01-15T00:00:00Z"}),
+        );
     }
     for (i, lang) in ["zh", "ru", "de", "fr", "es", "ar"].iter().enumerate() {
-        records.push(json!({"id": format!("t{i}"), "headline": format!("T {lang}"), "lang": lang,
-            "translation_of": "rich", "published": "2024-02-01T01:00:00Z"}));
+        records.push(
+            json!({"id": format!("t{i}"), "headline": format!("T {lang}"), "lang": lang,
+            "translation_of": "rich", "published": "2024-02-01T01:00:00Z"}),
+        );
     }
     let ids = app.publish(&records).await;
     let plain = app.address_of(ids[0]).await;
@@ -297,8 +339,14 @@ async fn pages_cost_a_small_number_of_queries_whatever_they_show() {
     let plain_cost = statements(&app, &plain, 200).await;
     let rich_cost = statements(&app, &rich, 200).await;
     println!("article page: {plain_cost} statements (plain), {rich_cost} (rich)");
-    assert!(rich_cost <= 4, "a rich article page cost {rich_cost} statements");
-    assert_eq!(plain_cost, rich_cost, "the cost grows with what the page shows");
+    assert!(
+        rich_cost <= 4,
+        "a rich article page cost {rich_cost} statements"
+    );
+    assert_eq!(
+        plain_cost, rich_cost,
+        "the cost grows with what the page shows"
+    );
     let rich_page = app.page(&rich).await;
     assert_eq!(rich_page.texts(".related .headline").len(), 10);
     assert_eq!(rich_page.texts(".topics a").len(), 10);
@@ -313,5 +361,8 @@ async fn pages_cost_a_small_number_of_queries_whatever_they_show() {
     let unparsable = statements(&app, "/no/such/page", 404).await;
     println!("404: {unknown} statements for an unknown id, {unparsable} for another address");
     assert!(unparsable <= 1, "a 404 cost {unparsable} statements");
-    assert!(unknown <= 2, "a 404 for an unknown id cost {unknown} statements");
+    assert!(
+        unknown <= 2,
+        "a 404 for an unknown id cost {unknown} statements"
+    );
 }

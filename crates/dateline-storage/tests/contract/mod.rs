@@ -67,7 +67,12 @@ pub fn article(key: &str, headline: &str, published: &str) -> NewArticle {
     NewArticle::new(draft(key, headline, published)).unwrap()
 }
 
-fn with(key: &str, headline: &str, published: &str, change: impl FnOnce(&mut ArticleDraft)) -> NewArticle {
+fn with(
+    key: &str,
+    headline: &str,
+    published: &str,
+    change: impl FnOnce(&mut ArticleDraft),
+) -> NewArticle {
     let mut d = draft(key, headline, published);
     change(&mut d);
     NewArticle::new(d).unwrap()
@@ -101,12 +106,18 @@ pub async fn importing_the_same_article_twice_changes_nothing_and_a_change_updat
 ) {
     let a = article("a", "First", "2024-01-01T00:00:00Z");
     let now = Timestamp::now();
-    let first = store.import_articles(std::slice::from_ref(&a), now).await.unwrap();
+    let first = store
+        .import_articles(std::slice::from_ref(&a), now)
+        .await
+        .unwrap();
     let id = match first[0].as_ref().unwrap() {
         Upserted::Inserted(id) => *id,
         other => panic!("{other:?}"),
     };
-    let again = store.import_articles(std::slice::from_ref(&a), now).await.unwrap();
+    let again = store
+        .import_articles(std::slice::from_ref(&a), now)
+        .await
+        .unwrap();
     assert_eq!(again[0].as_ref().unwrap(), &Upserted::Unchanged(id));
     let changed = with("a", "Second", "2024-01-01T00:00:00Z", |_| {});
     let updated = store.import_articles(&[changed], now).await.unwrap();
@@ -156,7 +167,10 @@ pub async fn translations_find_each_other(store: Arc<dyn Store>) {
     )
     .await;
     let langs = |links: Vec<ArticleLink>| {
-        links.into_iter().map(|l| l.lang.to_string()).collect::<Vec<_>>()
+        links
+            .into_iter()
+            .map(|l| l.lang.to_string())
+            .collect::<Vec<_>>()
     };
     let page = |id| {
         let store = store.clone();
@@ -168,9 +182,17 @@ pub async fn translations_find_each_other(store: Arc<dyn Store>) {
 
 pub async fn listings_are_newest_first_per_edition_and_page(store: Arc<dyn Store>) {
     let mut batch: Vec<NewArticle> = (1..=5)
-        .map(|i| article(&format!("a{i}"), &format!("A{i}"), &format!("2024-01-0{i}T00:00:00Z")))
+        .map(|i| {
+            article(
+                &format!("a{i}"),
+                &format!("A{i}"),
+                &format!("2024-01-0{i}T00:00:00Z"),
+            )
+        })
         .collect();
-    batch.push(with("r", "R", "2024-02-01T00:00:00Z", |d| d.lang = Lang::parse("ru").unwrap()));
+    batch.push(with("r", "R", "2024-02-01T00:00:00Z", |d| {
+        d.lang = Lang::parse("ru").unwrap()
+    }));
     import(&*store, &batch).await;
     let page = |offset| Listing {
         lang: en(),
@@ -179,7 +201,10 @@ pub async fn listings_are_newest_first_per_edition_and_page(store: Arc<dyn Store
         offset,
         as_of: later(),
     };
-    assert_eq!(headlines(store.list(&page(0)).await.unwrap()), vec!["A5", "A4"]);
+    assert_eq!(
+        headlines(store.list(&page(0)).await.unwrap()),
+        vec!["A5", "A4"]
+    );
     assert_eq!(headlines(store.list(&page(4)).await.unwrap()), vec!["A1"]);
     let all_ru = Listing {
         lang: Lang::parse("ru").unwrap(),
@@ -204,7 +229,13 @@ pub async fn section_codes_are_unique_and_a_conflict_names_the_holder(store: Arc
         matches!(err, StorageError::Conflict(ref m) if m.contains("90000") && m.contains("\"world\"")),
         "{err}"
     );
-    let keys: Vec<String> = store.sections().await.unwrap().into_iter().map(|s| s.key.to_string()).collect();
+    let keys: Vec<String> = store
+        .sections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.key.to_string())
+        .collect();
     assert_eq!(keys, ["world"]);
 }
 
@@ -221,9 +252,17 @@ pub async fn sections_series_and_topics_an_import_names_are_created(store: Arc<d
     let sections = store.sections().await.unwrap();
     assert_eq!(sections[0].name.text("en", "en"), "Uk World");
     assert_eq!(sections[0].code, 10000);
-    let series = store.series(&Slug::parse("new-show").unwrap()).await.unwrap().unwrap();
+    let series = store
+        .series(&Slug::parse("new-show").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(series.title.text("en", "en"), "New Show");
-    let topic = store.topic(&Slug::parse("new-thread").unwrap()).await.unwrap().unwrap();
+    let topic = store
+        .topic(&Slug::parse("new-thread").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(topic.title.text("en", "en"), "New Thread");
     let listed = store
         .list(&Listing {
@@ -258,7 +297,11 @@ pub async fn a_translation_of_a_translation_joins_the_originals_group_in_any_imp
         for i in order {
             import(&*store, std::slice::from_ref(&all[i])).await;
         }
-        let c = store.links_by_keys(&[k("c")], later()).await.unwrap().remove(0);
+        let c = store
+            .links_by_keys(&[k("c")], later())
+            .await
+            .unwrap()
+            .remove(0);
         let mut others: Vec<String> = store
             .article_page(c.id, later())
             .await
@@ -276,23 +319,55 @@ pub async fn a_translation_of_a_translation_joins_the_originals_group_in_any_imp
 pub async fn the_caller_says_when_an_imported_change_happened(store: Arc<dyn Store>) {
     let a = article("a", "First", "2024-01-01T00:00:00Z");
     let id = import(&*store, std::slice::from_ref(&a)).await[0];
-    assert_eq!(store.article(id, later()).await.unwrap().unwrap().link.updated, None);
+    assert_eq!(
+        store
+            .article(id, later())
+            .await
+            .unwrap()
+            .unwrap()
+            .link
+            .updated,
+        None
+    );
     // Storage reads no clock: the time of the change is the caller's.
     let then: Timestamp = "2024-06-01T12:00:00Z".parse().unwrap();
     store
-        .import_articles(&[with("a", "Corrected", "2024-01-01T00:00:00Z", |_| {})], then)
-        .await
-        .unwrap();
-    assert_eq!(store.article(id, later()).await.unwrap().unwrap().link.updated, Some(then));
-    let stated: Timestamp = "2024-01-02T00:00:00Z".parse().unwrap();
-    store
         .import_articles(
-            &[with("a", "Again", "2024-01-01T00:00:00Z", |d| d.updated = Some(stated))],
+            &[with("a", "Corrected", "2024-01-01T00:00:00Z", |_| {})],
             then,
         )
         .await
         .unwrap();
-    assert_eq!(store.article(id, later()).await.unwrap().unwrap().link.updated, Some(stated));
+    assert_eq!(
+        store
+            .article(id, later())
+            .await
+            .unwrap()
+            .unwrap()
+            .link
+            .updated,
+        Some(then)
+    );
+    let stated: Timestamp = "2024-01-02T00:00:00Z".parse().unwrap();
+    store
+        .import_articles(
+            &[with("a", "Again", "2024-01-01T00:00:00Z", |d| {
+                d.updated = Some(stated)
+            })],
+            then,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .article(id, later())
+            .await
+            .unwrap()
+            .unwrap()
+            .link
+            .updated,
+        Some(stated)
+    );
 }
 
 pub async fn an_article_published_later_is_not_live_until_then(store: Arc<dyn Store>) {
@@ -307,26 +382,74 @@ pub async fn an_article_published_later_is_not_live_until_then(store: Arc<dyn St
         ],
     )
     .await;
-    store.set_front(&en(), &[ArticleKey::parse("soon").unwrap(), ArticleKey::parse("now").unwrap()]).await.unwrap();
+    store
+        .set_front(
+            &en(),
+            &[
+                ArticleKey::parse("soon").unwrap(),
+                ArticleKey::parse("now").unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
     let before: Timestamp = "2024-03-01T00:00:00Z".parse().unwrap();
     let after: Timestamp = "2024-07-01T00:00:00Z".parse().unwrap();
     assert!(store.article(ids[1], before).await.unwrap().is_none());
     assert!(store.article_page(ids[1], before).await.unwrap().is_none());
     assert!(store.article(ids[1], after).await.unwrap().is_some());
-    let listing = |as_of| Listing { lang: en(), filter: Filter::All, limit: 10, offset: 0, as_of };
-    assert_eq!(headlines(store.list(&listing(before)).await.unwrap()), vec!["Now"]);
-    assert_eq!(headlines(store.list(&listing(after)).await.unwrap()), vec!["Soon", "Now"]);
-    assert_eq!(headlines(store.front(&en(), before).await.unwrap()), vec!["Now"]);
-    assert_eq!(headlines(store.links_by_keys(&["soon".to_string()], before).await.unwrap()), Vec::<String>::new());
-    assert!(store.article_page(ids[0], before).await.unwrap().unwrap().related.is_empty());
-    assert_eq!(headlines(store.sections_and_latest(&en(), 5, before).await.unwrap().1), vec!["Now"]);
-    assert_eq!(headlines(store.section_latest(&en(), 5, before).await.unwrap()), vec!["Now"]);
+    let listing = |as_of| Listing {
+        lang: en(),
+        filter: Filter::All,
+        limit: 10,
+        offset: 0,
+        as_of,
+    };
+    assert_eq!(
+        headlines(store.list(&listing(before)).await.unwrap()),
+        vec!["Now"]
+    );
+    assert_eq!(
+        headlines(store.list(&listing(after)).await.unwrap()),
+        vec!["Soon", "Now"]
+    );
+    assert_eq!(
+        headlines(store.front(&en(), before).await.unwrap()),
+        vec!["Now"]
+    );
+    assert_eq!(
+        headlines(
+            store
+                .links_by_keys(&["soon".to_string()], before)
+                .await
+                .unwrap()
+        ),
+        Vec::<String>::new()
+    );
+    assert!(store
+        .article_page(ids[0], before)
+        .await
+        .unwrap()
+        .unwrap()
+        .related
+        .is_empty());
+    assert_eq!(
+        headlines(store.sections_and_latest(&en(), 5, before).await.unwrap().1),
+        vec!["Now"]
+    );
+    assert_eq!(
+        headlines(store.section_latest(&en(), 5, before).await.unwrap()),
+        vec!["Now"]
+    );
 }
 
 pub async fn sections_and_latest_come_in_one_read(store: Arc<dyn Store>) {
     for (key, code) in [("world", 1), ("china", 2), ("empty", 3)] {
         store
-            .put_section(&Section { key: Slug::parse(key).unwrap(), code, name: Localized::new("en", key) })
+            .put_section(&Section {
+                key: Slug::parse(key).unwrap(),
+                code,
+                name: Localized::new("en", key),
+            })
             .await
             .unwrap();
     }
@@ -334,7 +457,9 @@ pub async fn sections_and_latest_come_in_one_read(store: Arc<dyn Store>) {
         &*store,
         &[
             article("w1", "W1", "2024-01-01T00:00:00Z"),
-            with("c1", "C1", "2024-01-02T00:00:00Z", |d| d.section = Slug::parse("china").unwrap()),
+            with("c1", "C1", "2024-01-02T00:00:00Z", |d| {
+                d.section = Slug::parse("china").unwrap()
+            }),
             article("w2", "W2", "2024-01-03T00:00:00Z"),
             article("w3", "W3", "2024-01-04T00:00:00Z"),
         ],
@@ -349,16 +474,27 @@ pub async fn sections_and_latest_come_in_one_read(store: Arc<dyn Store>) {
 pub async fn the_latest_of_each_section_come_in_one_read(store: Arc<dyn Store>) {
     for (key, code) in [("world", 1), ("china", 2)] {
         store
-            .put_section(&Section { key: Slug::parse(key).unwrap(), code, name: Localized::new("en", key) })
+            .put_section(&Section {
+                key: Slug::parse(key).unwrap(),
+                code,
+                name: Localized::new("en", key),
+            })
             .await
             .unwrap();
     }
     let mut batch = Vec::new();
     for i in 1..=4 {
-        batch.push(article(&format!("w{i}"), &format!("W{i}"), &format!("2024-01-0{i}T00:00:00Z")));
-        batch.push(with(&format!("c{i}"), &format!("C{i}"), &format!("2024-02-0{i}T00:00:00Z"), |d| {
-            d.section = Slug::parse("china").unwrap()
-        }));
+        batch.push(article(
+            &format!("w{i}"),
+            &format!("W{i}"),
+            &format!("2024-01-0{i}T00:00:00Z"),
+        ));
+        batch.push(with(
+            &format!("c{i}"),
+            &format!("C{i}"),
+            &format!("2024-02-0{i}T00:00:00Z"),
+            |d| d.section = Slug::parse("china").unwrap(),
+        ));
     }
     import(&*store, &batch).await;
     let latest = store.section_latest(&en(), 2, later()).await.unwrap();
@@ -372,7 +508,10 @@ pub async fn long_key_lists_are_read_whole(store: Arc<dyn Store>) {
     import(&*store, &batch).await;
     let mut keys: Vec<String> = (0..1300).map(|i| format!("k{i}")).collect();
     keys.push("quote'\"; DROP TABLE articles; --".to_string());
-    assert_eq!(store.links_by_keys(&keys, later()).await.unwrap().len(), 1200);
+    assert_eq!(
+        store.links_by_keys(&keys, later()).await.unwrap().len(),
+        1200
+    );
     assert_eq!(store.article_count().await.unwrap(), 1200);
 }
 
@@ -380,10 +519,15 @@ pub async fn two_writers_creating_the_same_sections_both_succeed(store: Arc<dyn 
     let batch = |writer: usize| -> Vec<NewArticle> {
         (0..200)
             .map(|i| {
-                with(&format!("w{writer}-{i}"), "Story", "2024-01-01T00:00:00Z", |d| {
-                    d.section = Slug::parse(&format!("desk-{}", i % 7)).unwrap();
-                    d.topics = vec![Slug::parse(&format!("thread-{}", i % 5)).unwrap()];
-                })
+                with(
+                    &format!("w{writer}-{i}"),
+                    "Story",
+                    "2024-01-01T00:00:00Z",
+                    |d| {
+                        d.section = Slug::parse(&format!("desk-{}", i % 7)).unwrap();
+                        d.topics = vec![Slug::parse(&format!("thread-{}", i % 5)).unwrap()];
+                    },
+                )
             })
             .collect()
     };
@@ -414,11 +558,30 @@ pub async fn the_front_keeps_the_editors_order(store: Arc<dyn Store>) {
         ],
     )
     .await;
-    let keys = |ks: &[&str]| ks.iter().map(|k| ArticleKey::parse(k).unwrap()).collect::<Vec<_>>();
-    store.set_front(&en(), &keys(&["b", "c", "a"])).await.unwrap();
-    assert_eq!(headlines(store.front(&en(), later()).await.unwrap()), vec!["B", "C", "A"]);
-    let err = store.set_front(&en(), &keys(&["a", "missing"])).await.unwrap_err();
-    assert!(matches!(err, StorageError::NotFound(ref m) if m.contains("missing")), "{err}");
+    let keys = |ks: &[&str]| {
+        ks.iter()
+            .map(|k| ArticleKey::parse(k).unwrap())
+            .collect::<Vec<_>>()
+    };
+    store
+        .set_front(&en(), &keys(&["b", "c", "a"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        headlines(store.front(&en(), later()).await.unwrap()),
+        vec!["B", "C", "A"]
+    );
+    let err = store
+        .set_front(&en(), &keys(&["a", "missing"]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StorageError::NotFound(ref m) if m.contains("missing")),
+        "{err}"
+    );
     // A refused change leaves the front as it was.
-    assert_eq!(headlines(store.front(&en(), later()).await.unwrap()), vec!["B", "C", "A"]);
+    assert_eq!(
+        headlines(store.front(&en(), later()).await.unwrap()),
+        vec!["B", "C", "A"]
+    );
 }

@@ -8,8 +8,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::Extension;
 use dateline_core::{Lang, Localized, LocalizedHtml, SafeHtml, Section, Slug};
-use jiff::Timestamp;
 use dateline_storage::{Filter, Listing};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::render::{Frame, LinkView};
@@ -184,7 +184,16 @@ pub async fn section(
         current_section: Some(key.to_string()),
     };
     let path = state.site.section_url(&lang, key.as_str());
-    render(&state, sections, lang, path, Filter::Section(key), heading, query).await
+    render(
+        &state,
+        sections,
+        lang,
+        path,
+        Filter::Section(key),
+        heading,
+        query,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -199,7 +208,16 @@ pub async fn topic(
     let heading = Heading::collection(&state, "topic", &lang, &topic.title, &topic.intro, vec![]);
     let path = format!("{}/topic/{key}", state.site.prefix(&lang));
     let sections = state.store.sections().await?;
-    render(&state, sections, lang, path, Filter::Topic(key), heading, query).await
+    render(
+        &state,
+        sections,
+        lang,
+        path,
+        Filter::Topic(key),
+        heading,
+        query,
+    )
+    .await
 }
 
 #[tracing::instrument(skip_all)]
@@ -221,5 +239,14 @@ pub async fn series(
     );
     let path = format!("{}/series/{key}", state.site.prefix(&lang));
     let sections = state.store.sections().await?;
-    render(&state, sections, lang, path, Filter::Series(key), heading, query).await
+    render(
+        &state,
+        sections,
+        lang,
+        path,
+        Filter::Series(key),
+        heading,
+        query,
+    )
+    .await
 }

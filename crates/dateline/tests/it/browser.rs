@@ -81,7 +81,8 @@ async fn a_reader_opens_the_home_page_and_follows_a_story() {
     let headline = lead.text().await.expect("text");
     // The README's screenshots are written only when asked: running the tests changes no
     // tracked file.
-    let shots = std::env::var_os("DATELINE_SCREENSHOTS").map(|_| repo_root().join("docs/screenshots"));
+    let shots =
+        std::env::var_os("DATELINE_SCREENSHOTS").map(|_| repo_root().join("docs/screenshots"));
     let home_shot = client.screenshot().await.expect("screenshot");
     assert!(home_shot.starts_with(b"\x89PNG"), "a screenshot is a PNG");
     if let Some(shots) = &shots {

@@ -5,7 +5,8 @@ use serde_json::json;
 
 use crate::helpers::TestApp;
 
-const HOSTILE: &str = r#"Q "quoted" 'single' <b>bold</b> </script><script>alert(1)</script> <!-- & done"#;
+const HOSTILE: &str =
+    r#"Q "quoted" 'single' <b>bold</b> </script><script>alert(1)</script> <!-- & done"#;
 
 #[tokio::test]
 async fn hostile_texts_stay_text_in_every_context() {
@@ -23,13 +24,20 @@ async fn hostile_texts_stay_text_in_every_context() {
     assert_eq!(page.texts("h1"), vec![HOSTILE]);
     assert_eq!(page.text(".standfirst"), HOSTILE);
     assert_eq!(page.text(".byline"), HOSTILE);
-    assert_eq!(page.text(".dateline").split(") ").next().map(|s| &s[1..]), Some(HOSTILE));
+    assert_eq!(
+        page.text(".dateline").split(") ").next().map(|s| &s[1..]),
+        Some(HOSTILE)
+    );
     assert_eq!(page.text(".article-head .kicker a"), HOSTILE);
     assert_eq!(page.text("title"), format!("{HOSTILE} – Dateline"));
     // Attributes: read back whole, and nothing broke out of them.
     assert_eq!(page.attr("meta[property='og:title']", "content"), HOSTILE);
     assert_eq!(page.attr("meta[name=description]", "content"), HOSTILE);
-    assert_eq!(page.texts("b").len(), 0, "markup in a text became an element");
+    assert_eq!(
+        page.texts("b").len(),
+        0,
+        "markup in a text became an element"
+    );
     // JSON-LD: the only script, and it parses back to the same texts.
     assert_eq!(page.texts("script").len(), 1);
     let json_ld: serde_json::Value =
@@ -37,7 +45,11 @@ async fn hostile_texts_stay_text_in_every_context() {
     assert_eq!(json_ld["headline"], HOSTILE);
     assert_eq!(json_ld["sourceOrganization"]["name"], HOSTILE);
     assert_eq!(json_ld["articleSection"], HOSTILE);
-    assert_eq!(page.texts(".site-footer .colophon").len(), 1, "the page after the script parses");
+    assert_eq!(
+        page.texts(".site-footer .colophon").len(),
+        1,
+        "the page after the script parses"
+    );
     // URLs: every address in the page is the site's own or a plain web address.
     let base = url::Url::parse(&app.address).expect("base");
     for css in ["a", "link"] {
@@ -50,7 +62,11 @@ async fn hostile_texts_stay_text_in_every_context() {
 
 #[tokio::test]
 async fn a_hostile_base_address_is_refused_before_the_server_starts() {
-    for bad in ["javascript:alert(1)//", "https://x.example/\"><script>", "https://x.example/?a=\"b\""] {
+    for bad in [
+        "javascript:alert(1)//",
+        "https://x.example/\"><script>",
+        "https://x.example/?a=\"b\"",
+    ] {
         let config = dateline::config::Config {
             base_url: Some(bad.to_string()),
             ..dateline::config::Config::default()
@@ -59,7 +75,11 @@ async fn a_hostile_base_address_is_refused_before_the_server_starts() {
             Err(_) => {}
             Ok(site) => {
                 // A path is percent-encoded: nothing in it can leave an attribute.
-                assert!(!site.base_url.contains(['"', '<', '>', '\'']), "{bad} gave {}", site.base_url);
+                assert!(
+                    !site.base_url.contains(['"', '<', '>', '\'']),
+                    "{bad} gave {}",
+                    site.base_url
+                );
             }
         }
     }

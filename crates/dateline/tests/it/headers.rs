@@ -12,7 +12,14 @@ async fn every_response_carries_the_security_headers() {
         .publish(&[json!({"id": "a", "headline": "A", "published": "2024-01-01T00:00:00Z"})])
         .await;
     let article = app.address_of(ids[0]).await;
-    for path in ["/", article.as_str(), "/section/news", "/no/such/page", "/assets/site.css", "/robots.txt"] {
+    for path in [
+        "/",
+        article.as_str(),
+        "/section/news",
+        "/no/such/page",
+        "/assets/site.css",
+        "/robots.txt",
+    ] {
         let response = app.get(path).await;
         let headers = response.headers();
         let header = |name: &str| {
@@ -24,7 +31,11 @@ async fn every_response_carries_the_security_headers() {
                 .to_string()
         };
         assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
-        assert_eq!(header("referrer-policy"), "strict-origin-when-cross-origin", "{path}");
+        assert_eq!(
+            header("referrer-policy"),
+            "strict-origin-when-cross-origin",
+            "{path}"
+        );
         let csp = header("content-security-policy");
         for directive in [
             "default-src 'none'",
@@ -47,7 +58,11 @@ async fn pages_answer_304_to_a_matching_etag_and_200_once_they_change() {
     for path in ["/", address.as_str()] {
         let first = app.get(path).await;
         assert_eq!(first.status().as_u16(), 200);
-        assert_eq!(first.headers()["cache-control"], "public, no-cache", "{path}");
+        assert_eq!(
+            first.headers()["cache-control"],
+            "public, no-cache",
+            "{path}"
+        );
         let etag = first.headers()["etag"].to_str().expect("ascii").to_string();
         assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
 

@@ -274,11 +274,15 @@ async fn the_edges_an_outside_probe_found_are_handled() {
     assert_eq!(find("bom").headline, "After a mark");
     assert_eq!(find("twice").headline, "First version");
     assert_eq!(find("controls").headline, "Nul and escape[31m gone");
-    let controls = app.page(&app.address_of(find("controls").id.get()).await).await;
+    let controls = app
+        .page(&app.address_of(find("controls").id.get()).await)
+        .await;
     assert_eq!(controls.text(".byline"), "By A. Writer");
     assert_eq!(controls.texts(".body p"), vec!["Bell here"]);
 
-    let images = app.page(&app.address_of(find("images").id.get()).await).await;
+    let images = app
+        .page(&app.address_of(find("images").id.get()).await)
+        .await;
     assert_eq!(
         images.attrs(".body img", "src"),
         vec!["/media/a.jpg", "https://media.example.org/b.jpg"]
@@ -294,7 +298,15 @@ fn two_imports_of_the_same_file_at_once_lose_no_line() {
     let path = shared().join("data/china-media-headlines-2022/headlines.jsonl");
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_dateline"))
-            .args(["import", "--map", "headline=title", "--map", "section=category", "--map", "credit=source"])
+            .args([
+                "import",
+                "--map",
+                "headline=title",
+                "--map",
+                "section=category",
+                "--map",
+                "credit=source",
+            ])
             .arg(&path)
             .env("DATELINE_DATABASE", &db)
             .env("DATELINE_TIME_ZONE", "Asia/Shanghai")
@@ -320,14 +332,27 @@ fn two_imports_of_the_same_file_at_once_lose_no_line() {
             .nth(1)
             .expect("a report")
             .split(", ")
-            .map(|part| part.split(' ').next().and_then(|n| n.parse().ok()).expect("a count"))
+            .map(|part| {
+                part.split(' ')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("a count")
+            })
             .collect();
         inserted += counts[0];
         assert_eq!(counts[0] + counts[1] + counts[2], 38_816, "{stdout}");
     }
     assert_eq!(inserted, 38_816, "every line was inserted exactly once");
     let output = Command::new(env!("CARGO_BIN_EXE_dateline"))
-        .args(["import", "--map", "headline=title", "--map", "section=category", "--map", "credit=source"])
+        .args([
+            "import",
+            "--map",
+            "headline=title",
+            "--map",
+            "section=category",
+            "--map",
+            "credit=source",
+        ])
         .arg(&path)
         .env("DATELINE_DATABASE", &db)
         .env("DATELINE_TIME_ZONE", "Asia/Shanghai")
@@ -335,7 +360,8 @@ fn two_imports_of_the_same_file_at_once_lose_no_line() {
         .output()
         .expect("run dateline import");
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains("0 inserted, 0 updated, 38816 unchanged, 0 rejected"),
+        String::from_utf8_lossy(&output.stdout)
+            .contains("0 inserted, 0 updated, 38816 unchanged, 0 rejected"),
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );

@@ -38,7 +38,9 @@ async fn an_unreadable_row_fails_only_its_own_page() {
         .await;
     let broken = app.address_of(ids[1]).await;
     let url = format!("sqlite://{}", app.config.database.display());
-    let mut db = sqlx::SqliteConnection::connect(&url).await.expect("connect");
+    let mut db = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("connect");
     sqlx::query("UPDATE articles SET published_at = -999999999999 WHERE key = 'broken'")
         .execute(&mut db)
         .await
@@ -46,7 +48,11 @@ async fn an_unreadable_row_fails_only_its_own_page() {
     for path in ["/", "/section/news", "/no/such/page"] {
         let page = app.page(path).await;
         assert!(matches!(page.status, 200 | 404), "{path}: {}", page.status);
-        assert!(page.texts(".story .headline").contains(&"Fine story".to_string()), "{path}");
+        assert!(
+            page.texts(".story .headline")
+                .contains(&"Fine story".to_string()),
+            "{path}"
+        );
     }
     assert_eq!(app.page(&broken).await.status, 500);
     assert_eq!(app.page(&app.address_of(ids[0]).await).await.status, 200);

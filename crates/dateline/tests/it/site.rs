@@ -12,11 +12,15 @@ const HOSTILE: &str = r#"<p onmouseover="alert(1)">TEXT<script>alert(2)</script>
 fn assert_neutralized(page: &Page, css: &str) {
     let inside = |what: &str| format!("{css} {what}");
     for element in ["script", "style", "iframe", "svg"] {
-        assert!(page.texts(&inside(element)).is_empty(), "{element} survived in {css}");
+        assert!(
+            page.texts(&inside(element)).is_empty(),
+            "{element} survived in {css}"
+        );
     }
     for attribute in ["onmouseover", "onerror", "onload", "srcdoc", "style"] {
         assert!(
-            page.attrs(&inside(&format!("[{attribute}]")), attribute).is_empty(),
+            page.attrs(&inside(&format!("[{attribute}]")), attribute)
+                .is_empty(),
             "{attribute} survived in {css}"
         );
     }
@@ -107,7 +111,10 @@ async fn series_pages_list_episodes_in_order_and_credit_partners() {
         .await;
     let page = app.page("/series/envoy-talks").await;
     assert_eq!(page.texts("h1"), vec!["Envoy Talks"]);
-    assert_eq!(page.text(".intro"), "Online talks between ambassadors. more");
+    assert_eq!(
+        page.text(".intro"),
+        "Online talks between ambassadors. more"
+    );
     assert_neutralized(&page, ".intro");
     assert_eq!(
         page.text(".partners"),
