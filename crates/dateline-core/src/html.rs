@@ -138,7 +138,10 @@ impl Sanitizer {
 
     /// Sanitizes untrusted HTML.
     pub fn clean(&self, html: &str) -> SafeHtml {
-        let cleaned = self.builder.clean(&strip_controls(html)).to_string();
+        // Control characters go from the output, where character references such as `&#1;`
+        // have become the characters themselves.
+        let cleaned = self.builder.clean(html).to_string();
+        let cleaned = strip_controls(&cleaned);
         SafeHtml(drop_images_without_source(&cleaned).trim().to_string())
     }
 
@@ -469,6 +472,7 @@ mod tests {
             SafeHtml::from_text("nul\u{0}here").as_str(),
             "<p>nulhere</p>"
         );
+        assert_eq!(clean("<p>a&#1;b\u{1b}c</p>").as_str(), "<p>abc</p>");
     }
 
     #[test]

@@ -40,9 +40,9 @@ pub async fn security_and_caching(
     request: Request,
     next: Next,
 ) -> Response {
-    let conditional = matches!(*request.method(), Method::GET | Method::HEAD)
-        .then(|| request.headers().get(header::IF_NONE_MATCH).cloned())
-        .flatten();
+    // A HEAD's body is gone before this layer sees it: only a GET's page is digested.
+    let get = request.method() == Method::GET;
+    let conditional = request.headers().get(header::IF_NONE_MATCH).cloned();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
@@ -55,7 +55,8 @@ pub async fn security_and_caching(
     if let Ok(csp) = HeaderValue::from_str(&state.csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
-    if response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG) {
+    if !get || response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG)
+    {
         return response;
     }
     let is_page = response

@@ -121,8 +121,11 @@ pub async fn serve(
         .max_buf_size(limits.max_header_bytes.max(8192))
         .keep_alive(true);
     let total = Arc::new(Semaphore::new(limits.max_connections));
+    // Refusals are answered politely while few; in a flood, the rest are just closed.
+    let refusals = Arc::new(Semaphore::new(256));
     let clients = Arc::new(Clients::default());
     let graceful = GracefulShutdown::new();
+    let (mut refused, mut last_said) = (0u64, std::time::Instant::now() - Duration::from_secs(2));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -140,8 +143,17 @@ pub async fn serve(
         let seat = match clients.seat(peer.ip(), &total, limits.max_connections_per_client) {
             Ok(seat) => seat,
             Err(limit) => {
-                tracing::warn!(client = %peer.ip(), limit, "refused a connection");
-                refuse(stream);
+                // In a flood, one line a second says how many were refused.
+                refused += 1;
+                if last_said.elapsed() >= Duration::from_secs(1) {
+                    tracing::warn!(client = %peer.ip(), limit, refused, "refused connections");
+                    refused = 0;
+                    last_said = std::time::Instant::now();
+                }
+                match refusals.clone().try_acquire_owned() {
+                    Ok(permit) => refuse(stream, permit),
+                    Err(_) => drop(stream),
+                }
                 continue;
             }
         };
@@ -169,8 +181,9 @@ pub async fn serve(
 
 /// Answers `503` and closes, reading (for a moment, a little) what the client already sent so
 /// that the close does not reset the connection and lose the answer.
-fn refuse(mut stream: TcpStream) {
+fn refuse(mut stream: TcpStream, permit: OwnedSemaphorePermit) {
     tokio::spawn(async move {
+        let _permit = permit;
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
             stream.write_all(BUSY).await?;
             stream.shutdown().await?;

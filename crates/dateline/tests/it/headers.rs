@@ -86,6 +86,9 @@ async fn pages_answer_304_to_a_matching_etag_and_200_once_they_change() {
             .expect("request");
         assert_eq!(weak_in_a_list.status().as_u16(), 304, "{path}");
     }
+    let head = app.client.head(app.url("/")).send().await.expect("HEAD");
+    assert_eq!(head.status().as_u16(), 200);
+    assert_eq!(head.headers()["x-content-type-options"], "nosniff");
     let etag = app.get(&address).await.headers()["etag"].clone();
     let mut edited = record;
     edited["headline"] = json!("Corrected");
