@@ -99,6 +99,16 @@ pub struct Listing {
     pub as_of: Timestamp,
 }
 
+/// What every page's frame shows.
+#[derive(Debug, Clone)]
+pub struct PageFrame {
+    pub sections: Vec<Section>,
+    /// An edition's latest live articles, newest first.
+    pub latest: Vec<ArticleLink>,
+    /// Whether the article asked about is live.
+    pub probe_live: bool,
+}
+
 /// An article with everything its page shows, read in a fixed, small number of queries.
 #[derive(Debug, Clone)]
 pub struct ArticlePage {
@@ -140,14 +150,16 @@ pub trait Store: Send + Sync + 'static {
     async fn set_front(&self, lang: &Lang, keys: &[ArticleKey]) -> Result<(), StorageError>;
 
     async fn sections(&self) -> Result<Vec<Section>, StorageError>;
-    /// The sections, and an edition's latest live articles: what every page's frame and the
-    /// error pages show, in one query.
-    async fn sections_and_latest(
+    /// What every page's frame and the error pages show, in one query: the sections, an
+    /// edition's latest `limit` live articles, and whether the article `probe` is live (so that
+    /// an address naming no live article costs this one query).
+    async fn page_frame(
         &self,
         lang: &Lang,
         limit: u32,
         as_of: Timestamp,
-    ) -> Result<(Vec<Section>, Vec<ArticleLink>), StorageError>;
+        probe: Option<ArticleId>,
+    ) -> Result<PageFrame, StorageError>;
     async fn series(&self, key: &Slug) -> Result<Option<Series>, StorageError>;
     async fn topic(&self, key: &Slug) -> Result<Option<Topic>, StorageError>;
 

@@ -23,7 +23,9 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
-use crate::{stable_digest, ArticlePage, Filter, Listing, StorageError, Store, Upserted};
+use crate::{
+    stable_digest, ArticlePage, Filter, Listing, PageFrame, StorageError, Store, Upserted,
+};
 
 /// The newsroom in one SQLite file.
 #[derive(Debug, Clone)]
@@ -656,15 +658,18 @@ impl Store for SqliteStore {
         rows.iter().map(section_from_row).collect()
     }
 
-    async fn sections_and_latest(
+    async fn page_frame(
         &self,
         lang: &Lang,
         limit: u32,
         as_of: Timestamp,
-    ) -> Result<(Vec<Section>, Vec<ArticleLink>), StorageError> {
-        // Every section once, joined to those of the latest articles that are in it.
+        probe: Option<ArticleId>,
+    ) -> Result<PageFrame, StorageError> {
+        // Every section once, joined to those of the latest articles that are in it; and on
+        // every row, whether the probed article is live.
         let sql = "SELECT s.key, s.code, s.name, \
-             a.id, a.key, a.headline, a.summary, a.lang, s.key, s.code, a.credit, a.published_at, a.updated_at, a.episode \
+             a.id, a.key, a.headline, a.summary, a.lang, s.key, s.code, a.credit, a.published_at, a.updated_at, a.episode, \
+             EXISTS (SELECT 1 FROM articles p WHERE p.id = $4 AND p.published_at <= $2) \
              FROM sections s LEFT JOIN (SELECT * FROM articles WHERE lang = $1 AND published_at <= $2 \
              ORDER BY published_at DESC, id DESC LIMIT $3) a ON a.section_id = s.id \
              ORDER BY s.position, s.id";
@@ -672,21 +677,28 @@ impl Store for SqliteStore {
             .bind(lang.as_str())
             .bind(as_of.as_second())
             .bind(i64::from(limit))
+            .bind(probe.map(ArticleId::get))
             .fetch_all(&self.pool)
             .await?;
-        let mut sections: Vec<Section> = Vec::new();
-        let mut latest = Vec::new();
+        let mut frame = PageFrame {
+            sections: Vec::new(),
+            latest: Vec::new(),
+            probe_live: false,
+        };
         for row in &rows {
             let section = section_from_row(row)?;
-            if sections.last().map(|s| &s.key) != Some(&section.key) {
-                sections.push(section);
+            if frame.sections.last().map(|s| &s.key) != Some(&section.key) {
+                frame.sections.push(section);
             }
             if row.try_get::<Option<i64>, _>(3)?.is_some() {
-                latest.extend(readable(row, 3));
+                frame.latest.extend(readable(row, 3));
             }
+            frame.probe_live = row.try_get(3 + LINK_WIDTH)?;
         }
-        latest.sort_by_key(|l: &ArticleLink| std::cmp::Reverse((l.published, l.id)));
-        Ok((sections, latest))
+        frame
+            .latest
+            .sort_by_key(|l: &ArticleLink| std::cmp::Reverse((l.published, l.id)));
+        Ok(frame)
     }
 
     async fn series(&self, key: &Slug) -> Result<Option<Series>, StorageError> {

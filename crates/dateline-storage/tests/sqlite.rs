@@ -122,8 +122,8 @@ async fn an_unreadable_row_fails_only_its_own_article() {
         .map(|l| l.headline)
         .collect();
     assert_eq!(listed, vec!["Fine"]);
-    let (_, latest) = store.sections_and_latest(&en, 5, later()).await.unwrap();
-    assert_eq!(latest.len(), 1);
+    let frame = store.page_frame(&en, 5, later(), None).await.unwrap();
+    assert_eq!(frame.latest.len(), 1);
     assert!(store.article(ids[0], later()).await.unwrap().is_some());
     assert!(store.article(ids[1], later()).await.is_err());
 }

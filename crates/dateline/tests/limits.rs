@@ -362,7 +362,7 @@ async fn pages_cost_a_small_number_of_queries_whatever_they_show() {
     println!("404: {unknown} statements for an unknown id, {unparsable} for another address");
     assert!(unparsable <= 1, "a 404 cost {unparsable} statements");
     assert!(
-        unknown <= 2,
+        unknown <= 1,
         "a 404 for an unknown id cost {unknown} statements"
     );
 }

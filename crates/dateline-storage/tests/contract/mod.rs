@@ -25,7 +25,7 @@ macro_rules! contract_tests {
             a_translation_of_a_translation_joins_the_originals_group_in_any_import_order,
             the_caller_says_when_an_imported_change_happened,
             an_article_published_later_is_not_live_until_then,
-            sections_and_latest_come_in_one_read,
+            the_frame_of_every_page_comes_in_one_read,
             the_latest_of_each_section_come_in_one_read,
             long_key_lists_are_read_whole,
             two_writers_creating_the_same_sections_both_succeed,
@@ -433,7 +433,13 @@ pub async fn an_article_published_later_is_not_live_until_then(store: Arc<dyn St
         .related
         .is_empty());
     assert_eq!(
-        headlines(store.sections_and_latest(&en(), 5, before).await.unwrap().1),
+        headlines(
+            store
+                .page_frame(&en(), 5, before, None)
+                .await
+                .unwrap()
+                .latest
+        ),
         vec!["Now"]
     );
     assert_eq!(
@@ -442,7 +448,7 @@ pub async fn an_article_published_later_is_not_live_until_then(store: Arc<dyn St
     );
 }
 
-pub async fn sections_and_latest_come_in_one_read(store: Arc<dyn Store>) {
+pub async fn the_frame_of_every_page_comes_in_one_read(store: Arc<dyn Store>) {
     for (key, code) in [("world", 1), ("china", 2), ("empty", 3)] {
         store
             .put_section(&Section {
@@ -453,7 +459,7 @@ pub async fn sections_and_latest_come_in_one_read(store: Arc<dyn Store>) {
             .await
             .unwrap();
     }
-    import(
+    let ids = import(
         &*store,
         &[
             article("w1", "W1", "2024-01-01T00:00:00Z"),
@@ -462,10 +468,37 @@ pub async fn sections_and_latest_come_in_one_read(store: Arc<dyn Store>) {
             }),
             article("w2", "W2", "2024-01-03T00:00:00Z"),
             article("w3", "W3", "2024-01-04T00:00:00Z"),
+            article("soon", "Soon", "2099-01-01T00:00:00Z"),
         ],
     )
     .await;
-    let (sections, latest) = store.sections_and_latest(&en(), 3, later()).await.unwrap();
+    let now: Timestamp = "2050-01-01T00:00:00Z".parse().unwrap();
+    // Whether an article is live comes with the frame: a live one, one not yet, none at all.
+    assert!(
+        store
+            .page_frame(&en(), 0, now, Some(ids[3]))
+            .await
+            .unwrap()
+            .probe_live
+    );
+    assert!(
+        !store
+            .page_frame(&en(), 0, now, Some(ids[4]))
+            .await
+            .unwrap()
+            .probe_live
+    );
+    let missing = ArticleId::new(ids[4].get() + 1000);
+    assert!(
+        !store
+            .page_frame(&en(), 0, now, Some(missing))
+            .await
+            .unwrap()
+            .probe_live
+    );
+    let frame = store.page_frame(&en(), 3, now, None).await.unwrap();
+    assert!(!frame.probe_live);
+    let (sections, latest) = (frame.sections, frame.latest);
     let keys: Vec<String> = sections.iter().map(|s| s.key.to_string()).collect();
     assert_eq!(keys, ["world", "china", "empty"]);
     assert_eq!(headlines(latest), vec!["W3", "W2", "C1"]);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
-use dateline_core::{ArticleId, Lang};
+use dateline_core::{ArticleId, Lang, Section};
 use dateline_storage::ArticlePage;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -65,9 +65,22 @@ pub async fn by_address(
         .address
         .match_id(uri.path())
         .ok_or(AppError::NotFound)?;
+    let now = Timestamp::now();
+    let id = ArticleId::new(id);
+    // The frame the page needs, and whether the article is live, in one query: an address
+    // that names no live article costs only that.
+    let edition = site.edition_of(uri.path()).clone();
+    let frame = state
+        .store
+        .page_frame(&edition, super::LATEST_ON_ERROR_PAGES, now, Some(id))
+        .await?;
+    if !frame.probe_live {
+        let html = super::error_page_with(&state, &edition, StatusCode::NOT_FOUND, &frame)?;
+        return Ok((StatusCode::NOT_FOUND, Html(html)).into_response());
+    }
     let page = state
         .store
-        .article_page(ArticleId::new(id), Timestamp::now())
+        .article_page(id, now)
         .await?
         .ok_or(AppError::NotFound)?;
     let current = page.article.link.address(&site.address, &site.time_zone);
@@ -76,14 +89,18 @@ pub async fn by_address(
         // and search engines, to where the story lives now.
         return Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, current)]).into_response());
     }
-    Ok(Html(render(&state, page, current).await?).into_response())
+    Ok(Html(render(&state, page, &frame.sections, current)?).into_response())
 }
 
-async fn render(state: &AppState, page: ArticlePage, path: String) -> Result<String, AppError> {
+fn render(
+    state: &AppState,
+    page: ArticlePage,
+    sections: &[Section],
+    path: String,
+) -> Result<String, AppError> {
     let site = &state.site;
     let article = &page.article;
     let link = &article.link;
-    let sections = state.store.sections().await?;
     let edition: Lang = if site.languages.contains(&link.lang) {
         link.lang.clone()
     } else {
@@ -149,7 +166,7 @@ async fn render(state: &AppState, page: ArticlePage, path: String) -> Result<Str
     };
     let mut frame = site.frame(
         &edition,
-        &sections,
+        sections,
         Some(link.section_key.as_str()),
         format!("{} – {}", link.headline, site.outlet),
         description.clone(),
@@ -199,7 +216,7 @@ async fn render(state: &AppState, page: ArticlePage, path: String) -> Result<Str
 
     let view = ArticleView {
         frame,
-        link: site.link_view(&sections, link),
+        link: site.link_view(sections, link),
         dateline_source: source,
         updated_time: updated.map(|u| site.dateline.time(u, &site.time_zone, &link.lang)),
         updated_datetime: updated.map(|u| u.to_string()),
@@ -212,7 +229,7 @@ async fn render(state: &AppState, page: ArticlePage, path: String) -> Result<Str
         related: page
             .related
             .iter()
-            .map(|l| site.link_view(&sections, l))
+            .map(|l| site.link_view(sections, l))
             .collect(),
         json_ld: crate::render::json_ld(&json_ld),
     };

@@ -44,9 +44,10 @@ pub async fn show(
 
     // Three queries whatever the number of sections and stories.
     let front = store.front(&lang, now).await?;
-    let (sections, latest_links) = store
-        .sections_and_latest(&lang, 10 + front.len().max(4) as u32, now)
+    let frame = store
+        .page_frame(&lang, 10 + front.len().max(4) as u32, now, None)
         .await?;
+    let (sections, latest_links) = (frame.sections, frame.latest);
     let by_section = store.section_latest(&lang, PER_SECTION, now).await?;
     let mut top: Vec<LinkView> = front
         .iter()

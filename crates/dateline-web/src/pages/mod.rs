@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use axum::http::StatusCode;
 use dateline_core::{ArticleId, Lang};
+use dateline_storage::PageFrame;
 use jiff::Timestamp;
 use serde::Serialize;
 
@@ -29,6 +30,24 @@ pub async fn error_page(
     lang: &Lang,
     status: StatusCode,
 ) -> Result<String, AppError> {
+    // One query: a flood of bad addresses costs the database little.
+    let frame = state
+        .store
+        .page_frame(lang, LATEST_ON_ERROR_PAGES, Timestamp::now(), None)
+        .await?;
+    error_page_with(state, lang, status, &frame)
+}
+
+/// How many of the latest stories an error page offers.
+pub(crate) const LATEST_ON_ERROR_PAGES: u32 = 6;
+
+/// The error page, from a frame already read.
+pub(crate) fn error_page_with(
+    state: &AppState,
+    lang: &Lang,
+    status: StatusCode,
+    data: &PageFrame,
+) -> Result<String, AppError> {
     let t = ui(lang.as_str());
     let (heading, text) = if status == StatusCode::NOT_FOUND {
         (t.not_found_title, t.not_found_text)
@@ -36,24 +55,20 @@ pub async fn error_page(
         (t.error_title, t.error_text)
     };
     let site = &state.site;
-    // One query: a flood of bad addresses costs the database little.
-    let (sections, latest) = state
-        .store
-        .sections_and_latest(lang, 6, Timestamp::now())
-        .await?;
     let view = ErrorView {
         frame: site.frame(
             lang,
-            &sections,
+            &data.sections,
             None,
             format!("{heading} – {}", site.outlet),
             text.to_string(),
         ),
         heading,
         text,
-        latest: latest
+        latest: data
+            .latest
             .iter()
-            .map(|l| site.link_view(&sections, l))
+            .map(|l| site.link_view(&data.sections, l))
             .collect(),
     };
     Ok(state.templates.render("error.html", view)?)
