@@ -211,9 +211,7 @@ impl<'a> Line<'a> {
             Ok(_) => err(out_of_range(source, &text)),
             // A well-formed time beyond what a timestamp holds (year 9999, say) is a range
             // problem, not a format one.
-            Err(_)
-                if jiff::fmt::temporal::Pieces::parse(text.trim()).is_ok() || long_year(&text) =>
-            {
+            Err(_) if well_formed_with_offset(&text) || long_year(&text) => {
                 err(out_of_range(source, &text))
             }
             Err(_) => err(format!(
@@ -248,6 +246,11 @@ impl<'a> Line<'a> {
         Slug::parse(value.trim())
             .or_else(|e| err(format!("{:?}: {e}", self.opts.fields.source(field))))
     }
+}
+
+/// Whether a time is written as RFC 3339 asks, with an offset, whatever its year.
+fn well_formed_with_offset(text: &str) -> bool {
+    jiff::fmt::temporal::Pieces::parse(text.trim()).is_ok_and(|p| p.offset().is_some())
 }
 
 /// Whether a time is written with a year of five digits or more, such as `+012345-01-01`.
@@ -497,6 +500,15 @@ mod tests {
             ),
             "\"byline\" is 400 characters, over the limit of 300"
         );
+        for no_offset in ["2021-10-22T09:37:00", "2021-10-22"] {
+            assert!(
+                reason(&format!(
+                    r#"{{"id":"a","headline":"x","published":"{no_offset}"}}"#
+                ))
+                .contains("is not an RFC 3339 time"),
+                "{no_offset}"
+            );
+        }
         let mut small = opts();
         small.max_line_bytes = 10;
         assert!(parse_line(r#"{"id":"abcdefgh"}"#, &small)

@@ -4,19 +4,37 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// A text in one or more languages, keyed by language tag. Reading it in a language that it
-/// lacks falls back to the outlet's primary language, then to any language it has.
+use crate::text::clean_line;
+
+/// A one-line text in one or more languages, keyed by language tag, such as a section's name:
+/// control characters removed and whitespace collapsed however it is made. Reading it in a
+/// language that it lacks falls back to the outlet's primary language, then to any language it
+/// has.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(from = "BTreeMap<String, String>")]
 pub struct Localized(BTreeMap<String, String>);
+
+impl From<BTreeMap<String, String>> for Localized {
+    fn from(texts: BTreeMap<String, String>) -> Localized {
+        Localized(
+            texts
+                .into_iter()
+                .map(|(lang, text)| (lang, clean_line(&text)))
+                .collect(),
+        )
+    }
+}
 
 impl Localized {
     pub fn new(lang: &str, text: impl Into<String>) -> Localized {
-        Localized(BTreeMap::from([(lang.to_string(), text.into())]))
+        Localized(BTreeMap::from([(
+            lang.to_string(),
+            clean_line(&text.into()),
+        )]))
     }
 
     pub fn insert(&mut self, lang: &str, text: impl Into<String>) {
-        self.0.insert(lang.to_string(), text.into());
+        self.0.insert(lang.to_string(), clean_line(&text.into()));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -56,5 +74,7 @@ mod tests {
             Localized::new("fr", "Monde").get("ru", "en"),
             ("Monde", "fr")
         );
+        let read: Localized = serde_json::from_str(r#"{"en": " World\u0000 \n news"}"#).unwrap();
+        assert_eq!(read.text("en", "en"), "World news");
     }
 }

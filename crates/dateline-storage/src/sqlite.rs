@@ -58,7 +58,20 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        // Two processes may open a new file at once: each migration is a transaction, and the
+        // one that loses the race fails on the tables the other made, then finds them applied.
+        let mut attempt: u64 = 0;
+        loop {
+            attempt += 1;
+            match sqlx::migrate!("migrations/sqlite").run(&pool).await {
+                Ok(()) => break,
+                Err(e) if attempt < 5 => {
+                    tracing::info!(error = %e, attempt, "another process is migrating the database; trying again");
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         tracing::debug!(path = %path.display(), "opened SQLite store");
         Ok(SqliteStore { pool })
     }
@@ -462,6 +475,14 @@ async fn upsert_article(
             row.push_bind(id).push_bind(*topic);
         });
         q.build().execute(&mut *conn).await?;
+    }
+    // What the batch remembers changes only once nothing more can fail.
+    if group != a.key().as_str() {
+        for (_, _, g) in state.articles.values_mut() {
+            if g == a.key().as_str() {
+                g.clone_from(&group);
+            }
+        }
     }
     state
         .articles

@@ -50,8 +50,15 @@ impl Default for Limits {
     }
 }
 
-const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n\
-content-length: 37\r\nconnection: close\r\nretry-after: 5\r\n\r\nToo many connections; try again soon.\n";
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+content-type: text/plain; charset=utf-8\r\n\
+content-length: 38\r\n\
+connection: close\r\n\
+retry-after: 5\r\n\
+x-content-type-options: nosniff\r\n\
+content-security-policy: default-src 'none'; frame-ancestors 'none'\r\n\
+\r\n\
+Too many connections; try again soon.\n";
 
 /// Open connections per client address.
 #[derive(Default)]
@@ -109,10 +116,13 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app.layer(tower_http::timeout::TimeoutLayer::with_status_code(
-        axum::http::StatusCode::REQUEST_TIMEOUT,
-        limits.request_timeout,
-    ));
+    let app = app
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            limits.request_timeout,
+        ))
+        // The 408 above is made outside the site's own layers: it gets the headers here.
+        .layer(axum::middleware::map_response(crate::headers::baseline));
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -199,4 +209,17 @@ fn refuse(mut stream: TcpStream, permit: OwnedSemaphorePermit) {
         })
         .await;
     });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_refusal_says_its_length() {
+        let text = std::str::from_utf8(super::BUSY).unwrap_or_default();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or_default();
+        assert!(
+            head.contains(&format!("content-length: {}\r\n", body.len())),
+            "{head}"
+        );
+    }
 }

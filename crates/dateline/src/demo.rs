@@ -77,7 +77,11 @@ pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<Vec<Upse
             key: Slug::parse(&s.key)?,
             title: s.title.clone(),
             description: sanitizer.clean_localized(&s.description),
-            partners: s.partners.clone(),
+            partners: s
+                .partners
+                .iter()
+                .map(|p| dateline_core::text::clean_line(p))
+                .collect(),
         };
         store.put_series(&series).await?;
     }

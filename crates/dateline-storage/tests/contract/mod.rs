@@ -23,6 +23,7 @@ macro_rules! contract_tests {
             section_codes_are_unique_and_a_conflict_names_the_holder,
             sections_series_and_topics_an_import_names_are_created,
             a_translation_of_a_translation_joins_the_originals_group_in_any_import_order,
+            a_chain_of_translations_in_one_batch_shares_one_group,
             the_caller_says_when_an_imported_change_happened,
             an_article_published_later_is_not_live_until_then,
             the_frame_of_every_page_comes_in_one_read,
@@ -313,6 +314,48 @@ pub async fn a_translation_of_a_translation_joins_the_originals_group_in_any_imp
             .collect();
         others.sort();
         assert_eq!(others, vec![k("a"), k("b")], "import order {order:?}");
+    }
+}
+
+pub async fn a_chain_of_translations_in_one_batch_shares_one_group(store: Arc<dyn Store>) {
+    let translation = |key: &str, lang: &str, of: &str| {
+        with(key, key, "2024-01-01T00:00:00Z", |d| {
+            d.lang = Lang::parse(lang).unwrap();
+            d.translation_of = Some(ArticleKey::parse(of).unwrap());
+        })
+    };
+    // Each names one that comes later in the batch, or after it.
+    import(
+        &*store,
+        &[
+            translation("a", "zh", "b"),
+            translation("b", "ru", "c"),
+            translation("d", "fr", "a"),
+        ],
+    )
+    .await;
+    import(&*store, &[article("c", "c", "2024-01-01T00:00:00Z")]).await;
+    for key in ["a", "b", "c", "d"] {
+        let link = store
+            .links_by_keys(&[key.to_string()], later())
+            .await
+            .unwrap()
+            .remove(0);
+        let mut others: Vec<String> = store
+            .article_page(link.id, later())
+            .await
+            .unwrap()
+            .unwrap()
+            .translations
+            .into_iter()
+            .map(|l| l.key.to_string())
+            .collect();
+        others.sort();
+        let expected: Vec<&str> = ["a", "b", "c", "d"]
+            .into_iter()
+            .filter(|k| *k != key)
+            .collect();
+        assert_eq!(others, expected, "{key}");
     }
 }
 

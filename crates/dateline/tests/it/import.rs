@@ -316,9 +316,8 @@ fn two_imports_of_the_same_file_at_once_lose_no_line() {
             .spawn()
             .expect("run dateline import")
     };
-    // The first opens (and migrates) the database; the second starts while it writes.
+    // Both start on a database that does not exist yet.
     let first = start();
-    std::thread::sleep(std::time::Duration::from_millis(300));
     let second = start();
     let mut inserted = 0;
     for child in [first, second] {
