@@ -3,6 +3,7 @@
 //! This crate knows nothing of SQL, HTTP or files: every function here is a plain,
 //! synchronous transformation that a unit test reaches without a server.
 
+pub mod account;
 pub mod address;
 pub mod article;
 pub mod collections;
@@ -14,6 +15,7 @@ pub mod lang;
 pub mod localized;
 pub mod slug;
 pub mod text;
+pub mod workflow;
 
 pub use address::{AddressError, AddressParts, AddressPattern};
 pub use article::{

@@ -5,6 +5,7 @@
 //! touching them. Every write is a transaction that takes the write lock when it begins.
 
 use async_trait::async_trait;
+use dateline_core::account::{Account, Grants, PasswordHash, Username};
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Lang, NewArticle, Section, Series, Slug, Topic,
 };
@@ -194,6 +195,37 @@ pub trait Store: Send + Sync + 'static {
     async fn list(&self, listing: &Listing) -> Result<Vec<ArticleLink>, StorageError>;
     /// Every stored article, live or not.
     async fn article_count(&self) -> Result<u64, StorageError>;
+
+    /// Creates an account. A taken username is a [`StorageError::Conflict`]; a desk that names
+    /// no section is [`StorageError::NotFound`].
+    async fn create_account(
+        &self,
+        username: &Username,
+        grants: &Grants,
+        password: &PasswordHash,
+        now: Timestamp,
+    ) -> Result<Account, StorageError>;
+    /// Every account, by username.
+    async fn accounts(&self) -> Result<Vec<Account>, StorageError>;
+    async fn account(&self, username: &Username) -> Result<Option<Account>, StorageError>;
+    /// The stored hash of an account's password.
+    async fn password_hash(
+        &self,
+        username: &Username,
+    ) -> Result<Option<PasswordHash>, StorageError>;
+    /// Disables or enables an account.
+    async fn set_disabled(
+        &self,
+        username: &Username,
+        disabled: bool,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+    async fn set_password(
+        &self,
+        username: &Username,
+        password: &PasswordHash,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
 }
 
 pub(crate) use dateline_core::digest::stable_digest;

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use dateline_core::account::{Account, Grants, PasswordHash, Role, Username};
 use dateline_core::collections::name_from_key;
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Lang, Localized, LocalizedHtml, NewArticle,
@@ -916,6 +917,157 @@ impl Store for SqliteStore {
             .await?;
         Ok(n as u64)
     }
+
+    #[tracing::instrument(skip_all, fields(username = %username))]
+    async fn create_account(
+        &self,
+        username: &Username,
+        grants: &Grants,
+        password: &PasswordHash,
+        now: Timestamp,
+    ) -> Result<Account, StorageError> {
+        let mut tx = self.write().await?;
+        let desks: Vec<String> = grants.desks().map(Slug::to_string).collect();
+        if !desks.is_empty() {
+            let mut q = QueryBuilder::new("SELECT key, id FROM sections WHERE key IN (");
+            push_keys(&mut q, &desks);
+            let found: HashSet<String> = q
+                .build()
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            if let Some(missing) = desks.iter().find(|d| !found.contains(*d)) {
+                return Err(StorageError::NotFound(format!("section {missing:?}")));
+            }
+        }
+        let roles: Vec<&str> = grants.roles().map(Role::name).collect();
+        let result = sqlx::query_scalar(
+            "INSERT INTO accounts (username, password_hash, roles, desks, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        )
+        .bind(username.as_str())
+        .bind(password.as_str())
+        .bind(to_json(&roles))
+        .bind(to_json(&desks))
+        .bind(now.as_second())
+        .fetch_one(&mut *tx)
+        .await;
+        let id: i64 = match result.map_err(StorageError::from) {
+            Err(StorageError::Conflict(_)) => {
+                return Err(StorageError::Conflict(format!(
+                    "the username {username} is taken"
+                )))
+            }
+            other => other?,
+        };
+        tx.commit().await?;
+        Ok(Account {
+            id,
+            username: username.clone(),
+            grants: grants.clone(),
+            disabled: false,
+        })
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, username, roles, desks, disabled FROM accounts ORDER BY username",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(account_from_row).collect()
+    }
+
+    async fn account(&self, username: &Username) -> Result<Option<Account>, StorageError> {
+        let row = sqlx::query(
+            "SELECT id, username, roles, desks, disabled FROM accounts WHERE username = $1",
+        )
+        .bind(username.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn password_hash(
+        &self,
+        username: &Username,
+    ) -> Result<Option<PasswordHash>, StorageError> {
+        let hash: Option<String> =
+            sqlx::query_scalar("SELECT password_hash FROM accounts WHERE username = $1")
+                .bind(username.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(hash.map(PasswordHash::from_stored))
+    }
+
+    #[tracing::instrument(skip_all, fields(username = %username, disabled))]
+    async fn set_disabled(
+        &self,
+        username: &Username,
+        disabled: bool,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        let changed =
+            sqlx::query("UPDATE accounts SET disabled = $2, updated_at = $3 WHERE username = $1")
+                .bind(username.as_str())
+                .bind(disabled)
+                .bind(now.as_second())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if changed == 0 {
+            return Err(StorageError::NotFound(format!("account {username:?}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(username = %username))]
+    async fn set_password(
+        &self,
+        username: &Username,
+        password: &PasswordHash,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query(
+            "UPDATE accounts SET password_hash = $2, updated_at = $3 WHERE username = $1",
+        )
+        .bind(username.as_str())
+        .bind(password.as_str())
+        .bind(now.as_second())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StorageError::NotFound(format!("account {username:?}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn account_from_row(row: &SqliteRow) -> Result<Account, StorageError> {
+    let corrupt = |e: String| StorageError::Corrupt(e);
+    let username: String = row.try_get(1)?;
+    let roles: Vec<String> = serde_json::from_str(&row.try_get::<String, _>(2)?)
+        .map_err(|e| corrupt(format!("roles of {username:?}: {e}")))?;
+    let desks: Vec<String> = serde_json::from_str(&row.try_get::<String, _>(3)?)
+        .map_err(|e| corrupt(format!("desks of {username:?}: {e}")))?;
+    let roles = roles
+        .iter()
+        .map(|r| Role::parse(r).map_err(|e| corrupt(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let desks = desks.into_iter().map(slug).collect::<Result<Vec<_>, _>>()?;
+    Ok(Account {
+        id: row.try_get(0)?,
+        username: Username::parse(&username).map_err(|e| corrupt(e.to_string()))?,
+        grants: Grants::new(roles, desks).map_err(|e| corrupt(e.to_string()))?,
+        disabled: row.try_get(4)?,
+    })
 }
 
 fn series_at(row: &SqliteRow, at: usize) -> Result<Series, StorageError> {

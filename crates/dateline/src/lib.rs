@@ -4,5 +4,6 @@ pub mod config;
 pub mod demo;
 pub mod import;
 pub mod server;
+pub mod user;
 
 pub use config::Config;

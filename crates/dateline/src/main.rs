@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use dateline::config::Config;
 use dateline::server::{open_store, shutdown_signal, Server};
-use dateline::{demo, import};
+use dateline::{demo, import, user};
 use dateline_core::import::{BodyFormat, FieldMap, ImportOptions, FIELDS};
 use dateline_core::{Lang, Slug};
 use tracing_subscriber::EnvFilter;
@@ -44,6 +44,14 @@ enum Command {
         /// A TOML config file.
         #[arg(long, short)]
         config: Option<PathBuf>,
+    },
+    /// Manage the newsroom's accounts.
+    User {
+        /// A TOML config file (for the database).
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Import articles from JSON Lines files, one article a line.
     ///
@@ -82,6 +90,30 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is the first line of standard input when it is piped;
+    /// otherwise one is generated and printed.
+    Add {
+        /// The login name: lowercase letters, digits, '.', '_' or '-'.
+        name: String,
+        /// contributor, editor, chief_editor or admin; give --role more than once for several.
+        #[arg(long = "role", required = true, value_name = "ROLE")]
+        roles: Vec<String>,
+        /// A section an editor works on; give --desk more than once for several.
+        #[arg(long = "desk", value_name = "SECTION")]
+        desks: Vec<String>,
+    },
+    /// List the accounts: name, roles, desks and whether each is active.
+    List,
+    /// Disable an account: it can do nothing until enabled again.
+    Disable { name: String },
+    /// Enable a disabled account.
+    Enable { name: String },
+    /// Set an account's password, from standard input when it is piped, else a generated one.
+    Password { name: String },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum BodyArg {
     /// HTML where it has tags, else plain text.
@@ -96,6 +128,47 @@ fn import_help() -> String {
         s.push_str(&format!("  {field:<16} {about}\n"));
     }
     s
+}
+
+async fn run_user(store: &dyn dateline_storage::Store, command: UserCommand) -> anyhow::Result<()> {
+    let now = jiff::Timestamp::now();
+    match command {
+        UserCommand::Add { name, roles, desks } => {
+            let (password, generated) = user::read_password()?;
+            let account = user::add(store, &name, &roles, &desks, &password).await?;
+            println!("created {}", user::describe(&account));
+            if generated {
+                println!("password: {}", password.expose());
+            }
+        }
+        UserCommand::List => {
+            for account in store.accounts().await? {
+                println!("{}", user::describe(&account));
+            }
+        }
+        UserCommand::Disable { name } => {
+            let username = user::existing(store, &name).await?;
+            store.set_disabled(&username, true, now).await?;
+            println!("disabled {username}");
+        }
+        UserCommand::Enable { name } => {
+            let username = user::existing(store, &name).await?;
+            store.set_disabled(&username, false, now).await?;
+            println!("enabled {username}");
+        }
+        UserCommand::Password { name } => {
+            let username = user::existing(store, &name).await?;
+            let (password, generated) = user::read_password()?;
+            store
+                .set_password(&username, &password.hash()?, now)
+                .await?;
+            println!("changed the password of {username}");
+            if generated {
+                println!("password: {}", password.expose());
+            }
+        }
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -144,6 +217,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!(address = %server.address, database = %config.database.display(), "serving");
             println!("Serving {} at http://{}/", config.outlet, server.address);
             server.run(shutdown_signal()).await?;
+        }
+        Command::User { config, command } => {
+            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let store = open_store(&config).await?;
+            run_user(store.as_ref(), command).await?;
         }
         Command::Import {
             config,

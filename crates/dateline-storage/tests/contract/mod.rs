@@ -31,6 +31,7 @@ macro_rules! contract_tests {
             long_key_lists_are_read_whole,
             two_writers_creating_the_same_sections_both_succeed,
             the_front_keeps_the_editors_order,
+            accounts_are_kept_with_their_roles_desks_and_passwords,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -660,4 +661,88 @@ pub async fn the_front_keeps_the_editors_order(store: Arc<dyn Store>) {
         headlines(store.front(&en(), later()).await.unwrap()),
         vec!["B", "C", "A"]
     );
+}
+
+pub async fn accounts_are_kept_with_their_roles_desks_and_passwords(store: Arc<dyn Store>) {
+    use dateline_core::account::{Grants, Password, Role, Username};
+    store
+        .put_section(&Section {
+            key: Slug::parse("world").unwrap(),
+            code: 1,
+            name: Localized::new("en", "World"),
+        })
+        .await
+        .unwrap();
+    let name = |s: &str| Username::parse(s).unwrap();
+    let world = || Slug::parse("world").unwrap();
+    let password = Password::parse("correct horse battery").unwrap();
+    let grants = Grants::new([Role::Editor, Role::Admin], [world()]).unwrap();
+    let mara = store
+        .create_account(
+            &name("mara"),
+            &grants,
+            &password.hash().unwrap(),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(mara.grants, grants);
+    let taken = store
+        .create_account(
+            &name("mara"),
+            &grants,
+            &password.hash().unwrap(),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(taken, StorageError::Conflict(ref m) if m.contains("mara")),
+        "{taken}"
+    );
+    let nowhere = Grants::new([Role::Editor], [Slug::parse("nowhere").unwrap()]).unwrap();
+    let missing = store
+        .create_account(
+            &name("li"),
+            &nowhere,
+            &password.hash().unwrap(),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(missing, StorageError::NotFound(ref m) if m.contains("nowhere")),
+        "{missing}"
+    );
+    assert_eq!(store.accounts().await.unwrap(), vec![mara.clone()]);
+
+    let hash = store.password_hash(&name("mara")).await.unwrap().unwrap();
+    assert!(hash.verify("correct horse battery"));
+    let next = Password::parse("a new and longer one").unwrap();
+    store
+        .set_password(&name("mara"), &next.hash().unwrap(), Timestamp::now())
+        .await
+        .unwrap();
+    let hash = store.password_hash(&name("mara")).await.unwrap().unwrap();
+    assert!(!hash.verify("correct horse battery") && hash.verify("a new and longer one"));
+
+    store
+        .set_disabled(&name("mara"), true, Timestamp::now())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .account(&name("mara"))
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    assert!(matches!(
+        store
+            .set_disabled(&name("nobody"), true, Timestamp::now())
+            .await,
+        Err(StorageError::NotFound(_))
+    ));
+    assert!(store.account(&name("nobody")).await.unwrap().is_none());
 }

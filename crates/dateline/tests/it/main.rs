@@ -1,5 +1,6 @@
 //! Dateline's integration tests: the real server, a fresh database per test.
 
+mod accounts;
 mod article_page;
 mod browser;
 mod escaping;

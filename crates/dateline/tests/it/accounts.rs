@@ -1,0 +1,167 @@
+//! `dateline user`: accounts made, listed, disabled and given new passwords from the command
+//! line, as an operator would.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use dateline_core::account::Username;
+use dateline_core::{Localized, Section, Slug};
+use dateline_storage::{SqliteStore, Store};
+
+/// Runs `dateline user ARGS` on the database at `db`, with `stdin` piped in (or none at all).
+fn user(db: &Path, args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dateline"))
+        .arg("user")
+        .args(args)
+        .env("DATELINE_DATABASE", db)
+        .env("DATELINE_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run dateline user");
+    let mut pipe = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        pipe.write_all(text.as_bytes()).expect("write stdin");
+    }
+    drop(pipe);
+    child.wait_with_output().expect("wait")
+}
+
+fn out(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).to_string()
+}
+
+fn err(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+#[tokio::test]
+async fn an_operator_manages_accounts_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("news.db");
+    let store = SqliteStore::open(&db).await.expect("store");
+    for (key, code) in [("world", 1), ("sport", 2)] {
+        store
+            .put_section(&Section {
+                key: Slug::parse(key).expect("slug"),
+                code,
+                name: Localized::new("en", key),
+            })
+            .await
+            .expect("section");
+    }
+
+    // A password piped in is used; nothing is printed of it.
+    let added = user(
+        &db,
+        &[
+            "add", "mara", "--role", "editor", "--desk", "world", "--desk", "sport",
+        ],
+        Some("a piped secret phrase\n"),
+    );
+    assert!(added.status.success(), "{}", err(&added));
+    assert!(!out(&added).contains("a piped secret phrase"));
+    let hash = store
+        .password_hash(&Username::parse("mara").expect("name"))
+        .await
+        .expect("read")
+        .expect("stored");
+    assert!(hash.as_str().starts_with("$argon2id$"));
+    assert!(hash.verify("a piped secret phrase"));
+
+    // Without one, a password is generated and printed once.
+    let added = user(
+        &db,
+        &["add", "li.wen", "--role", "chief_editor", "--role", "admin"],
+        None,
+    );
+    assert!(added.status.success(), "{}", err(&added));
+    let printed = out(&added)
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .expect("a generated password")
+        .to_string();
+    assert_eq!(printed.len(), 20);
+    let hash = store
+        .password_hash(&Username::parse("li.wen").expect("name"))
+        .await
+        .expect("read")
+        .expect("stored");
+    assert!(hash.verify(&printed));
+
+    // Mistakes are refused with what is wrong.
+    for (args, reason) in [
+        (
+            vec!["add", "mara", "--role", "editor", "--desk", "world"],
+            "the username mara is taken",
+        ),
+        (
+            vec!["add", "ana", "--role", "writer"],
+            "\"writer\" is not a role",
+        ),
+        (
+            vec!["add", "ana", "--role", "editor"],
+            "name at least one with --desk",
+        ),
+        (
+            vec!["add", "ana", "--role", "editor", "--desk", "sprot"],
+            "there is no section \"sprot\"; the sections are: world, sport",
+        ),
+        (
+            vec!["add", "Ana", "--role", "contributor"],
+            "is not a username",
+        ),
+        (vec!["disable", "nobody"], "there is no account \"nobody\""),
+    ] {
+        let refused = user(&db, &args, Some("another long secret\n"));
+        assert_eq!(refused.status.code(), Some(1), "{args:?}");
+        assert!(
+            err(&refused).contains(reason),
+            "{args:?}: {}",
+            err(&refused)
+        );
+    }
+    let short = user(
+        &db,
+        &["add", "ana", "--role", "contributor"],
+        Some("short\n"),
+    );
+    assert!(err(&short).contains("use at least 10"), "{}", err(&short));
+
+    // The list says who may do what.
+    let list = out(&user(&db, &["list"], None));
+    let lines: Vec<Vec<&str>> = list
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            vec!["li.wen", "chief_editor,admin", "-", "active"],
+            vec!["mara", "editor", "sport,world", "active"],
+        ]
+    );
+
+    // Disabled, enabled, and a new password.
+    assert!(user(&db, &["disable", "mara"], None).status.success());
+    assert!(out(&user(&db, &["list"], None)).contains("disabled"));
+    assert!(
+        store
+            .account(&Username::parse("mara").expect("name"))
+            .await
+            .expect("read")
+            .expect("there")
+            .disabled
+    );
+    assert!(user(&db, &["enable", "mara"], None).status.success());
+    let changed = user(&db, &["password", "mara"], Some("the next secret phrase\n"));
+    assert!(changed.status.success(), "{}", err(&changed));
+    let hash = store
+        .password_hash(&Username::parse("mara").expect("name"))
+        .await
+        .expect("read")
+        .expect("stored");
+    assert!(hash.verify("the next secret phrase") && !hash.verify("a piped secret phrase"));
+}
