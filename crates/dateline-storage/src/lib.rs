@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use dateline_core::account::{Account, Grants, PasswordHash, Username};
+use dateline_core::change::{Change, Webhook, WebhookUrl};
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Lang, NewArticle, Section, Series, Slug, Topic,
 };
@@ -226,6 +227,30 @@ pub trait Store: Send + Sync + 'static {
         password: &PasswordHash,
         now: Timestamp,
     ) -> Result<(), StorageError>;
+
+    /// Up to `limit` records of the stream of changes after `position`, in order. Every write
+    /// that readers can see appends its records in its own transaction.
+    async fn changes_after(&self, position: i64, limit: u32) -> Result<Vec<Change>, StorageError>;
+    /// The position of the stream's last record (0 while it is empty).
+    async fn stream_end(&self) -> Result<i64, StorageError>;
+    /// Where a follower of the stream is: the last position it handled (0 when it has none).
+    async fn stream_position(&self, consumer: &str) -> Result<i64, StorageError>;
+    async fn set_stream_position(&self, consumer: &str, position: i64) -> Result<(), StorageError>;
+
+    /// Adds a webhook; it receives the changes made from now on.
+    async fn add_webhook(
+        &self,
+        url: &WebhookUrl,
+        secret: &str,
+        now: Timestamp,
+    ) -> Result<Webhook, StorageError>;
+    async fn webhooks(&self) -> Result<Vec<Webhook>, StorageError>;
+    async fn remove_webhook(&self, id: i64) -> Result<(), StorageError>;
+}
+
+/// The stream follower name of a webhook.
+pub fn webhook_consumer(id: i64) -> String {
+    format!("webhook:{id}")
 }
 
 pub(crate) use dateline_core::digest::stable_digest;

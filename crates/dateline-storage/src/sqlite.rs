@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use dateline_core::account::{Account, Grants, PasswordHash, Role, Username};
+use dateline_core::change::{Change, ChangeKind, Webhook, WebhookUrl};
 use dateline_core::collections::name_from_key;
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Lang, Localized, LocalizedHtml, NewArticle,
@@ -249,6 +250,22 @@ impl Collection {
     }
 }
 
+/// Appends a record to the stream of changes, inside the caller's transaction.
+async fn append_change(
+    conn: &mut SqliteConnection,
+    kind: ChangeKind,
+    subject: &str,
+    article: Option<i64>,
+) -> Result<(), StorageError> {
+    sqlx::query("INSERT INTO changes (kind, subject, article_id) VALUES ($1, $2, $3)")
+        .bind(kind.name())
+        .bind(subject)
+        .bind(article)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Adds `IN` list items for `keys` to a query that ends with `IN (`, and closes it.
 fn push_keys<'a>(q: &mut QueryBuilder<'a, Sqlite>, keys: &'a [String]) {
     let mut items = q.separated(", ");
@@ -477,6 +494,12 @@ async fn upsert_article(
         });
         q.build().execute(&mut *conn).await?;
     }
+    let kind = if existed {
+        ChangeKind::ArticleUpdated
+    } else {
+        ChangeKind::ArticlePublished
+    };
+    append_change(conn, kind, a.key().as_str(), Some(id)).await?;
     // What the batch remembers changes only once nothing more can fail.
     if group != a.key().as_str() {
         for (_, _, g) in state.articles.values_mut() {
@@ -577,6 +600,13 @@ impl Store for SqliteStore {
             }
             other => other?,
         };
+        append_change(
+            &mut tx,
+            ChangeKind::SectionChanged,
+            section.key.as_str(),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -595,6 +625,13 @@ impl Store for SqliteStore {
         .bind(to_json(&series.partners))
         .execute(&mut *tx)
         .await?;
+        append_change(
+            &mut tx,
+            ChangeKind::SeriesChanged,
+            series.key.as_str(),
+            None,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -611,6 +648,7 @@ impl Store for SqliteStore {
         .bind(html_json(&topic.intro))
         .execute(&mut *tx)
         .await?;
+        append_change(&mut tx, ChangeKind::TopicChanged, topic.key.as_str(), None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -669,6 +707,7 @@ impl Store for SqliteStore {
             });
             q.build().execute(&mut *tx).await?;
         }
+        append_change(&mut tx, ChangeKind::FrontChanged, lang.as_str(), None).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1045,6 +1084,128 @@ impl Store for SqliteStore {
         if changed == 0 {
             return Err(StorageError::NotFound(format!("account {username:?}")));
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn changes_after(&self, position: i64, limit: u32) -> Result<Vec<Change>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT position, kind, subject, article_id, at FROM changes WHERE position > $1 \
+             ORDER BY position LIMIT $2",
+        )
+        .bind(position)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get(1)?;
+                Ok(Change {
+                    position: row.try_get(0)?,
+                    kind: ChangeKind::parse(&kind)
+                        .ok_or_else(|| StorageError::Corrupt(format!("change kind {kind:?}")))?,
+                    subject: row.try_get(2)?,
+                    article: row.try_get::<Option<i64>, _>(3)?.map(ArticleId::new),
+                    at: ts(row.try_get(4)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn stream_end(&self) -> Result<i64, StorageError> {
+        let end: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM changes")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(end.unwrap_or(0))
+    }
+
+    async fn stream_position(&self, consumer: &str) -> Result<i64, StorageError> {
+        let position: Option<i64> =
+            sqlx::query_scalar("SELECT position FROM stream_positions WHERE consumer = $1")
+                .bind(consumer)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(position.unwrap_or(0))
+    }
+
+    async fn set_stream_position(&self, consumer: &str, position: i64) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO stream_positions (consumer, position) VALUES ($1, $2) \
+             ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
+        )
+        .bind(consumer)
+        .bind(position)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(url = %url))]
+    async fn add_webhook(
+        &self,
+        url: &WebhookUrl,
+        secret: &str,
+        now: Timestamp,
+    ) -> Result<Webhook, StorageError> {
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO webhooks (url, secret, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(url.as_str())
+        .bind(secret)
+        .bind(now.as_second())
+        .fetch_one(&mut *tx)
+        .await?;
+        // It follows the stream from its end as it is now.
+        sqlx::query(
+            "INSERT INTO stream_positions (consumer, position) \
+             SELECT $1, COALESCE(MAX(position), 0) FROM changes WHERE true \
+             ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
+        )
+        .bind(crate::webhook_consumer(id))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Webhook {
+            id,
+            url: url.clone(),
+            secret: secret.to_string(),
+        })
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Webhook>, StorageError> {
+        let rows = sqlx::query("SELECT id, url, secret FROM webhooks ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let url: String = row.try_get(1)?;
+                Ok(Webhook {
+                    id: row.try_get(0)?,
+                    url: WebhookUrl::parse(&url).map_err(StorageError::Corrupt)?,
+                    secret: row.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn remove_webhook(&self, id: i64) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        let removed = sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Err(StorageError::NotFound(format!("webhook {id}")));
+        }
+        sqlx::query("DELETE FROM stream_positions WHERE consumer = $1")
+            .bind(crate::webhook_consumer(id))
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

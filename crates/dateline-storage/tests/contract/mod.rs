@@ -32,6 +32,8 @@ macro_rules! contract_tests {
             two_writers_creating_the_same_sections_both_succeed,
             the_front_keeps_the_editors_order,
             accounts_are_kept_with_their_roles_desks_and_passwords,
+            every_visible_write_appends_to_the_stream_in_its_transaction,
+            webhooks_follow_the_stream_from_when_they_are_added,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -745,4 +747,99 @@ pub async fn accounts_are_kept_with_their_roles_desks_and_passwords(store: Arc<d
         Err(StorageError::NotFound(_))
     ));
     assert!(store.account(&name("nobody")).await.unwrap().is_none());
+}
+
+pub async fn every_visible_write_appends_to_the_stream_in_its_transaction(store: Arc<dyn Store>) {
+    use dateline_core::change::ChangeKind as K;
+    assert_eq!(store.stream_end().await.unwrap(), 0);
+    store
+        .put_section(&Section {
+            key: Slug::parse("world").unwrap(),
+            code: 1,
+            name: Localized::new("en", "World"),
+        })
+        .await
+        .unwrap();
+    let a = article("a", "A", "2024-01-01T00:00:00Z");
+    let ids = import(
+        &*store,
+        &[a.clone(), article("b", "B", "2024-01-02T00:00:00Z")],
+    )
+    .await;
+    // Unchanged, nothing to tell; changed, an update.
+    import(&*store, &[a]).await;
+    import(
+        &*store,
+        &[with("a", "A again", "2024-01-01T00:00:00Z", |_| {})],
+    )
+    .await;
+    store
+        .set_front(&en(), &[ArticleKey::parse("b").unwrap()])
+        .await
+        .unwrap();
+    // A refused write tells nothing.
+    let taken = Section {
+        key: Slug::parse("other").unwrap(),
+        code: 1,
+        name: Localized::new("en", "Other"),
+    };
+    assert!(store.put_section(&taken).await.is_err());
+
+    let changes = store.changes_after(0, 100).await.unwrap();
+    let seen: Vec<(K, &str, Option<ArticleId>)> = changes
+        .iter()
+        .map(|c| (c.kind, c.subject.as_str(), c.article))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (K::SectionChanged, "world", None),
+            (K::ArticlePublished, "a", Some(ids[0])),
+            (K::ArticlePublished, "b", Some(ids[1])),
+            (K::ArticleUpdated, "a", Some(ids[0])),
+            (K::FrontChanged, "en", None),
+        ]
+    );
+    assert!(changes.windows(2).all(|w| w[0].position < w[1].position));
+    assert_eq!(store.stream_end().await.unwrap(), changes[4].position);
+    // Read forward from a position, a page at a time.
+    let rest = store.changes_after(changes[1].position, 2).await.unwrap();
+    assert_eq!(rest, changes[2..4].to_vec());
+    // A follower's position is kept.
+    assert_eq!(store.stream_position("cache").await.unwrap(), 0);
+    store
+        .set_stream_position("cache", changes[2].position)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.stream_position("cache").await.unwrap(),
+        changes[2].position
+    );
+}
+
+pub async fn webhooks_follow_the_stream_from_when_they_are_added(store: Arc<dyn Store>) {
+    use dateline_core::change::WebhookUrl;
+    import(
+        &*store,
+        &[article("before", "Before", "2024-01-01T00:00:00Z")],
+    )
+    .await;
+    let url = WebhookUrl::parse("https://partner.example/hook").unwrap();
+    let hook = store
+        .add_webhook(&url, "s3cret", Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(store.webhooks().await.unwrap(), vec![hook.clone()]);
+    let consumer = dateline_storage::webhook_consumer(hook.id);
+    assert_eq!(
+        store.stream_position(&consumer).await.unwrap(),
+        store.stream_end().await.unwrap(),
+        "a new webhook starts at the end of the stream"
+    );
+    store.remove_webhook(hook.id).await.unwrap();
+    assert!(store.webhooks().await.unwrap().is_empty());
+    assert!(matches!(
+        store.remove_webhook(hook.id).await,
+        Err(StorageError::NotFound(_))
+    ));
 }
