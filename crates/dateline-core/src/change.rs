@@ -106,6 +106,13 @@ impl fmt::Display for WebhookUrl {
     }
 }
 
+/// A new webhook secret: 32 random bytes from the operating system, as 64 hex digits.
+pub fn generate_secret() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no random numbers for a secret: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +123,9 @@ mod tests {
             assert_eq!(ChangeKind::parse(kind.name()), Some(kind));
         }
         assert!(WebhookUrl::parse("https://partner.example/hooks/dateline").is_ok());
+        let secret = generate_secret().unwrap();
+        assert_eq!(secret.len(), 64);
+        assert_ne!(secret, generate_secret().unwrap());
         for bad in [
             "ftp://x.example/",
             "not a url",

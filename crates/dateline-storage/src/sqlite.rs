@@ -241,6 +241,15 @@ impl Collection {
         }
     }
 
+    /// The kind of change its creation is.
+    fn change(self) -> ChangeKind {
+        match self {
+            Collection::Section => ChangeKind::SectionChanged,
+            Collection::Series => ChangeKind::SeriesChanged,
+            Collection::Topic => ChangeKind::TopicChanged,
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             Collection::Section => "section",
@@ -373,6 +382,7 @@ async fn collection_id(
             .map_err(StorageError::from);
         match inserted {
             Ok(Some(id)) => {
+                append_change(&mut sp, kind.change(), key.as_str(), None).await?;
                 sp.commit().await?;
                 tracing::info!(kind = kind.name(), key = %key, "created what an import names");
                 break id;

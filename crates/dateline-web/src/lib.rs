@@ -16,6 +16,7 @@ mod pages;
 mod render;
 mod server;
 mod ui;
+pub mod webhooks;
 
 pub use error::AppError;
 pub use server::{serve, Limits};

@@ -53,6 +53,14 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage the webhooks that receive the stream of changes.
+    Webhook {
+        /// A TOML config file (for the database).
+        #[arg(long, short, global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        command: WebhookCommand,
+    },
     /// Import articles from JSON Lines files, one article a line.
     ///
     /// Importing a file again adds nothing: articles are matched on their "id". Each rejected
@@ -114,6 +122,22 @@ enum UserCommand {
     Password { name: String },
 }
 
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Send every change from now on to URL, as JSON signed with HMAC-SHA256 under a secret
+    /// (given, or generated and printed).
+    Add {
+        url: String,
+        /// The shared secret the receiver checks signatures with.
+        #[arg(long)]
+        secret: Option<String>,
+    },
+    /// List the webhooks: id, address, and how far each is in the stream of changes.
+    List,
+    /// Stop sending changes to a webhook.
+    Remove { id: i64 },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum BodyArg {
     /// HTML where it has tags, else plain text.
@@ -171,6 +195,50 @@ async fn run_user(store: &dyn dateline_storage::Store, command: UserCommand) -> 
     Ok(())
 }
 
+async fn run_webhook(
+    store: &dyn dateline_storage::Store,
+    command: WebhookCommand,
+) -> anyhow::Result<()> {
+    use dateline_core::change::{generate_secret, WebhookUrl};
+    match command {
+        WebhookCommand::Add { url, secret } => {
+            let url = WebhookUrl::parse(&url).map_err(anyhow::Error::msg)?;
+            let (secret, generated) = match secret {
+                Some(s) if s.len() >= 16 => (s, false),
+                Some(_) => anyhow::bail!("--secret must be at least 16 characters"),
+                None => (generate_secret().map_err(anyhow::Error::msg)?, true),
+            };
+            let hook = store
+                .add_webhook(&url, &secret, jiff::Timestamp::now())
+                .await?;
+            println!(
+                "webhook {} sends every change from now on to {}",
+                hook.id, hook.url
+            );
+            if generated {
+                println!("secret: {secret}");
+            }
+        }
+        WebhookCommand::List => {
+            let end = store.stream_end().await?;
+            for hook in store.webhooks().await? {
+                let at = store
+                    .stream_position(&dateline_storage::webhook_consumer(hook.id))
+                    .await?;
+                println!(
+                    "{:<6} {:<60} delivered to position {at} of {end}",
+                    hook.id, hook.url
+                );
+            }
+        }
+        WebhookCommand::Remove { id } => {
+            store.remove_webhook(id).await?;
+            println!("removed webhook {id}");
+        }
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -222,6 +290,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
             let store = open_store(&config).await?;
             run_user(store.as_ref(), command).await?;
+        }
+        Command::Webhook { config, command } => {
+            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let store = open_store(&config).await?;
+            run_webhook(store.as_ref(), command).await?;
         }
         Command::Import {
             config,

@@ -16,6 +16,7 @@ pub struct Server {
     pub address: SocketAddr,
     pub app: axum::Router,
     pub limits: dateline_web::Limits,
+    pub site: dateline_web::Site,
 }
 
 /// Opens the database (applying migrations) and binds the listen address.
@@ -34,24 +35,29 @@ impl Server {
         let address = listener.local_addr()?;
         let site = config.site(address)?;
         let limits = config.limits.limits()?;
-        let app = dateline_web::app(store.clone(), site);
+        let app = dateline_web::app(store.clone(), site.clone());
         Ok(Server {
             store,
             listener,
             address,
             app,
             limits,
+            site,
         })
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves, and delivers the stream of changes to webhooks, until `shutdown` completes.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        dateline_web::serve(self.listener, self.app, self.limits, shutdown)
+        let webhooks = tokio::spawn(dateline_web::webhooks::deliver(self.store, self.site));
+        let served = dateline_web::serve(self.listener, self.app, self.limits, shutdown)
             .await
-            .context("the server failed")
+            .context("the server failed");
+        // A delivery cut here is made again at the next start: positions advance only after one.
+        webhooks.abort();
+        served
     }
 }
 

@@ -294,19 +294,24 @@ async fn shutdown_lets_a_request_in_flight_finish_and_then_stops() {
 }
 
 /// The statements one request costs, once the database's connections are open (opening one
-/// runs statements of its own).
+/// runs statements of its own): the least of three tries, as the server's webhook follower reads
+/// the stream once a second beside it.
 async fn statements(app: &TestApp, path: &str, status: u16) -> usize {
     for _ in 0..3 {
         let _ = app.get(path).await.text().await;
     }
-    // Let statements of earlier work finish reporting.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    STATEMENTS.store(0, Ordering::SeqCst);
-    let response = app.get(path).await;
-    assert_eq!(response.status().as_u16(), status, "{path}");
-    let _ = response.text().await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    STATEMENTS.load(Ordering::SeqCst)
+    let mut least = usize::MAX;
+    for _ in 0..3 {
+        // Let statements of earlier work finish reporting.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        STATEMENTS.store(0, Ordering::SeqCst);
+        let response = app.get(path).await;
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        let _ = response.text().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        least = least.min(STATEMENTS.load(Ordering::SeqCst));
+    }
+    least
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -805,6 +805,29 @@ pub async fn every_visible_write_appends_to_the_stream_in_its_transaction(store:
     // Read forward from a position, a page at a time.
     let rest = store.changes_after(changes[1].position, 2).await.unwrap();
     assert_eq!(rest, changes[2..4].to_vec());
+    // A section an import names into being is a change too, before the article's.
+    let end = store.stream_end().await.unwrap();
+    import(
+        &*store,
+        &[with("c", "C", "2024-01-03T00:00:00Z", |d| {
+            d.section = Slug::parse("sport").unwrap()
+        })],
+    )
+    .await;
+    let more: Vec<(K, String)> = store
+        .changes_after(end, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.kind, c.subject))
+        .collect();
+    assert_eq!(
+        more,
+        vec![
+            (K::SectionChanged, "sport".to_string()),
+            (K::ArticlePublished, "c".to_string())
+        ]
+    );
     // A follower's position is kept.
     assert_eq!(store.stream_position("cache").await.unwrap(), 0);
     store

@@ -11,3 +11,4 @@ mod import;
 mod lighthouse;
 mod live;
 mod site;
+mod webhooks;

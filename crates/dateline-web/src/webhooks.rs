@@ -1,0 +1,216 @@
+//! Webhooks: the first follower of the stream of changes. Each change is POSTed to every
+//! webhook as JSON, signed with HMAC-SHA256 of the body under the webhook's secret, in the
+//! stream's order. A webhook's position advances only when its receiver answers 2xx; one that
+//! fails is tried again with a growing wait, while the others go on. Delivery runs beside the
+//! server and never holds up a write.
+//!
+//! A delivery carries:
+//! - `X-Dateline-Event`: the change's kind, such as `article.updated`;
+//! - `X-Dateline-Delivery`: the change's position in the stream (receivers use it to drop a
+//!   repeat, which a crash between delivery and bookkeeping can cause);
+//! - `X-Dateline-Signature: sha256=HEX`: the HMAC-SHA256 of the body under the secret.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dateline_core::change::{Change, Webhook};
+use dateline_storage::{webhook_consumer, Store};
+use hmac::{Hmac, Mac};
+use jiff::Timestamp;
+use serde::Serialize;
+use sha2::Sha256;
+use tokio::time::Instant;
+
+use crate::Site;
+
+/// How often the stream is read for changes that another process (an import) wrote.
+const POLL: Duration = Duration::from_secs(1);
+/// Changes read and delivered at a time, per webhook.
+const BATCH: u32 = 100;
+/// The first wait after a failed delivery; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// How long a receiver has to answer.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The JSON body of a delivery.
+#[derive(Debug, Serialize)]
+pub struct Delivery<'a> {
+    pub position: i64,
+    pub kind: &'a str,
+    pub subject: &'a str,
+    /// The article's id, for a change to an article.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub article_id: Option<i64>,
+    /// The article's address, while it is live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// When the change was committed, RFC 3339.
+    pub at: String,
+}
+
+/// The signature header's value for `body` under `secret`.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    // HMAC takes a key of any length.
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// A webhook that failed, and when it may be tried again.
+struct Retry {
+    wait: Duration,
+    next: Instant,
+}
+
+/// Delivers the stream to every webhook until the task is dropped, reading it for new changes
+/// every second (whichever process wrote them).
+pub async fn deliver(store: Arc<dyn Store>, site: Site) {
+    let client = match reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Dateline/", env!("CARGO_PKG_VERSION"), " webhooks"))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client for webhooks; none will be delivered");
+            return;
+        }
+    };
+    let mut retries: HashMap<i64, Retry> = HashMap::new();
+    loop {
+        let hooks = match store.webhooks().await {
+            Ok(hooks) => hooks,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the webhooks");
+                vec![]
+            }
+        };
+        retries.retain(|id, _| hooks.iter().any(|h| h.id == *id));
+        for hook in &hooks {
+            if retries
+                .get(&hook.id)
+                .is_some_and(|r| r.next > Instant::now())
+            {
+                continue;
+            }
+            match deliver_pending(store.as_ref(), &site, &client, hook).await {
+                Ok(()) => {
+                    retries.remove(&hook.id);
+                }
+                Err(reason) => {
+                    let wait = retries
+                        .get(&hook.id)
+                        .map_or(FIRST_BACKOFF, |r| (r.wait * 2).min(MAX_BACKOFF));
+                    tracing::warn!(webhook = hook.id, url = %hook.url, %reason, ?wait, "a delivery failed; it will be tried again");
+                    retries.insert(
+                        hook.id,
+                        Retry {
+                            wait,
+                            next: Instant::now() + wait,
+                        },
+                    );
+                }
+            }
+        }
+        let next_retry = retries.values().map(|r| r.next).min();
+        let until = next_retry.map_or(Instant::now() + POLL, |n| n.min(Instant::now() + POLL));
+        tokio::time::sleep_until(until).await;
+    }
+}
+
+/// Delivers a webhook's changes after its position, in order, until they are all delivered or
+/// one fails.
+async fn deliver_pending(
+    store: &dyn Store,
+    site: &Site,
+    client: &reqwest::Client,
+    hook: &Webhook,
+) -> Result<(), String> {
+    let consumer = webhook_consumer(hook.id);
+    let mut position = store
+        .stream_position(&consumer)
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        let changes = store
+            .changes_after(position, BATCH)
+            .await
+            .map_err(|e| e.to_string())?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        for change in &changes {
+            post(store, site, client, hook, change).await?;
+            position = change.position;
+            store
+                .set_stream_position(&consumer, position)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+}
+
+async fn post(
+    store: &dyn Store,
+    site: &Site,
+    client: &reqwest::Client,
+    hook: &Webhook,
+    change: &Change,
+) -> Result<(), String> {
+    let url = match change.article {
+        Some(_) => store
+            .links_by_keys(std::slice::from_ref(&change.subject), Timestamp::now())
+            .await
+            .map_err(|e| e.to_string())?
+            .first()
+            .map(|l| site.absolute(&l.address(&site.address, &site.time_zone))),
+        None => None,
+    };
+    let body = serde_json::to_vec(&Delivery {
+        position: change.position,
+        kind: change.kind.name(),
+        subject: &change.subject,
+        article_id: change.article.map(|a| a.get()),
+        url,
+        at: change.at.to_string(),
+    })
+    .map_err(|e| e.to_string())?;
+    let response = client
+        .post(hook.url.as_str())
+        .header("content-type", "application/json")
+        .header("x-dateline-event", change.kind.name())
+        .header("x-dateline-delivery", change.position.to_string())
+        .header("x-dateline-signature", signature(&hook.secret, &body))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("change {}: {e}", change.position))?;
+    if response.status().is_success() {
+        tracing::debug!(webhook = hook.id, position = change.position, "delivered");
+        Ok(())
+    } else {
+        Err(format!(
+            "change {}: the receiver answered {}",
+            change.position,
+            response.status()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn signatures_are_hmac_sha256() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            super::signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

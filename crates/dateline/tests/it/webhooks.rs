@@ -1,0 +1,203 @@
+//! Webhooks, with a real receiver on loopback: every change arrives once, signed, in order, and
+//! a receiver that was down gets what it missed once it is back.
+
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use crate::helpers::TestApp;
+
+const SECRET: &str = "a shared secret for the test receiver";
+
+/// What the receiver was sent, and whether it took it.
+#[derive(Clone, Debug)]
+struct Received {
+    accepted: bool,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Receiver {
+    up: AtomicBool,
+    seen: Mutex<Vec<Received>>,
+}
+
+async fn receive(
+    State(r): State<Arc<Receiver>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let accepted = r.up.load(Ordering::SeqCst);
+    r.seen.lock().expect("lock").push(Received {
+        accepted,
+        headers,
+        body: body.to_vec(),
+    });
+    if accepted {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+async fn start_receiver() -> (Arc<Receiver>, String) {
+    let receiver = Arc::new(Receiver::default());
+    receiver.up.store(true, Ordering::SeqCst);
+    let app = Router::new()
+        .route("/hook", post(receive))
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (receiver, url)
+}
+
+/// The deliveries the receiver took, once there are at least `n` (waiting at most `limit`).
+async fn accepted(receiver: &Receiver, n: usize, limit: Duration) -> Vec<Received> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let taken: Vec<Received> = receiver
+            .seen
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|r| r.accepted)
+            .cloned()
+            .collect();
+        if taken.len() >= n || Instant::now() > deadline {
+            return taken;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn verify(delivery: &Received) -> Value {
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).expect("key");
+    mac.update(&delivery.body);
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(
+        delivery.headers["x-dateline-signature"],
+        expected.as_str(),
+        "signature"
+    );
+    assert_eq!(delivery.headers["content-type"], "application/json");
+    let body: Value = serde_json::from_slice(&delivery.body).expect("JSON");
+    assert_eq!(
+        delivery.headers["x-dateline-event"],
+        body["kind"].as_str().expect("kind")
+    );
+    assert_eq!(
+        delivery.headers["x-dateline-delivery"],
+        body["position"].to_string().as_str()
+    );
+    body
+}
+
+#[tokio::test]
+async fn every_change_arrives_once_signed_in_order_even_after_the_receiver_was_down() {
+    let app = TestApp::spawn().await;
+    app.publish(&[
+        json!({"id": "before", "headline": "Before the hook", "published": "2024-01-01T00:00:00Z"}),
+    ])
+    .await;
+    let (receiver, url) = start_receiver().await;
+
+    // The operator adds the webhook from the command line, beside the running server.
+    let added = Command::new(env!("CARGO_BIN_EXE_dateline"))
+        .args(["webhook", "add", &url, "--secret", SECRET])
+        .env("DATELINE_DATABASE", &app.config.database)
+        .env("DATELINE_LOG", "warn")
+        .output()
+        .expect("run dateline webhook add");
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+
+    let ids = app
+        .publish(&[
+            json!({"id": "one", "headline": "One", "section": "world", "published": "2024-01-02T00:00:00Z"}),
+            json!({"id": "two", "headline": "Two", "published": "2024-01-03T00:00:00Z"}),
+        ])
+        .await;
+    app.publish(&[json!({"id": "one", "headline": "One, corrected", "section": "world", "published": "2024-01-02T00:00:00Z"})])
+        .await;
+    let first = accepted(&receiver, 4, Duration::from_secs(10)).await;
+    let bodies: Vec<Value> = first.iter().map(verify).collect();
+    let seen: Vec<(&str, &str)> = bodies
+        .iter()
+        .map(|b| {
+            (
+                b["kind"].as_str().expect("kind"),
+                b["subject"].as_str().expect("subject"),
+            )
+        })
+        .collect();
+    // The change from before the hook was added is not sent.
+    assert_eq!(
+        seen,
+        vec![
+            ("section.changed", "world"),
+            ("article.published", "one"),
+            ("article.published", "two"),
+            ("article.updated", "one"),
+        ]
+    );
+    assert_eq!(bodies[1]["article_id"], ids[0]);
+    assert_eq!(bodies[1]["url"], app.url(&app.address_of(ids[0]).await));
+
+    // The receiver goes down; two changes are made; it is tried and refuses.
+    receiver.up.store(false, Ordering::SeqCst);
+    app.publish(&[
+        json!({"id": "three", "headline": "Three", "published": "2024-01-04T00:00:00Z"}),
+        json!({"id": "four", "headline": "Four", "published": "2024-01-05T00:00:00Z"}),
+    ])
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while receiver
+        .seen
+        .lock()
+        .expect("lock")
+        .iter()
+        .all(|r| r.accepted)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no delivery was tried while the receiver was down"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    receiver.up.store(true, Ordering::SeqCst);
+    let all = accepted(&receiver, 6, Duration::from_secs(20)).await;
+    let bodies: Vec<Value> = all.iter().map(verify).collect();
+    let positions: Vec<i64> = bodies
+        .iter()
+        .map(|b| b["position"].as_i64().expect("position"))
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "in order, each once: {positions:?}"
+    );
+    let subjects: Vec<&str> = bodies
+        .iter()
+        .map(|b| b["subject"].as_str().expect("subject"))
+        .collect();
+    assert_eq!(
+        subjects,
+        vec!["world", "one", "two", "one", "three", "four"]
+    );
+}
