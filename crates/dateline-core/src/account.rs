@@ -251,6 +251,62 @@ impl PasswordHash {
     }
 }
 
+/// An API token as its holder sees it, once: `dl_` and 64 hex digits (256 random bits).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiToken(String);
+
+impl fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiToken(…)")
+    }
+}
+
+impl ApiToken {
+    pub fn generate() -> Result<ApiToken, AccountError> {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| AccountError(format!("no random numbers to make a token: {e}")))?;
+        Ok(ApiToken(format!(
+            "dl_{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        )))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn digest(&self) -> TokenDigest {
+        TokenDigest::of(&self.0)
+    }
+}
+
+/// What storage keeps of an API token: its SHA-256, in hex.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenDigest(String);
+
+impl TokenDigest {
+    /// The digest of a token as presented; any text has one, and only a real token's is stored.
+    pub fn of(presented: &str) -> TokenDigest {
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(presented.as_bytes());
+        TokenDigest(hash.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An API token as its holder may list it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub created: jiff::Timestamp,
+    pub expires: jiff::Timestamp,
+    pub revoked: Option<jiff::Timestamp>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,5 +350,18 @@ mod tests {
         assert!(hash.verify(p.expose()));
         assert!(!hash.verify("something else entirely"));
         assert!(!PasswordHash::from_stored("garbage".to_string()).verify(p.expose()));
+    }
+
+    #[test]
+    fn tokens_are_random_and_kept_as_digests() {
+        let t = ApiToken::generate().unwrap();
+        assert!(t.expose().starts_with("dl_") && t.expose().len() == 67);
+        assert_ne!(t, ApiToken::generate().unwrap());
+        assert_eq!(t.digest(), TokenDigest::of(t.expose()));
+        assert_eq!(t.digest().as_str().len(), 64);
+        assert_eq!(
+            TokenDigest::of("abc").as_str(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

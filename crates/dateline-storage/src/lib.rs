@@ -5,7 +5,7 @@
 //! touching them. Every write is a transaction that takes the write lock when it begins.
 
 use async_trait::async_trait;
-use dateline_core::account::{Account, Grants, PasswordHash, Username};
+use dateline_core::account::{Account, Grants, PasswordHash, TokenDigest, TokenInfo, Username};
 use dateline_core::change::{Change, Webhook, WebhookUrl};
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Lang, NewArticle, Section, Series, Slug, Topic,
@@ -225,6 +225,31 @@ pub trait Store: Send + Sync + 'static {
         &self,
         username: &Username,
         password: &PasswordHash,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+
+    /// Keeps a new API token's digest for an account; it works until `expires`.
+    async fn create_token(
+        &self,
+        account: i64,
+        digest: &TokenDigest,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<TokenInfo, StorageError>;
+    /// The active account a presented token belongs to, while the token is neither expired nor
+    /// revoked at `now`.
+    async fn account_by_token(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> Result<Option<Account>, StorageError>;
+    /// An account's tokens, newest first.
+    async fn tokens(&self, account: i64) -> Result<Vec<TokenInfo>, StorageError>;
+    /// Revokes one of an account's tokens; another account's is [`StorageError::NotFound`].
+    async fn revoke_token(
+        &self,
+        account: i64,
+        token: i64,
         now: Timestamp,
     ) -> Result<(), StorageError>;
 

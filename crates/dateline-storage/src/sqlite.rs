@@ -11,7 +11,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dateline_core::account::{Account, Grants, PasswordHash, Role, Username};
+use dateline_core::account::{
+    Account, Grants, PasswordHash, Role, TokenDigest, TokenInfo, Username,
+};
 use dateline_core::change::{Change, ChangeKind, Webhook, WebhookUrl};
 use dateline_core::collections::name_from_key;
 use dateline_core::{
@@ -1093,6 +1095,96 @@ impl Store for SqliteStore {
         .rows_affected();
         if changed == 0 {
             return Err(StorageError::NotFound(format!("account {username:?}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(account))]
+    async fn create_token(
+        &self,
+        account: i64,
+        digest: &TokenDigest,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<TokenInfo, StorageError> {
+        let mut tx = self.write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO api_tokens (account_id, digest, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(account)
+        .bind(digest.as_str())
+        .bind(now.as_second())
+        .bind(expires.as_second())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(TokenInfo {
+            id,
+            created: ts(now.as_second())?,
+            expires: ts(expires.as_second())?,
+            revoked: None,
+        })
+    }
+
+    async fn account_by_token(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> Result<Option<Account>, StorageError> {
+        let row = sqlx::query(
+            "SELECT a.id, a.username, a.roles, a.desks, a.disabled FROM api_tokens t \
+             JOIN accounts a ON a.id = t.account_id \
+             WHERE t.digest = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND a.disabled = 0",
+        )
+        .bind(digest.as_str())
+        .bind(now.as_second())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(account_from_row).transpose()
+    }
+
+    async fn tokens(&self, account: i64) -> Result<Vec<TokenInfo>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, created_at, expires_at, revoked_at FROM api_tokens \
+             WHERE account_id = $1 ORDER BY id DESC",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TokenInfo {
+                    id: row.try_get(0)?,
+                    created: ts(row.try_get(1)?)?,
+                    expires: ts(row.try_get(2)?)?,
+                    revoked: row.try_get::<Option<i64>, _>(3)?.map(ts).transpose()?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip(self, now))]
+    async fn revoke_token(
+        &self,
+        account: i64,
+        token: i64,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3) \
+             WHERE id = $1 AND account_id = $2",
+        )
+        .bind(token)
+        .bind(account)
+        .bind(now.as_second())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StorageError::NotFound(format!("token {token}")));
         }
         tx.commit().await?;
         Ok(())

@@ -9,6 +9,7 @@ use dateline_core::{AddressPattern, DatelineFormat, Lang};
 use dateline_storage::Store;
 use jiff::tz::TimeZone;
 
+pub mod api;
 mod assets;
 mod error;
 mod headers;
@@ -70,6 +71,8 @@ pub struct AppState {
     pub templates: render::Templates,
     /// The Content-Security-Policy every response carries.
     pub csp: String,
+    /// Failed logins, to refuse guessing.
+    pub logins: api::LoginLimiter,
 }
 
 /// The language edition a route belongs to.
@@ -82,6 +85,7 @@ pub fn app(store: Arc<dyn Store>, site: Site) -> Router {
         store,
         templates: render::Templates::new(),
         csp: headers::content_security_policy(&site.image_hosts),
+        logins: api::LoginLimiter::default(),
         site,
     });
     let mut router = Router::new()
@@ -121,6 +125,7 @@ pub fn app(store: Arc<dyn Store>, site: Site) -> Router {
         }
     }
     router
+        .nest("/api/v1", api::router(state.clone()))
         .fallback(pages::article::by_address)
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -34,6 +34,7 @@ macro_rules! contract_tests {
             accounts_are_kept_with_their_roles_desks_and_passwords,
             every_visible_write_appends_to_the_stream_in_its_transaction,
             webhooks_follow_the_stream_from_when_they_are_added,
+            tokens_work_until_they_expire_or_are_revoked,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -865,4 +866,71 @@ pub async fn webhooks_follow_the_stream_from_when_they_are_added(store: Arc<dyn 
         store.remove_webhook(hook.id).await,
         Err(StorageError::NotFound(_))
     ));
+}
+
+pub async fn tokens_work_until_they_expire_or_are_revoked(store: Arc<dyn Store>) {
+    use dateline_core::account::{ApiToken, Grants, Password, Role, TokenDigest, Username};
+    let hash = Password::parse("a long enough secret")
+        .unwrap()
+        .hash()
+        .unwrap();
+    let grants = Grants::new([Role::Contributor], []).unwrap();
+    let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let ana = store
+        .create_account(&Username::parse("ana").unwrap(), &grants, &hash, now)
+        .await
+        .unwrap();
+    let bo = store
+        .create_account(&Username::parse("bo").unwrap(), &grants, &hash, now)
+        .await
+        .unwrap();
+    let token = ApiToken::generate().unwrap();
+    let expires: Timestamp = "2026-02-01T00:00:00Z".parse().unwrap();
+    let info = store
+        .create_token(ana.id, &token.digest(), now, expires)
+        .await
+        .unwrap();
+    let holder = |at: &str| {
+        let store = store.clone();
+        let digest = token.digest();
+        let at: Timestamp = at.parse().unwrap();
+        async move {
+            store
+                .account_by_token(&digest, at)
+                .await
+                .unwrap()
+                .map(|a| a.username.to_string())
+        }
+    };
+    assert_eq!(holder("2026-01-15T00:00:00Z").await.as_deref(), Some("ana"));
+    assert_eq!(holder("2026-02-01T00:00:00Z").await, None, "expired");
+    assert!(store
+        .account_by_token(&TokenDigest::of("dl_forged"), now)
+        .await
+        .unwrap()
+        .is_none());
+    // Only its holder revokes it.
+    assert!(matches!(
+        store.revoke_token(bo.id, info.id, now).await,
+        Err(StorageError::NotFound(_))
+    ));
+    store.revoke_token(ana.id, info.id, now).await.unwrap();
+    assert_eq!(holder("2026-01-15T00:00:00Z").await, None, "revoked");
+    assert!(store.tokens(ana.id).await.unwrap()[0].revoked.is_some());
+    assert!(store.tokens(bo.id).await.unwrap().is_empty());
+    // A disabled account's tokens stop working.
+    let other = ApiToken::generate().unwrap();
+    store
+        .create_token(ana.id, &other.digest(), now, expires)
+        .await
+        .unwrap();
+    store
+        .set_disabled(&Username::parse("ana").unwrap(), true, now)
+        .await
+        .unwrap();
+    assert!(store
+        .account_by_token(&other.digest(), now)
+        .await
+        .unwrap()
+        .is_none());
 }

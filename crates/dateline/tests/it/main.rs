@@ -1,6 +1,7 @@
 //! Dateline's integration tests: the real server, a fresh database per test.
 
 mod accounts;
+mod api_tokens;
 mod article_page;
 mod browser;
 mod escaping;

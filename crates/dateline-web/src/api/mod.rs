@@ -1,0 +1,175 @@
+//! The JSON API at `/api/v1`: errors as `{"error": CODE, "message": ...}`, bearer tokens, and one
+//! module per resource.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use dateline_core::account::{Account, TokenDigest};
+use dateline_storage::StorageError;
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::AppState;
+
+mod limiter;
+mod tokens;
+
+pub use limiter::LoginLimiter;
+
+/// The address a request came from, put on each request by the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub SocketAddr);
+
+/// The largest request body the API reads.
+const MAX_BODY: usize = 1 << 20;
+
+/// The API's routes, under `/api/v1`.
+pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/tokens", post(tokens::create).get(tokens::list))
+        .route("/tokens/{id}", delete(tokens::revoke))
+        .fallback(|| async { ApiError::NotFound("no such API route".to_string()) })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(no_store))
+        .with_state(state)
+}
+
+/// API answers are never cached: they depend on who asks.
+async fn no_store(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// What an API request can fail with; each becomes its status and a JSON body.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: u64 },
+    #[error(transparent)]
+    Storage(StorageError),
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        match e {
+            StorageError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
+            StorageError::Conflict(what) => ApiError::Conflict(what),
+            other => ApiError::Storage(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        let message = match &self {
+            ApiError::Storage(e) => {
+                // The cause goes to the log, never to the client.
+                tracing::error!(error = %e, "an API request failed");
+                "the server could not do that; it has been logged".to_string()
+            }
+            other => other.to_string(),
+        };
+        let mut response =
+            (status, Json(json!({"error": code, "message": message}))).into_response();
+        if let ApiError::TooManyRequests { retry_after, .. } = self {
+            if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// The account a request acts as, from its `Authorization: Bearer TOKEN`.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Account);
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Caller, ApiError> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "this needs an API token: send Authorization: Bearer TOKEN (POST /api/v1/tokens gives one)"
+                        .to_string(),
+                )
+            })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::Unauthorized("the Authorization header must be Bearer TOKEN".to_string())
+            })?;
+        let account = state
+            .store
+            .account_by_token(&TokenDigest::of(token), Timestamp::now())
+            .await?
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "the token is unknown, expired or revoked, or its account is disabled"
+                        .to_string(),
+                )
+            })?;
+        Ok(Caller(account))
+    }
+}
+
+/// A JSON body, or a 400 that says what is wrong with it.
+pub struct Body<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Body<T>, ApiError> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
+        }
+    }
+}
