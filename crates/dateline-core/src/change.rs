@@ -13,6 +13,8 @@ pub enum ChangeKind {
     ArticlePublished,
     /// A live article changed.
     ArticleUpdated,
+    /// An article left the site (unpublished, or put under embargo).
+    ArticleWithdrawn,
     SectionChanged,
     SeriesChanged,
     TopicChanged,
@@ -21,9 +23,10 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 6] = [
+    pub const ALL: [ChangeKind; 7] = [
         ChangeKind::ArticlePublished,
         ChangeKind::ArticleUpdated,
+        ChangeKind::ArticleWithdrawn,
         ChangeKind::SectionChanged,
         ChangeKind::SeriesChanged,
         ChangeKind::TopicChanged,
@@ -34,6 +37,7 @@ impl ChangeKind {
         match self {
             ChangeKind::ArticlePublished => "article.published",
             ChangeKind::ArticleUpdated => "article.updated",
+            ChangeKind::ArticleWithdrawn => "article.withdrawn",
             ChangeKind::SectionChanged => "section.changed",
             ChangeKind::SeriesChanged => "series.changed",
             ChangeKind::TopicChanged => "topic.changed",

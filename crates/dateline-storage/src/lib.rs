@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use dateline_core::account::{Account, Grants, PasswordHash, TokenDigest, TokenInfo, Username};
 use dateline_core::change::{Change, Webhook, WebhookUrl};
+use dateline_core::workflow::State;
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Lang, NewArticle, Section, Series, Slug, Topic,
 };
@@ -25,6 +26,13 @@ pub enum StorageError {
     /// `UNIQUE constraint failed: sections.code`.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A save was based on a revision that is no longer the current one.
+    #[error("the article is at revision {current} (saved by {by} at {at}); this save was based on an older one")]
+    Stale {
+        current: i64,
+        by: String,
+        at: Timestamp,
+    },
     #[error("the database holds a value Dateline cannot read: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -99,6 +107,37 @@ pub struct Listing {
     pub offset: u32,
     /// Articles whose publication time is later are not live yet, and not listed.
     pub as_of: Timestamp,
+}
+
+/// An article as the newsroom works on it, in any state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Worked {
+    pub id: ArticleId,
+    pub key: ArticleKey,
+    pub state: State,
+    pub revision: i64,
+    /// The account that created it; `None` for imported copy.
+    pub author: Option<i64>,
+    pub section: Slug,
+    pub scheduled_at: Option<Timestamp>,
+    pub embargo_until: Option<Timestamp>,
+    /// From when readers see it, while it is published.
+    pub live_from: Option<Timestamp>,
+    /// Its fields as an import record, as the API shows them.
+    pub record: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A change of an article's state that the workflow allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateChange {
+    Submit,
+    /// Publish at this time, with no one there.
+    Schedule(Timestamp),
+    /// Publish now; the first publication sets its publication time.
+    Publish,
+    Unpublish,
+    /// Hide it from every public route until this time, whatever its state; `None` lifts it.
+    Embargo(Option<Timestamp>),
 }
 
 /// What every page's frame shows.
@@ -227,6 +266,41 @@ pub trait Store: Send + Sync + 'static {
         password: &PasswordHash,
         now: Timestamp,
     ) -> Result<(), StorageError>;
+
+    /// Stores a new draft by an account, as revision 1.
+    async fn create_draft(
+        &self,
+        article: &NewArticle,
+        author: i64,
+        now: Timestamp,
+    ) -> Result<Worked, StorageError>;
+    /// Saves an article as a new revision, if `base` is its current one; otherwise
+    /// [`StorageError::Stale`] says which is, and who saved it when. A saved published article
+    /// is marked updated, and the stream tells of it.
+    async fn save_article(
+        &self,
+        id: ArticleId,
+        article: &NewArticle,
+        base: i64,
+        account: i64,
+        now: Timestamp,
+    ) -> Result<Worked, StorageError>;
+    /// An article in any state.
+    async fn worked_article(&self, id: ArticleId) -> Result<Option<Worked>, StorageError>;
+    /// Moves an article from state `from` as `change` says; if it is no longer in `from`, a
+    /// [`StorageError::Conflict`]. A change readers see is told in the stream.
+    async fn change_state(
+        &self,
+        id: ArticleId,
+        from: State,
+        change: StateChange,
+        now: Timestamp,
+    ) -> Result<Worked, StorageError>;
+    /// Publishes every scheduled article whose time has come, each exactly once however many
+    /// callers race, and says which.
+    async fn fire_schedules(&self, now: Timestamp) -> Result<Vec<ArticleId>, StorageError>;
+    /// The earliest time an article is scheduled for.
+    async fn next_schedule(&self) -> Result<Option<Timestamp>, StorageError>;
 
     /// Keeps a new API token's digest for an account; it works until `expires`.
     async fn create_token(

@@ -28,8 +28,10 @@ use sqlx::sqlite::{
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::{
-    stable_digest, ArticlePage, Filter, Listing, PageFrame, StorageError, Store, Upserted,
+    stable_digest, ArticlePage, Filter, Listing, PageFrame, StateChange, StorageError, Store,
+    Upserted, Worked,
 };
+use dateline_core::workflow::State;
 
 /// The newsroom in one SQLite file.
 #[derive(Debug, Clone)]
@@ -406,15 +408,46 @@ async fn collection_id(
     Ok(id)
 }
 
+/// An import stores a published article: its state is published, and it is live from its
+/// publication time (or the end of an embargo an editor set on it).
 const UPSERT: &str = "INSERT INTO articles (key, headline, summary, body_html, lang, section_id, byline, \
-     credit, web_editors, published_at, updated_at, translation_group, series_id, episode, content_hash) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+     credit, web_editors, published_at, updated_at, translation_group, series_id, episode, content_hash, \
+     state, live_from) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'published', $10) \
      ON CONFLICT (key) DO UPDATE SET headline = excluded.headline, summary = excluded.summary, \
      body_html = excluded.body_html, lang = excluded.lang, section_id = excluded.section_id, \
      byline = excluded.byline, credit = excluded.credit, web_editors = excluded.web_editors, \
      published_at = excluded.published_at, updated_at = $16, \
      translation_group = excluded.translation_group, series_id = excluded.series_id, \
-     episode = excluded.episode, content_hash = excluded.content_hash \
+     episode = excluded.episode, content_hash = excluded.content_hash, state = 'published', \
+     live_from = CASE WHEN articles.embargo_until > excluded.published_at \
+                      THEN articles.embargo_until ELSE excluded.published_at END \
+     RETURNING id";
+
+/// How an article is written.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    /// An import: a published article, inserted or updated by key.
+    Import,
+    /// A new draft, by an account.
+    Draft { author: i64 },
+    /// A save of a stored article, based on the revision the writer read.
+    Edit { id: i64, base: i64 },
+}
+
+const DRAFT: &str = "INSERT INTO articles (key, headline, summary, body_html, lang, section_id, byline, \
+     credit, web_editors, published_at, updated_at, translation_group, series_id, episode, content_hash, \
+     state, live_from, author_id, revision, ever_published) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'draft', NULL, $16, 1, 0) \
+     RETURNING id";
+
+/// A save: the fields, a new revision, and for a published article the time it was updated.
+const EDIT: &str = "UPDATE articles SET headline = $2, summary = $3, body_html = $4, lang = $5, \
+     section_id = $6, byline = $7, credit = $8, web_editors = $9, \
+     updated_at = CASE WHEN state = 'published' THEN $16 ELSE updated_at END, \
+     translation_group = $12, series_id = $13, episode = $14, content_hash = $15, \
+     revision = revision + 1 \
+     WHERE id = $17 AND revision = $18 AND key = $1 \
      RETURNING id";
 
 async fn upsert_article(
@@ -425,7 +458,23 @@ async fn upsert_article(
     hash: &str,
     now: Timestamp,
 ) -> Result<Upserted, StorageError> {
-    let existed = state.articles.contains_key(a.key().as_str());
+    write_article(conn, state, created, a, hash, now, Write::Import).await
+}
+
+async fn write_article(
+    conn: &mut SqliteConnection,
+    state: &mut BatchState,
+    created: &mut Vec<(Collection, String)>,
+    a: &NewArticle,
+    hash: &str,
+    now: Timestamp,
+    mode: Write,
+) -> Result<Upserted, StorageError> {
+    let existed = match mode {
+        Write::Import => state.articles.contains_key(a.key().as_str()),
+        Write::Draft { .. } => false,
+        Write::Edit { .. } => true,
+    };
     let section = collection_id(conn, state, created, Collection::Section, a.section()).await?;
     let series = match a.series() {
         Some(s) => Some(collection_id(conn, state, created, Collection::Series, &s.series).await?),
@@ -447,7 +496,12 @@ async fn upsert_article(
     };
     // An article changed by a later import was updated then, unless the source says when.
     let updated_on_change = a.updated().unwrap_or(now.max(a.published()));
-    let id: i64 = sqlx::query_scalar(UPSERT)
+    let sql = match mode {
+        Write::Import => UPSERT,
+        Write::Draft { .. } => DRAFT,
+        Write::Edit { .. } => EDIT,
+    };
+    let mut query = sqlx::query_scalar(sql)
         .bind(a.key().as_str())
         .bind(a.headline())
         .bind(a.summary())
@@ -462,10 +516,29 @@ async fn upsert_article(
         .bind(&group)
         .bind(series)
         .bind(a.series().map(|s| i64::from(s.episode)))
-        .bind(hash)
-        .bind(updated_on_change.as_second())
-        .fetch_one(&mut *conn)
-        .await?;
+        .bind(hash);
+    query = match mode {
+        Write::Import => query.bind(updated_on_change.as_second()),
+        Write::Draft { author } => query.bind(author),
+        Write::Edit { id, base } => query.bind(now.as_second()).bind(id).bind(base),
+    };
+    let id: i64 = match (query.fetch_optional(&mut *conn).await, mode) {
+        (Ok(Some(id)), _) => id,
+        (Ok(None), Write::Edit { id, .. }) => return Err(stale(conn, id).await),
+        (Ok(None), _) => {
+            return Err(StorageError::NotFound(format!(
+                "article {:?}",
+                a.key().as_str()
+            )))
+        }
+        (Err(sqlx::Error::Database(db)), Write::Draft { .. }) if db.is_unique_violation() => {
+            return Err(StorageError::Conflict(format!(
+                "an article with the key {:?} exists",
+                a.key().as_str()
+            )))
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
     // Translations imported before this article joined the group named by its key.
     if group != a.key().as_str() {
         sqlx::query("UPDATE articles SET translation_group = $1 WHERE translation_group = $2")
@@ -506,12 +579,28 @@ async fn upsert_article(
         });
         q.build().execute(&mut *conn).await?;
     }
-    let kind = if existed {
-        ChangeKind::ArticleUpdated
-    } else {
-        ChangeKind::ArticlePublished
-    };
-    append_change(conn, kind, a.key().as_str(), Some(id)).await?;
+    match mode {
+        Write::Import => {
+            let kind = if existed {
+                ChangeKind::ArticleUpdated
+            } else {
+                ChangeKind::ArticlePublished
+            };
+            append_change(conn, kind, a.key().as_str(), Some(id)).await?;
+        }
+        Write::Draft { .. } => {}
+        Write::Edit { .. } => {
+            let live: Option<String> = sqlx::query_scalar(
+                "SELECT state FROM articles WHERE id = $1 AND state = 'published'",
+            )
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if live.is_some() {
+                append_change(conn, ChangeKind::ArticleUpdated, a.key().as_str(), Some(id)).await?;
+            }
+        }
+    }
     // What the batch remembers changes only once nothing more can fail.
     if group != a.key().as_str() {
         for (_, _, g) in state.articles.values_mut() {
@@ -530,7 +619,161 @@ async fn upsert_article(
     })
 }
 
+/// Why a save based on a revision was refused: the current one, and who saved it when.
+async fn stale(conn: &mut SqliteConnection, id: i64) -> StorageError {
+    let found: Result<Option<(i64, Option<String>, Option<i64>)>, sqlx::Error> = sqlx::query_as(
+        "SELECT a.revision, acc.username, r.saved_at FROM articles a \
+         LEFT JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision \
+         LEFT JOIN accounts acc ON acc.id = r.account_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await;
+    match found {
+        Ok(Some((current, by, at))) => StorageError::Stale {
+            current,
+            by: by.unwrap_or_else(|| "an import".to_string()),
+            at: at
+                .and_then(|t| Timestamp::from_second(t).ok())
+                .unwrap_or(Timestamp::UNIX_EPOCH),
+        },
+        Ok(None) => StorageError::NotFound(format!("article {id}")),
+        Err(e) => e.into(),
+    }
+}
+
+fn parse_state(text: &str) -> Result<State, StorageError> {
+    State::ALL
+        .into_iter()
+        .find(|s| s.name() == text)
+        .ok_or_else(|| StorageError::Corrupt(format!("state {text:?}")))
+}
+
+/// Keeps a saved revision's content: who, when, and the article as an import record.
+async fn record_revision(
+    conn: &mut SqliteConnection,
+    id: i64,
+    account: i64,
+    a: &NewArticle,
+    now: Timestamp,
+) -> Result<(), StorageError> {
+    let content = serde_json::Value::Object(dateline_core::import::to_record(a)).to_string();
+    sqlx::query(
+        "INSERT INTO revisions (article_id, revision, account_id, saved_at, content) \
+         SELECT id, revision, $2, $3, $4 FROM articles WHERE id = $1",
+    )
+    .bind(id)
+    .bind(account)
+    .bind(now.as_second())
+    .bind(content)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// An article in any state, as the newsroom works on it, in three queries.
+async fn load_worked(conn: &mut SqliteConnection, id: i64) -> Result<Option<Worked>, StorageError> {
+    let Some(row) = sqlx::query(
+        "SELECT a.id, a.key, a.state, a.revision, a.author_id, s.key, a.scheduled_at, a.embargo_until, \
+         a.live_from, a.headline, a.summary, a.body_html, a.lang, a.byline, a.credit, a.web_editors, \
+         a.published_at, a.updated_at, a.translation_group, se.key, a.episode \
+         FROM articles a JOIN sections s ON s.id = a.section_id \
+         LEFT JOIN series se ON se.id = a.series_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let related: Vec<String> = sqlx::query_scalar(
+        "SELECT related_key FROM article_related WHERE article_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let topics: Vec<String> = sqlx::query_scalar(
+        "SELECT t.key FROM article_topics at JOIN topics t ON t.id = at.topic_id \
+         WHERE at.article_id = $1 ORDER BY t.key",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let key: String = row.try_get(1)?;
+    let opt_ts = |i: usize| -> Result<Option<Timestamp>, StorageError> {
+        row.try_get::<Option<i64>, _>(i)?.map(ts).transpose()
+    };
+    let mut record = serde_json::Map::new();
+    let mut put = |field: &str, value: serde_json::Value| {
+        if !value.is_null() {
+            record.insert(field.to_string(), value);
+        }
+    };
+    put("id", json!(key));
+    put("headline", json!(row.try_get::<String, _>(9)?));
+    put("summary", json!(row.try_get::<Option<String>, _>(10)?));
+    put("body", json!(row.try_get::<String, _>(11)?));
+    put("lang", json!(row.try_get::<String, _>(12)?));
+    put("section", json!(row.try_get::<String, _>(5)?));
+    put("byline", json!(row.try_get::<Option<String>, _>(13)?));
+    put("credit", json!(row.try_get::<Option<String>, _>(14)?));
+    let editors: Vec<String> = serde_json::from_str(&row.try_get::<String, _>(15)?)
+        .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    put("web_editors", json!(editors));
+    put("published", json!(ts(row.try_get(16)?)?.to_string()));
+    put("updated", json!(opt_ts(17)?.map(|t| t.to_string())));
+    put("related", json!(related));
+    let group: String = row.try_get(18)?;
+    put("translation_of", json!((group != key).then_some(group)));
+    if let Some(series) = row.try_get::<Option<String>, _>(19)? {
+        put("series", json!(series));
+        put("episode", json!(row.try_get::<Option<i64>, _>(20)?));
+    }
+    put("topics", json!(topics));
+    Ok(Some(Worked {
+        id: ArticleId::new(row.try_get(0)?),
+        key: ArticleKey::parse(&key).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+        state: parse_state(&row.try_get::<String, _>(2)?)?,
+        revision: row.try_get(3)?,
+        author: row.try_get(4)?,
+        section: slug(row.try_get(5)?)?,
+        scheduled_at: opt_ts(6)?,
+        embargo_until: opt_ts(7)?,
+        live_from: opt_ts(8)?,
+        record,
+    }))
+}
+
+/// The SQL that makes an article live from its (new) publication time or the end of its
+/// embargo, whichever is later. `$published` is the expression of its publication time.
+fn live_from(published: &str) -> String {
+    format!("CASE WHEN embargo_until > {published} THEN embargo_until ELSE {published} END")
+}
+
 impl SqliteStore {
+    /// One write of one article, in its own transaction.
+    async fn write_one(
+        &self,
+        a: &NewArticle,
+        now: Timestamp,
+        mode: Write,
+        account: i64,
+    ) -> Result<Worked, StorageError> {
+        let mut tx = self.write().await?;
+        let mut state = BatchState::load(&mut tx, std::slice::from_ref(a)).await?;
+        let mut created = Vec::new();
+        let hash = content_hash(a);
+        let id = write_article(&mut tx, &mut state, &mut created, a, &hash, now, mode)
+            .await?
+            .id();
+        record_revision(&mut tx, id.get(), account, a, now).await?;
+        let worked = load_worked(&mut tx, id.get())
+            .await?
+            .ok_or_else(|| StorageError::NotFound(format!("article {id}")))?;
+        tx.commit().await?;
+        Ok(worked)
+    }
+
     /// One attempt at a batch: a transient error ends it, for the caller to try again.
     async fn import_once(
         &self,
@@ -742,8 +985,8 @@ impl Store for SqliteStore {
         // every row, whether the probed article is live.
         let sql = "SELECT s.key, s.code, s.name, \
              a.id, a.key, a.headline, a.summary, a.lang, s.key, s.code, a.credit, a.published_at, a.updated_at, a.episode, \
-             EXISTS (SELECT 1 FROM articles p WHERE p.id = $4 AND p.published_at <= $2) \
-             FROM sections s LEFT JOIN (SELECT * FROM articles WHERE lang = $1 AND published_at <= $2 \
+             EXISTS (SELECT 1 FROM articles p WHERE p.id = $4 AND p.live_from <= $2) \
+             FROM sections s LEFT JOIN (SELECT * FROM articles WHERE lang = $1 AND live_from <= $2 \
              ORDER BY published_at DESC, id DESC LIMIT $3) a ON a.section_id = s.id \
              ORDER BY s.position, s.id";
         let rows = sqlx::query(sql)
@@ -827,7 +1070,7 @@ impl Store for SqliteStore {
         q.push_bind(id.get())
             .push(" AND a.id <> ")
             .push_bind(id.get())
-            .push(" AND a.published_at <= ")
+            .push(" AND a.live_from <= ")
             .push_bind(as_of.as_second());
         q.push(format!(
             " UNION ALL SELECT 1, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.translation_group = "
@@ -835,11 +1078,11 @@ impl Store for SqliteStore {
         .push_bind(group)
         .push(" AND a.id <> ")
         .push_bind(id.get())
-        .push(" AND a.published_at <= ")
+        .push(" AND a.live_from <= ")
         .push_bind(as_of.as_second());
         for chunk in inline_keys.chunks(KEY_CHUNK) {
             q.push(format!(
-                " UNION ALL SELECT 2, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.published_at <= "
+                " UNION ALL SELECT 2, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "
             ))
             .push_bind(as_of.as_second())
             .push(" AND a.key IN (");
@@ -879,7 +1122,7 @@ impl Store for SqliteStore {
         let mut out = Vec::new();
         for chunk in keys.chunks(KEY_CHUNK) {
             let mut q = QueryBuilder::<Sqlite>::new(format!(
-                "SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.published_at <= "
+                "SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "
             ));
             q.push_bind(as_of.as_second()).push(" AND a.key IN (");
             push_keys(&mut q, chunk);
@@ -891,7 +1134,7 @@ impl Store for SqliteStore {
     async fn front(&self, lang: &Lang, as_of: Timestamp) -> Result<Vec<ArticleLink>, StorageError> {
         let sql = format!(
             "SELECT {LINK_COLUMNS} FROM front_slots f JOIN articles a ON a.id = f.article_id \
-             JOIN sections s ON s.id = a.section_id WHERE f.lang = $1 AND a.published_at <= $2 \
+             JOIN sections s ON s.id = a.section_id WHERE f.lang = $1 AND a.live_from <= $2 \
              ORDER BY f.position"
         );
         let rows = sqlx::query(&sql)
@@ -911,7 +1154,7 @@ impl Store for SqliteStore {
         let sql = format!(
             "SELECT {LINK_COLUMNS} FROM sections s JOIN articles a ON a.id IN \
              (SELECT b.id FROM articles b WHERE b.section_id = s.id AND b.lang = $1 \
-              AND b.published_at <= $2 ORDER BY b.published_at DESC, b.id DESC LIMIT $3) \
+              AND b.live_from <= $2 ORDER BY b.published_at DESC, b.id DESC LIMIT $3) \
              ORDER BY s.position, s.id, a.published_at DESC, a.id DESC"
         );
         let rows = sqlx::query(&sql)
@@ -925,7 +1168,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(lang = %listing.lang, filter = ?listing.filter))]
     async fn list(&self, listing: &Listing) -> Result<Vec<ArticleLink>, StorageError> {
-        let live = "a.lang = $1 AND a.published_at <= $5";
+        let live = "a.lang = $1 AND a.live_from <= $5";
         let newest = "ORDER BY a.published_at DESC, a.id DESC LIMIT $3 OFFSET $4";
         let (sql, key) = match &listing.filter {
             Filter::All => (
@@ -1098,6 +1341,151 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    #[tracing::instrument(skip_all, fields(author))]
+    async fn create_draft(
+        &self,
+        article: &NewArticle,
+        author: i64,
+        now: Timestamp,
+    ) -> Result<Worked, StorageError> {
+        self.write_one(article, now, Write::Draft { author }, author)
+            .await
+    }
+
+    #[tracing::instrument(skip_all, fields(article = %id, base))]
+    async fn save_article(
+        &self,
+        id: ArticleId,
+        article: &NewArticle,
+        base: i64,
+        account: i64,
+        now: Timestamp,
+    ) -> Result<Worked, StorageError> {
+        let mode = Write::Edit { id: id.get(), base };
+        self.write_one(article, now, mode, account).await
+    }
+
+    async fn worked_article(&self, id: ArticleId) -> Result<Option<Worked>, StorageError> {
+        let mut conn = self.pool.acquire().await?;
+        load_worked(&mut conn, id.get()).await
+    }
+
+    #[tracing::instrument(skip(self, now))]
+    async fn change_state(
+        &self,
+        id: ArticleId,
+        from: State,
+        change: StateChange,
+        now: Timestamp,
+    ) -> Result<Worked, StorageError> {
+        let published_now = "CASE WHEN ever_published = 0 THEN $3 ELSE published_at END";
+        let (sql, at, to, told): (String, Option<i64>, State, Option<ChangeKind>) = match change {
+            StateChange::Submit => (
+                "UPDATE articles SET state = 'submitted' WHERE id = $1 AND state = $2 AND $3 = $3 AND $4 IS NULL RETURNING key".to_string(),
+                None,
+                State::Submitted,
+                None,
+            ),
+            StateChange::Schedule(at) => (
+                "UPDATE articles SET state = 'scheduled', scheduled_at = $4, live_from = NULL \
+                 WHERE id = $1 AND state = $2 AND $3 = $3 RETURNING key"
+                    .to_string(),
+                Some(at.as_second()),
+                State::Scheduled,
+                (from == State::Published).then_some(ChangeKind::ArticleWithdrawn),
+            ),
+            StateChange::Publish => (
+                format!(
+                    "UPDATE articles SET state = 'published', published_at = {published_now}, \
+                     live_from = {}, ever_published = 1, scheduled_at = NULL \
+                     WHERE id = $1 AND state = $2 AND $4 IS NULL RETURNING key",
+                    live_from(published_now)
+                ),
+                None,
+                State::Published,
+                Some(ChangeKind::ArticlePublished),
+            ),
+            StateChange::Unpublish => (
+                "UPDATE articles SET state = 'unpublished', live_from = NULL, scheduled_at = NULL \
+                 WHERE id = $1 AND state = $2 AND $3 = $3 AND $4 IS NULL RETURNING key"
+                    .to_string(),
+                None,
+                State::Unpublished,
+                (from == State::Published).then_some(ChangeKind::ArticleWithdrawn),
+            ),
+            StateChange::Embargo(until) => (
+                format!(
+                    "UPDATE articles SET embargo_until = $4, live_from = CASE WHEN state = 'published' \
+                     THEN CASE WHEN $4 > published_at THEN $4 ELSE published_at END ELSE NULL END \
+                     WHERE id = $1 AND state = $2 AND $3 = $3 RETURNING key"
+                ),
+                until.map(|t| t.as_second()),
+                from,
+                (from == State::Published).then_some(ChangeKind::ArticleUpdated),
+            ),
+        };
+        let mut tx = self.write().await?;
+        let key: Option<String> = sqlx::query_scalar(&sql)
+            .bind(id.get())
+            .bind(from.name())
+            .bind(now.as_second())
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(key) = key else {
+            return match load_worked(&mut tx, id.get()).await? {
+                Some(w) => Err(StorageError::Conflict(format!(
+                    "the article is {} now, not {from}",
+                    w.state
+                ))),
+                None => Err(StorageError::NotFound(format!("article {id}"))),
+            };
+        };
+        if let Some(kind) = told {
+            append_change(&mut tx, kind, &key, Some(id.get())).await?;
+        }
+        let worked = load_worked(&mut tx, id.get())
+            .await?
+            .ok_or_else(|| StorageError::NotFound(format!("article {id}")))?;
+        debug_assert_eq!(worked.state, to);
+        tx.commit().await?;
+        Ok(worked)
+    }
+
+    async fn fire_schedules(&self, now: Timestamp) -> Result<Vec<ArticleId>, StorageError> {
+        let published = "CASE WHEN ever_published = 0 THEN scheduled_at ELSE published_at END";
+        let sql = format!(
+            "UPDATE articles SET state = 'published', published_at = {published}, \
+             live_from = {}, ever_published = 1, scheduled_at = NULL \
+             WHERE state = 'scheduled' AND scheduled_at <= $1 RETURNING id, key",
+            live_from(published)
+        );
+        let mut tx = self.write().await?;
+        let fired: Vec<(i64, String)> = sqlx::query_as(&sql)
+            .bind(now.as_second())
+            .fetch_all(&mut *tx)
+            .await?;
+        for (id, key) in &fired {
+            append_change(&mut tx, ChangeKind::ArticlePublished, key, Some(*id)).await?;
+        }
+        tx.commit().await?;
+        if !fired.is_empty() {
+            tracing::info!(articles = fired.len(), "published what was scheduled");
+        }
+        Ok(fired
+            .into_iter()
+            .map(|(id, _)| ArticleId::new(id))
+            .collect())
+    }
+
+    async fn next_schedule(&self) -> Result<Option<Timestamp>, StorageError> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(scheduled_at) FROM articles WHERE state = 'scheduled'")
+                .fetch_one(&self.pool)
+                .await?;
+        next.map(ts).transpose()
     }
 
     #[tracing::instrument(skip_all, fields(account))]
@@ -1363,7 +1751,7 @@ impl SqliteStore {
             "SELECT {LINK_COLUMNS}, a.body_html, a.byline, a.web_editors, a.translation_group, \
              se.key, se.title, se.description, se.partners \
              FROM {LINK_FROM} LEFT JOIN series se ON se.id = a.series_id \
-             WHERE a.id = $1 AND a.published_at <= $2"
+             WHERE a.id = $1 AND a.live_from <= $2"
         );
         let Some(row) = sqlx::query(&sql)
             .bind(id.get())

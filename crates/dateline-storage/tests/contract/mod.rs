@@ -35,6 +35,8 @@ macro_rules! contract_tests {
             every_visible_write_appends_to_the_stream_in_its_transaction,
             webhooks_follow_the_stream_from_when_they_are_added,
             tokens_work_until_they_expire_or_are_revoked,
+            a_draft_moves_through_the_workflow_and_is_live_only_when_published,
+            a_save_based_on_an_old_revision_is_refused,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -933,4 +935,188 @@ pub async fn tokens_work_until_they_expire_or_are_revoked(store: Arc<dyn Store>)
         .await
         .unwrap()
         .is_none());
+}
+
+async fn writer(store: &dyn Store, name: &str) -> i64 {
+    use dateline_core::account::{Grants, Password, Role, Username};
+    store
+        .create_account(
+            &Username::parse(name).unwrap(),
+            &Grants::new([Role::ChiefEditor], []).unwrap(),
+            &Password::parse("a long enough secret")
+                .unwrap()
+                .hash()
+                .unwrap(),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+pub async fn a_draft_moves_through_the_workflow_and_is_live_only_when_published(
+    store: Arc<dyn Store>,
+) {
+    use dateline_core::change::ChangeKind as K;
+    use dateline_core::workflow::State;
+    use dateline_storage::StateChange;
+    let me = writer(&*store, "mara").await;
+    let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+    let begun = t("2026-03-01T08:00:00Z");
+    let draft = store
+        .create_draft(&article("d", "Draft", "2026-03-01T08:00:00Z"), me, begun)
+        .await
+        .unwrap();
+    assert_eq!(
+        (draft.state, draft.revision, draft.author),
+        (State::Draft, 1, Some(me))
+    );
+    assert_eq!(draft.record["headline"], "Draft");
+    let live = |at: &str| {
+        let store = store.clone();
+        let at = t(at);
+        async move { store.article(draft.id, at).await.unwrap().is_some() }
+    };
+    assert!(!live("2026-03-02T00:00:00Z").await, "a draft is not live");
+    let end = store.stream_end().await.unwrap();
+
+    let submitted = store
+        .change_state(draft.id, State::Draft, StateChange::Submit, begun)
+        .await
+        .unwrap();
+    assert_eq!(submitted.state, State::Submitted);
+    // A change from a state the article is no longer in is refused.
+    assert!(matches!(
+        store
+            .change_state(draft.id, State::Draft, StateChange::Submit, begun)
+            .await,
+        Err(StorageError::Conflict(_))
+    ));
+    let scheduled = store
+        .change_state(
+            draft.id,
+            State::Submitted,
+            StateChange::Schedule(t("2026-03-01T12:00:00Z")),
+            begun,
+        )
+        .await
+        .unwrap();
+    assert_eq!(scheduled.scheduled_at, Some(t("2026-03-01T12:00:00Z")));
+    assert_eq!(
+        store.next_schedule().await.unwrap(),
+        Some(t("2026-03-01T12:00:00Z"))
+    );
+    assert!(store
+        .fire_schedules(t("2026-03-01T11:59:59Z"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .fire_schedules(t("2026-03-01T12:00:01Z"))
+            .await
+            .unwrap(),
+        vec![draft.id]
+    );
+    assert!(
+        store
+            .fire_schedules(t("2026-03-01T12:00:02Z"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "once"
+    );
+    assert_eq!(store.next_schedule().await.unwrap(), None);
+    let fired = store.worked_article(draft.id).await.unwrap().unwrap();
+    assert_eq!(fired.state, State::Published);
+    assert_eq!(
+        fired.record["published"], "2026-03-01T12:00:00Z",
+        "first published when scheduled"
+    );
+    assert!(live("2026-03-01T12:00:00Z").await);
+
+    // An embargo hides it from every public read until it lifts, published or not.
+    store
+        .change_state(
+            draft.id,
+            State::Published,
+            StateChange::Embargo(Some(t("2026-03-05T00:00:00Z"))),
+            begun,
+        )
+        .await
+        .unwrap();
+    assert!(!live("2026-03-04T00:00:00Z").await);
+    assert!(live("2026-03-05T00:00:00Z").await);
+    store
+        .change_state(
+            draft.id,
+            State::Published,
+            StateChange::Embargo(None),
+            begun,
+        )
+        .await
+        .unwrap();
+    assert!(live("2026-03-02T00:00:00Z").await);
+
+    store
+        .change_state(draft.id, State::Published, StateChange::Unpublish, begun)
+        .await
+        .unwrap();
+    assert!(!live("2026-03-06T00:00:00Z").await);
+    let told: Vec<K> = store
+        .changes_after(end, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(
+        told,
+        vec![
+            K::ArticlePublished,
+            K::ArticleUpdated,
+            K::ArticleUpdated,
+            K::ArticleWithdrawn
+        ]
+    );
+}
+
+pub async fn a_save_based_on_an_old_revision_is_refused(store: Arc<dyn Store>) {
+    let mara = writer(&*store, "mara").await;
+    let li = writer(&*store, "li").await;
+    let now = Timestamp::now();
+    let draft = store
+        .create_draft(&article("d", "First", "2026-03-01T08:00:00Z"), mara, now)
+        .await
+        .unwrap();
+    let second = store
+        .save_article(
+            draft.id,
+            &article("d", "Second", "2026-03-01T08:00:00Z"),
+            1,
+            li,
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.revision, 2);
+    let refused = store
+        .save_article(
+            draft.id,
+            &article("d", "Third, from revision 1", "2026-03-01T08:00:00Z"),
+            1,
+            mara,
+            now,
+        )
+        .await
+        .unwrap_err();
+    match refused {
+        StorageError::Stale { current, by, .. } => assert_eq!((current, by.as_str()), (2, "li")),
+        other => panic!("{other}"),
+    }
+    let kept = store.worked_article(draft.id).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.revision, kept.record["headline"].as_str()),
+        (2, Some("Second"))
+    );
 }
