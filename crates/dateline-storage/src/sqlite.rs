@@ -621,7 +621,9 @@ async fn write_article(
 
 /// Why a save based on a revision was refused: the current one, and who saved it when.
 async fn stale(conn: &mut SqliteConnection, id: i64) -> StorageError {
-    let found: Result<Option<(i64, Option<String>, Option<i64>)>, sqlx::Error> = sqlx::query_as(
+    /// The current revision, who saved it, and when.
+    type Current = (i64, Option<String>, Option<i64>);
+    let found: Result<Option<Current>, sqlx::Error> = sqlx::query_as(
         "SELECT a.revision, acc.username, r.saved_at FROM articles a \
          LEFT JOIN revisions r ON r.article_id = a.id AND r.revision = a.revision \
          LEFT JOIN accounts acc ON acc.id = r.account_id WHERE a.id = $1",
@@ -1416,11 +1418,10 @@ impl Store for SqliteStore {
                 (from == State::Published).then_some(ChangeKind::ArticleWithdrawn),
             ),
             StateChange::Embargo(until) => (
-                format!(
-                    "UPDATE articles SET embargo_until = $4, live_from = CASE WHEN state = 'published' \
-                     THEN CASE WHEN $4 > published_at THEN $4 ELSE published_at END ELSE NULL END \
-                     WHERE id = $1 AND state = $2 AND $3 = $3 RETURNING key"
-                ),
+                "UPDATE articles SET embargo_until = $4, live_from = CASE WHEN state = 'published' \
+                 THEN CASE WHEN $4 > published_at THEN $4 ELSE published_at END ELSE NULL END \
+                 WHERE id = $1 AND state = $2 AND $3 = $3 RETURNING key"
+                    .to_string(),
                 until.map(|t| t.as_second()),
                 from,
                 (from == State::Published).then_some(ChangeKind::ArticleUpdated),

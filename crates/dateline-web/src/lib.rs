@@ -15,6 +15,7 @@ mod error;
 mod headers;
 mod pages;
 mod render;
+pub mod scheduler;
 mod server;
 mod ui;
 pub mod webhooks;
@@ -36,6 +37,8 @@ pub struct Site {
     pub page_size: u32,
     /// Hosts besides the site itself that article images may come from.
     pub image_hosts: Vec<String>,
+    /// The outlet's sanitizer, for what editors write through the API.
+    pub sanitizer: Arc<dateline_core::Sanitizer>,
 }
 
 impl Site {
@@ -73,6 +76,8 @@ pub struct AppState {
     pub csp: String,
     /// Failed logins, to refuse guessing.
     pub logins: api::LoginLimiter,
+    /// Notified when a schedule is set, so that the scheduler wakes for it.
+    pub schedules: Arc<tokio::sync::Notify>,
 }
 
 /// The language edition a route belongs to.
@@ -80,12 +85,15 @@ pub struct AppState {
 pub struct Edition(pub Lang);
 
 /// The site's router.
-pub fn app(store: Arc<dyn Store>, site: Site) -> Router {
+/// The site's router; `schedules` is notified when an editor sets a schedule, for
+/// [`scheduler::run`] to wake.
+pub fn app(store: Arc<dyn Store>, site: Site, schedules: Arc<tokio::sync::Notify>) -> Router {
     let state = Arc::new(AppState {
         store,
         templates: render::Templates::new(),
         csp: headers::content_security_policy(&site.image_hosts),
         logins: api::LoginLimiter::default(),
+        schedules,
         site,
     });
     let mut router = Router::new()

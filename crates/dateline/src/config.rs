@@ -321,6 +321,7 @@ impl Config {
             base_url,
             page_size: self.page_size,
             image_hosts: self.image_hosts()?,
+            sanitizer: std::sync::Arc::new(self.sanitizer()?),
         })
     }
 }

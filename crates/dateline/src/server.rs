@@ -17,6 +17,8 @@ pub struct Server {
     pub app: axum::Router,
     pub limits: dateline_web::Limits,
     pub site: dateline_web::Site,
+    /// Wakes the scheduler when an editor sets a schedule.
+    pub schedules: Arc<tokio::sync::Notify>,
 }
 
 /// Opens the database (applying migrations) and binds the listen address.
@@ -35,7 +37,8 @@ impl Server {
         let address = listener.local_addr()?;
         let site = config.site(address)?;
         let limits = config.limits.limits()?;
-        let app = dateline_web::app(store.clone(), site.clone());
+        let schedules = Arc::new(tokio::sync::Notify::new());
+        let app = dateline_web::app(store.clone(), site.clone(), schedules.clone());
         Ok(Server {
             store,
             listener,
@@ -43,6 +46,7 @@ impl Server {
             app,
             limits,
             site,
+            schedules,
         })
     }
 
@@ -51,12 +55,18 @@ impl Server {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // Schedules that passed while the server was down fire now, once.
+        let scheduler = tokio::spawn(dateline_web::scheduler::run(
+            self.store.clone(),
+            self.schedules,
+        ));
         let webhooks = tokio::spawn(dateline_web::webhooks::deliver(self.store, self.site));
         let served = dateline_web::serve(self.listener, self.app, self.limits, shutdown)
             .await
             .context("the server failed");
         // A delivery cut here is made again at the next start: positions advance only after one.
         webhooks.abort();
+        scheduler.abort();
         served
     }
 }

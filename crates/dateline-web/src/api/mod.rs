@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use dateline_core::account::{Account, TokenDigest};
 use dateline_storage::StorageError;
@@ -18,6 +18,7 @@ use serde_json::json;
 
 use crate::AppState;
 
+mod articles;
 mod limiter;
 mod tokens;
 
@@ -33,6 +34,9 @@ const MAX_BODY: usize = 1 << 20;
 /// The API's routes, under `/api/v1`.
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
+        .route("/articles", post(articles::create))
+        .route("/articles/{id}", get(articles::read).put(articles::save))
+        .route("/articles/{id}/actions", post(articles::act))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", delete(tokens::revoke))
         .fallback(|| async { ApiError::NotFound("no such API route".to_string()) })

@@ -13,3 +13,4 @@ mod lighthouse;
 mod live;
 mod site;
 mod webhooks;
+mod workflow;

@@ -123,7 +123,8 @@ async fn every_change_arrives_once_signed_in_order_even_after_the_receiver_was_d
         .expect("run dateline webhook add");
     assert!(
         added.status.success(),
-        "{}",
+        "dateline webhook add failed: {}\n{}",
+        String::from_utf8_lossy(&added.stdout),
         String::from_utf8_lossy(&added.stderr)
     );
 

@@ -1,0 +1,309 @@
+//! `/api/v1/articles`: create, read and save articles, and move them through the workflow.
+//!
+//! An article is the import format's JSON (`headline`, `body`, `section`, `lang`, ...), with
+//! `key` for its stable key; answers add `id`, `revision`, `state` and, once public, `url`.
+//! Every route asks [`authorize`] whether the caller may.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use dateline_core::account::Account;
+use dateline_core::import::{parse_object, BodyFormat, FieldMap, ImportOptions};
+use dateline_core::workflow::{authorize, Action, Refusal, State as WorkflowState, Subject};
+use dateline_core::{ArticleId, NewArticle, Slug};
+use dateline_storage::{StateChange, StorageError, Worked};
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::{ApiError, Body, Caller};
+use crate::AppState;
+
+/// The article as the API shows it, with its address once it is public.
+async fn with_url(state: &AppState, w: &Worked, now: Timestamp) -> Result<Value, ApiError> {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(w.id.get()));
+    out.insert("revision".into(), json!(w.revision));
+    out.insert("state".into(), json!(w.state.name()));
+    for (field, value) in &w.record {
+        let name = if field == "id" { "key" } else { field.as_str() };
+        out.insert(name.to_string(), value.clone());
+    }
+    out.insert("author_id".into(), json!(w.author));
+    out.insert(
+        "scheduled_at".into(),
+        json!(w.scheduled_at.map(|t| t.to_string())),
+    );
+    out.insert(
+        "embargo_until".into(),
+        json!(w.embargo_until.map(|t| t.to_string())),
+    );
+    if w.live_from.is_some_and(|from| from <= now) {
+        let site = &state.site;
+        let link = state.store.links_by_keys(&[w.key.to_string()], now).await?;
+        if let Some(link) = link.first() {
+            let url = site.absolute(&link.address(&site.address, &site.time_zone));
+            out.insert("url".into(), json!(url));
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn refusal(r: Refusal) -> ApiError {
+    match r {
+        Refusal::Disabled(_) | Refusal::Forbidden { .. } => ApiError::Forbidden(r.to_string()),
+        Refusal::NotFromState { .. } => ApiError::Conflict(r.to_string()),
+    }
+}
+
+/// Reads an article from a request body into the domain, with the outlet's rules and sanitizer.
+fn parse_article(
+    state: &AppState,
+    mut body: Map<String, Value>,
+    key: &str,
+) -> Result<NewArticle, ApiError> {
+    // The path names the article; its stable key is `key`.
+    body.remove("id");
+    for field in [
+        "revision",
+        "state",
+        "url",
+        "author_id",
+        "scheduled_at",
+        "embargo_until",
+        "base_revision",
+    ] {
+        body.remove(field);
+    }
+    body.remove("key");
+    body.insert("id".into(), json!(key));
+    if !body.contains_key("section") {
+        return Err(ApiError::Unprocessable(
+            "\"section\" is missing: every article is on a desk".into(),
+        ));
+    }
+    let site = &state.site;
+    let options = ImportOptions {
+        fields: FieldMap::default(),
+        sanitizer: site.sanitizer.clone(),
+        default_lang: site.primary().clone(),
+        default_section: Slug::parse("news").map_err(|e| ApiError::BadRequest(e.to_string()))?,
+        time_zone: site.time_zone.clone(),
+        // A draft's publication time is set when it is first published.
+        undated_at: Some(Timestamp::now()),
+        headline_from_body: false,
+        body_format: BodyFormat::Auto,
+        max_line_bytes: usize::MAX,
+    };
+    parse_object(&body, &options).map_err(|e| ApiError::Unprocessable(e.0))
+}
+
+fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(ApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        )),
+    }
+}
+
+fn subject<'a>(w: &'a Worked) -> Subject<'a> {
+    Subject {
+        state: Some(w.state),
+        desk: &w.section,
+        author: w.author.unwrap_or(0),
+    }
+}
+
+async fn load(state: &AppState, id: &str) -> Result<Worked, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("article {id:?} not found")))?;
+    state
+        .store
+        .worked_article(ArticleId::new(id))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("article {id} not found")))
+}
+
+/// Whether the caller may read an article: anyone with a token a published one; otherwise
+/// whoever may edit it.
+fn may_read(account: &Account, w: &Worked) -> Result<(), ApiError> {
+    if w.state == WorkflowState::Published {
+        return Ok(());
+    }
+    authorize(account, Action::Edit, &subject(w))
+        .map(|_| ())
+        .map_err(refusal)
+}
+
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    Body(body): Body<Value>,
+) -> Result<Response, ApiError> {
+    let body = object(body)?;
+    let key = match body.get("key") {
+        Some(Value::String(k)) => k.clone(),
+        Some(_) => return Err(ApiError::Unprocessable("\"key\" must be a string".into())),
+        None => {
+            let random = dateline_core::change::generate_secret().map_err(ApiError::BadRequest)?;
+            format!("a-{}", &random[..16])
+        }
+    };
+    let article = parse_article(&state, body, &key)?;
+    authorize(
+        &account,
+        Action::Create,
+        &Subject {
+            state: None,
+            desk: article.section(),
+            author: account.id,
+        },
+    )
+    .map_err(refusal)?;
+    let now = Timestamp::now();
+    let worked = state.store.create_draft(&article, account.id, now).await?;
+    tracing::info!(article = %worked.id, by = %account.username, "created a draft");
+    Ok((
+        StatusCode::CREATED,
+        Json(with_url(&state, &worked, now).await?),
+    )
+        .into_response())
+}
+
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let worked = load(&state, &id).await?;
+    may_read(&account, &worked)?;
+    Ok(Json(with_url(&state, &worked, Timestamp::now()).await?))
+}
+
+pub async fn save(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+    Body(body): Body<Value>,
+) -> Result<Response, ApiError> {
+    let body = object(body)?;
+    let base = body
+        .get("base_revision")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| {
+            ApiError::Unprocessable(
+                "\"base_revision\" is missing: name the revision this save is based on".into(),
+            )
+        })?;
+    let current = load(&state, &id).await?;
+    authorize(&account, Action::Edit, &subject(&current)).map_err(refusal)?;
+    if let Some(Value::String(key)) = body.get("key") {
+        if key != current.key.as_str() {
+            return Err(ApiError::Unprocessable(format!(
+                "\"key\" is {:?}: an article's key does not change",
+                current.key.as_str()
+            )));
+        }
+    }
+    let article = parse_article(&state, body, current.key.as_str())?;
+    // Moving it to another desk needs the right there too.
+    if article.section() != &current.section {
+        let moved = Subject {
+            desk: article.section(),
+            ..subject(&current)
+        };
+        authorize(&account, Action::Edit, &moved).map_err(refusal)?;
+    }
+    let now = Timestamp::now();
+    match state
+        .store
+        .save_article(current.id, &article, base, account.id, now)
+        .await
+    {
+        Ok(worked) => Ok(Json(with_url(&state, &worked, now).await?).into_response()),
+        Err(StorageError::Stale {
+            current: revision,
+            by,
+            at,
+        }) => {
+            let latest = load(&state, &id).await?;
+            let body = json!({
+                "error": "conflict",
+                "message": format!("the article is at revision {revision}, saved by {by} at {at}; this save was based on revision {base}"),
+                "current_revision": revision,
+                "saved_by": by,
+                "saved_at": at.to_string(),
+                "current": with_url(&state, &latest, now).await?,
+            });
+            Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    action: String,
+    /// RFC 3339: when to publish (`schedule`), or until when (`embargo`; absent lifts it).
+    at: Option<String>,
+}
+
+pub async fn act(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+    Body(request): Body<ActionRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let current = load(&state, &id).await?;
+    let at = request
+        .at
+        .as_deref()
+        .map(|t| {
+            t.parse::<Timestamp>().map_err(|_| {
+                ApiError::Unprocessable(format!(
+                    "\"at\" is not an RFC 3339 time such as 2026-11-29T09:00:00Z: {t:?}"
+                ))
+            })
+        })
+        .transpose()?;
+    let (action, change) = match (request.action.as_str(), at) {
+        ("submit", None) => (Action::Submit, StateChange::Submit),
+        ("publish", None) => (Action::Publish, StateChange::Publish),
+        ("unpublish", None) => (Action::Unpublish, StateChange::Unpublish),
+        ("schedule", Some(at)) => (Action::Schedule, StateChange::Schedule(at)),
+        ("schedule", None) => {
+            return Err(ApiError::Unprocessable(
+                "\"schedule\" needs \"at\": when to publish".into(),
+            ))
+        }
+        ("embargo", at) => (Action::Embargo, StateChange::Embargo(at)),
+        ("submit" | "publish" | "unpublish", Some(_)) => {
+            return Err(ApiError::Unprocessable(format!(
+                "\"{}\" takes no \"at\"",
+                request.action
+            )))
+        }
+        (other, _) => {
+            return Err(ApiError::Unprocessable(format!(
+                "{other:?} is not an action: use submit, schedule, publish, unpublish or embargo"
+            )))
+        }
+    };
+    authorize(&account, action, &subject(&current)).map_err(refusal)?;
+    let now = Timestamp::now();
+    let worked = state
+        .store
+        .change_state(current.id, current.state, change, now)
+        .await?;
+    if matches!(change, StateChange::Schedule(_)) {
+        state.schedules.notify_one();
+    }
+    tracing::info!(article = %worked.id, action = %action, by = %account.username, state = %worked.state, "moved an article");
+    Ok(Json(with_url(&state, &worked, now).await?))
+}

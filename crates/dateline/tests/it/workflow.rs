@@ -1,0 +1,442 @@
+//! The newsroom at work through the API, on the real server: a contributor writes and submits,
+//! an editor schedules, the story appears on its own at its time, an update shows, a stale save
+//! is refused, and a contributor cannot publish.
+
+use std::time::Duration;
+
+use dateline_core::account::{Grants, Password, Role, Username};
+use dateline_core::{Localized, Section, Slug};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "a newsroom password";
+
+struct Newsroom {
+    app: TestApp,
+    contributor: String,
+    editor: String,
+    sport_editor: String,
+}
+
+async fn newsroom() -> Newsroom {
+    let app = TestApp::spawn().await;
+    for (key, code) in [("world", 1), ("sport", 2)] {
+        app.store
+            .put_section(&Section {
+                key: Slug::parse(key).expect("slug"),
+                code,
+                name: Localized::new("en", key),
+            })
+            .await
+            .expect("section");
+    }
+    let mut tokens = Vec::new();
+    for (name, role, desk) in [
+        ("cara", Role::Contributor, None),
+        ("ed", Role::Editor, Some("world")),
+        ("sam", Role::Editor, Some("sport")),
+    ] {
+        app.store
+            .create_account(
+                &Username::parse(name).expect("name"),
+                &Grants::new([role], desk.map(|d| Slug::parse(d).expect("slug"))).expect("grants"),
+                &Password::parse(PASSWORD)
+                    .expect("password")
+                    .hash()
+                    .expect("hash"),
+                Timestamp::now(),
+            )
+            .await
+            .expect("account");
+        let response = app
+            .client
+            .post(app.url("/api/v1/tokens"))
+            .json(&json!({"username": name, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login");
+        let body: Value = response.json().await.expect("JSON");
+        tokens.push(body["token"].as_str().expect("token").to_string());
+    }
+    let mut tokens = tokens.into_iter();
+    Newsroom {
+        app,
+        contributor: tokens.next().expect("token"),
+        editor: tokens.next().expect("token"),
+        sport_editor: tokens.next().expect("token"),
+    }
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_story_goes_from_a_contributor_to_the_site_on_schedule() {
+    let n = newsroom().await;
+    let app = &n.app;
+    let (status, created) = call(app, reqwest::Method::POST, "/api/v1/articles", &n.contributor, Some(json!({
+        "headline": "Talks resume in the capital", "section": "world",
+        "body": "<p>Delegations met on Monday.</p><script>alert(1)</script>", "byline": "By Cara"
+    }))).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        (created["state"].as_str(), created["revision"].as_i64()),
+        (Some("draft"), Some(1))
+    );
+    assert_eq!(
+        created["body"], "<p>Delegations met on Monday.</p>",
+        "sanitized as any body"
+    );
+    assert!(
+        created.get("url").is_none(),
+        "a draft has no public address"
+    );
+    let id = created["id"].as_i64().expect("id");
+    let path = format!("/api/v1/articles/{id}");
+    let actions = format!("{path}/actions");
+
+    // The contributor may not publish, nor may an editor of another desk touch it.
+    let (status, refused) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.contributor,
+        Some(json!({"action": "publish"})),
+    )
+    .await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (403, Some("forbidden")),
+        "{refused}"
+    );
+    let (status, _) = call(app, reqwest::Method::GET, &path, &n.sport_editor, None).await;
+    assert_eq!(status, 403);
+    let (status, submitted) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.contributor,
+        Some(json!({"action": "submit"})),
+    )
+    .await;
+    assert_eq!(
+        (status, submitted["state"].as_str()),
+        (200, Some("submitted"))
+    );
+
+    // The desk's editor schedules it two seconds ahead.
+    let at = Timestamp::now()
+        .checked_add(SignedDuration::from_secs(2))
+        .expect("time");
+    let (status, scheduled) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.editor,
+        Some(json!({"action": "schedule", "at": at.to_string()})),
+    )
+    .await;
+    assert_eq!(
+        (status, scheduled["state"].as_str()),
+        (200, Some("scheduled")),
+        "{scheduled}"
+    );
+    assert_eq!(
+        app.page("/").await.texts(".story .headline"),
+        Vec::<String>::new()
+    );
+
+    // Nobody asks for anything until it is time; then it is there.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let home = app.page("/").await;
+    assert_eq!(
+        home.texts(".lead .headline"),
+        vec!["Talks resume in the capital"]
+    );
+    let (_, published) = call(app, reqwest::Method::GET, &path, &n.editor, None).await;
+    assert_eq!(published["state"], "published");
+    let url = published["url"]
+        .as_str()
+        .expect("a public address")
+        .to_string();
+    let address = url.trim_start_matches(&app.address).to_string();
+    let page = app.page(&address).await;
+    assert_eq!(page.texts("h1"), vec!["Talks resume in the capital"]);
+    assert!(page.texts(".updated").is_empty());
+
+    // An editor's update shows; a save based on the old revision is refused with the current.
+    let revision = published["revision"].as_i64().expect("revision");
+    let mut edited = published.clone();
+    edited["headline"] = json!("Talks resume in the capital after a year");
+    edited["base_revision"] = json!(revision);
+    let (status, saved) = call(
+        app,
+        reqwest::Method::PUT,
+        &path,
+        &n.editor,
+        Some(edited.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, saved["revision"].as_i64()),
+        (200, Some(revision + 1)),
+        "{saved}"
+    );
+    // The address does not change with the headline: the id is what identifies it.
+    assert_eq!(saved["url"].as_str(), Some(url.as_str()));
+    let current = app.page(&address).await;
+    assert_eq!(
+        current.texts("h1"),
+        vec!["Talks resume in the capital after a year"]
+    );
+    assert_eq!(current.texts(".updated").len(), 1, "an update shows");
+    edited["headline"] = json!("A stale save");
+    let (status, stale) = call(
+        app,
+        reqwest::Method::PUT,
+        &path,
+        &n.contributor,
+        Some(edited.clone()),
+    )
+    .await;
+    assert_eq!(
+        status, 403,
+        "the contributor's draft is no longer theirs to edit: {stale}"
+    );
+    let (status, stale) = call(app, reqwest::Method::PUT, &path, &n.editor, Some(edited)).await;
+    assert_eq!(status, 409, "{stale}");
+    assert_eq!(stale["current_revision"], revision + 1);
+    assert_eq!(stale["saved_by"], "ed");
+    assert_eq!(
+        stale["current"]["headline"],
+        "Talks resume in the capital after a year"
+    );
+}
+
+#[tokio::test]
+async fn parallel_saves_are_each_stored_or_refused_never_lost() {
+    let n = newsroom().await;
+    let app = &n.app;
+    let (_, created) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/v1/articles",
+        &n.editor,
+        Some(json!({
+            "headline": "Version 0", "section": "world", "body": "Text."
+        })),
+    )
+    .await;
+    let path = format!("/api/v1/articles/{}", created["id"]);
+    let saves = (1..=8).map(|i| {
+        let mut body = created.clone();
+        body["headline"] = json!(format!("Version {i}"));
+        body["base_revision"] = json!(1);
+        call(app, reqwest::Method::PUT, &path, &n.editor, Some(body))
+    });
+    let outcomes = futures_join_all(saves).await;
+    let stored: Vec<&Value> = outcomes
+        .iter()
+        .filter(|(s, _)| *s == 200)
+        .map(|(_, b)| b)
+        .collect();
+    assert!(
+        outcomes.iter().all(|(s, _)| *s == 200 || *s == 409),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        stored.len(),
+        1,
+        "every save was based on revision 1: one wins, the rest are told"
+    );
+    let (_, last) = call(app, reqwest::Method::GET, &path, &n.editor, None).await;
+    assert_eq!(last["revision"], 2);
+    assert_eq!(last["headline"], stored[0]["headline"]);
+}
+
+/// Runs the futures at once, in this task, and gives their outputs in order.
+async fn futures_join_all<F: std::future::Future>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for f in futures {
+        set.push(Box::pin(f));
+    }
+    let mut outputs = Vec::with_capacity(set.len());
+    // Polling them together: each is driven while the others wait on the network.
+    let joined = async {
+        let mut results: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (i, f) in set.iter_mut().enumerate() {
+                if results[i].is_none() {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => results[i] = Some(v),
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        results
+    };
+    for r in joined.await {
+        outputs.extend(r);
+    }
+    outputs
+}
+
+#[tokio::test]
+async fn a_schedule_that_passed_while_the_server_was_down_fires_once_at_start() {
+    use dateline_storage::StateChange;
+    let n = newsroom().await;
+    let app = &n.app;
+    let (_, created) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/v1/articles",
+        &n.editor,
+        Some(json!({
+            "headline": "Overnight story", "section": "world", "body": "Text."
+        })),
+    )
+    .await;
+    let id = dateline_core::ArticleId::new(created["id"].as_i64().expect("id"));
+    // As if set before a restart, for a time that has passed.
+    let past = Timestamp::now() - SignedDuration::from_hours(1);
+    app.store
+        .change_state(
+            id,
+            dateline_core::workflow::State::Draft,
+            StateChange::Schedule(past),
+            Timestamp::now(),
+        )
+        .await
+        .expect("scheduled");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, now) = call(
+            app,
+            reqwest::Method::GET,
+            &format!("/api/v1/articles/{}", id.get()),
+            &n.editor,
+            None,
+        )
+        .await;
+        if now["state"] == "published" {
+            assert_eq!(
+                now["published"].as_str(),
+                Some(
+                    Timestamp::from_second(past.as_second())
+                        .expect("time")
+                        .to_string()
+                        .as_str()
+                ),
+                "published as of its schedule"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {}",
+            now["state"]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let published: Vec<_> = app
+        .store
+        .changes_after(0, 100)
+        .await
+        .expect("stream")
+        .into_iter()
+        .filter(|c| c.kind == dateline_core::change::ChangeKind::ArticlePublished)
+        .collect();
+    assert_eq!(published.len(), 1, "fired once");
+}
+
+#[tokio::test]
+async fn an_embargoed_story_is_on_no_public_route_until_it_lifts() {
+    let n = newsroom().await;
+    let app = &n.app;
+    let (_, created) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/v1/articles",
+        &n.editor,
+        Some(json!({
+            "headline": "Under embargo", "section": "world", "body": "Text."
+        })),
+    )
+    .await;
+    let actions = format!("/api/v1/articles/{}/actions", created["id"]);
+    let until = Timestamp::now() + SignedDuration::from_hours(5);
+    let (status, _) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.editor,
+        Some(json!({"action": "embargo", "at": until.to_string()})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Published early, all the same.
+    let (status, published) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.editor,
+        Some(json!({"action": "publish"})),
+    )
+    .await;
+    assert_eq!(
+        (status, published["state"].as_str()),
+        (200, Some("published"))
+    );
+    assert!(
+        published.get("url").is_none(),
+        "no public address under embargo"
+    );
+    for path in ["/", "/section/world", "/no/such/page"] {
+        let page = app.page(path).await;
+        assert!(
+            !page
+                .texts(".story .headline")
+                .contains(&"Under embargo".to_string()),
+            "{path}"
+        );
+    }
+    let (status, lifted) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.editor,
+        Some(json!({"action": "embargo"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(lifted["url"].is_string(), "{lifted}");
+    assert_eq!(
+        app.page("/").await.texts(".lead .headline"),
+        vec!["Under embargo"]
+    );
+}
