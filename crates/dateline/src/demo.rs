@@ -132,3 +132,47 @@ pub async fn load(store: &dyn Store, config: &Config) -> anyhow::Result<Vec<Upse
     }
     Ok(report)
 }
+
+/// One account per role for a visitor to try the newsroom with: each gets a new password on
+/// every start, returned once for printing.
+pub async fn accounts(
+    store: &dyn Store,
+) -> anyhow::Result<
+    Vec<(
+        dateline_core::account::Role,
+        dateline_core::account::Username,
+        dateline_core::account::Password,
+    )>,
+> {
+    use dateline_core::account::{Grants, Password, Role, Username};
+    let people = [
+        (Role::Contributor, "reporter", vec![]),
+        (Role::Editor, "world-editor", vec!["world", "diplomacy"]),
+        (Role::ChiefEditor, "chief", vec![]),
+        (Role::Admin, "admin", vec![]),
+    ];
+    let now = jiff::Timestamp::now();
+    let mut logins = Vec::new();
+    for (role, name, desks) in people {
+        let username = Username::parse(name)?;
+        let password = Password::generate()?;
+        if store.account(&username).await?.is_some() {
+            store
+                .set_password(&username, &password.hash()?, now)
+                .await?;
+        } else {
+            let grants = Grants::new(
+                [role],
+                desks
+                    .iter()
+                    .map(|d| Slug::parse(d))
+                    .collect::<Result<Vec<_>, _>>()?,
+            )?;
+            store
+                .create_account(&username, &grants, &password.hash()?, now)
+                .await?;
+        }
+        logins.push((role, username, password));
+    }
+    Ok(logins)
+}

@@ -25,7 +25,8 @@ enum Command {
     /// Run a complete demo newsroom and print its address.
     ///
     /// Three language editions, five sections, a series and a topic thread, on an embedded
-    /// SQLite database. Loading it again into the same database changes nothing.
+    /// SQLite database. Loading it again into the same database changes nothing. One account
+    /// per role is made (or given a new password) and printed as `login: ROLE USERNAME PASSWORD`.
     Demo {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -270,11 +271,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .context("failed to load the demo newsroom")?
                 .len();
+            let logins = demo::accounts(store.as_ref())
+                .await
+                .context("failed to make the demo accounts")?;
             let server = Server::bind(&config, store).await?;
             println!(
                 "The Meridian Daily (demo): {count} articles in {}",
                 config.database.display()
             );
+            for (role, username, password) in &logins {
+                println!("login: {role} {username} {}", password.expose());
+            }
             println!("Serving at http://{}/  (Ctrl-C stops)", server.address);
             server.run(shutdown_signal()).await?;
         }

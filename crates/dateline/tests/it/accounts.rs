@@ -165,3 +165,50 @@ async fn an_operator_manages_accounts_from_the_command_line() {
         .expect("stored");
     assert!(hash.verify("the next secret phrase") && !hash.verify("a piped secret phrase"));
 }
+
+/// `dateline demo` prints one login per role, and each works.
+#[tokio::test]
+async fn the_demo_prints_a_login_for_every_role() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_dateline"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--database"])
+        .arg(dir.path().join("demo.db"))
+        .env("DATELINE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run dateline demo");
+    let stdout = demo.stdout.take().expect("stdout");
+    let mut logins = Vec::new();
+    let mut address = None;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(login) = line.strip_prefix("login: ") {
+            let parts: Vec<String> = login.split(' ').map(str::to_string).collect();
+            logins.push(parts);
+        }
+        if let Some(at) = line.strip_prefix("Serving at ") {
+            address = at
+                .split_whitespace()
+                .next()
+                .map(|a| a.trim_end_matches('/').to_string());
+            break;
+        }
+    }
+    let address = address.expect("the demo says where it serves");
+    let roles: Vec<&str> = logins.iter().map(|l| l[0].as_str()).collect();
+    assert_eq!(roles, ["contributor", "editor", "chief_editor", "admin"]);
+    let client = reqwest::Client::new();
+    for login in &logins {
+        let response = client
+            .post(format!("{address}/api/v1/tokens"))
+            .json(&serde_json::json!({"username": login[1], "password": login[2]}))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status().as_u16(), 201, "{login:?}");
+    }
+    let _ = demo.kill();
+    let _ = demo.wait();
+}
