@@ -34,6 +34,7 @@ const MAX_BODY: usize = 1 << 20;
 /// The API's routes, under `/api/v1`.
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
+        .route("/openapi.json", get(openapi))
         .route("/articles", post(articles::create))
         .route("/articles/{id}", get(articles::read).put(articles::save))
         .route("/articles/{id}/actions", post(articles::act))
@@ -43,6 +44,13 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(no_store))
         .with_state(state)
+}
+
+/// The OpenAPI 3.1 document of every route here.
+const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 /// API answers are never cached: they depend on who asks.
@@ -175,5 +183,42 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
             Ok(Json(value)) => Ok(Body(value)),
             Err(rejection) => Err(ApiError::BadRequest(rejection.body_text())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    /// Every route the router has, read from its definition above, is in the document, and the
+    /// document names no route the router lacks.
+    #[test]
+    fn the_document_describes_every_route() {
+        let source = include_str!("mod.rs");
+        let start = source.find("pub fn router").unwrap_or(0);
+        let end = source[start..]
+            .find("\n}\n")
+            .map_or(source.len(), |e| start + e);
+        let mut routed = BTreeSet::new();
+        for call in source[start..end].split(".route(\"").skip(1) {
+            let (path, rest) = call.split_once('"').unwrap_or_default();
+            let handlers = rest.split_once("))").map_or(rest, |(h, _)| h);
+            for method in ["get", "post", "put", "delete", "patch"] {
+                if handlers.contains(&format!("{method}(")) {
+                    routed.insert((path.to_string(), method.to_string()));
+                }
+            }
+        }
+        assert!(routed.len() >= 8, "the routes were not read: {routed:?}");
+        let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap_or_default();
+        let mut documented = BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for method in item.as_object().into_iter().flatten().map(|(m, _)| m) {
+                if method != "parameters" {
+                    documented.insert((path.clone(), method.clone()));
+                }
+            }
+        }
+        assert_eq!(routed, documented);
     }
 }

@@ -11,6 +11,7 @@ mod html_validity;
 mod import;
 mod lighthouse;
 mod live;
+mod openapi;
 mod site;
 mod webhooks;
 mod workflow;
