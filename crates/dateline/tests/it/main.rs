@@ -12,6 +12,7 @@ mod import;
 mod lighthouse;
 mod live;
 mod openapi;
+mod roles;
 mod site;
 mod webhooks;
 mod workflow;

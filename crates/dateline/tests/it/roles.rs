@@ -1,0 +1,342 @@
+//! The role matrix: every route of the API, for anonymous callers, each role, an editor of
+//! another desk and a disabled account, against the answer each must get.
+
+use dateline_core::account::{Grants, Password, Role, Username};
+use dateline_core::{Localized, Section, Slug};
+use jiff::Timestamp;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "a matrix of passwords";
+
+/// Who asks: a name for messages, and a token (none for anonymous).
+struct Persona {
+    name: &'static str,
+    token: Option<String>,
+}
+
+async fn token(app: &TestApp, username: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/tokens"))
+        .json(&json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    let body: Value = response.json().await.expect("JSON");
+    body["token"].as_str().expect("token").to_string()
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn every_route_answers_every_persona_as_it_should() {
+    let app = TestApp::spawn().await;
+    for (key, code) in [("world", 1), ("sport", 2)] {
+        app.store
+            .put_section(&Section {
+                key: Slug::parse(key).expect("slug"),
+                code,
+                name: Localized::new("en", key),
+            })
+            .await
+            .expect("section");
+    }
+    let accounts: [(&str, &[Role], &[&str]); 6] = [
+        ("contributor", &[Role::Contributor], &[]),
+        ("world-editor", &[Role::Editor], &["world"]),
+        ("sport-editor", &[Role::Editor], &["sport"]),
+        ("chief", &[Role::ChiefEditor], &[]),
+        ("admin", &[Role::Admin], &[]),
+        ("disabled", &[Role::ChiefEditor], &[]),
+    ];
+    for (name, roles, desks) in accounts {
+        app.store
+            .create_account(
+                &Username::parse(name).expect("name"),
+                &Grants::new(
+                    roles.iter().copied(),
+                    desks.iter().map(|d| Slug::parse(d).expect("slug")),
+                )
+                .expect("grants"),
+                &Password::parse(PASSWORD)
+                    .expect("password")
+                    .hash()
+                    .expect("hash"),
+                Timestamp::now(),
+            )
+            .await
+            .expect("account");
+    }
+    let mut personas = vec![Persona {
+        name: "anonymous",
+        token: None,
+    }];
+    for (name, _, _) in accounts {
+        personas.push(Persona {
+            name,
+            token: Some(token(&app, name).await),
+        });
+    }
+    app.store
+        .set_disabled(
+            &Username::parse("disabled").expect("name"),
+            true,
+            Timestamp::now(),
+        )
+        .await
+        .expect("disable");
+    let chief = personas[4].token.clone().expect("chief");
+    let contributor = personas[1].token.clone().expect("contributor");
+
+    // A fresh article for each cell that changes one: (author's token, submitted?).
+    let fresh = |by: String, submit: bool| {
+        let app = &app;
+        async move {
+            let (status, a) = call(
+                app,
+                Method::POST,
+                "/api/v1/articles",
+                Some(&by),
+                Some(json!({
+                    "headline": "Matrix story", "section": "world", "body": "Text."
+                })),
+            )
+            .await;
+            assert_eq!(status, 201, "{a}");
+            let id = a["id"].as_i64().expect("id");
+            if submit {
+                let (status, _) = call(
+                    app,
+                    Method::POST,
+                    &format!("/api/v1/articles/{id}/actions"),
+                    Some(&by),
+                    Some(json!({"action": "submit"})),
+                )
+                .await;
+                assert_eq!(status, 200);
+            }
+            id
+        }
+    };
+
+    // The expected answer of each route, per persona in this order:
+    // anonymous, contributor, world-editor, sport-editor, chief, admin, disabled.
+    #[derive(Clone, Copy)]
+    enum Route {
+        Document,
+        ListTokens,
+        RevokeOwnToken,
+        Create,
+        ReadContributorsDraft,
+        SaveContributorsDraft,
+        SubmitContributorsDraft,
+        PublishSubmitted,
+        ScheduleSubmitted,
+        UnpublishPublished,
+        EmbargoDraft,
+    }
+    let matrix: [(Route, [u16; 7]); 11] = [
+        (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
+        (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
+        (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
+        (Route::Create, [401, 201, 201, 201, 201, 403, 401]),
+        (
+            Route::ReadContributorsDraft,
+            [401, 200, 200, 403, 200, 403, 401],
+        ),
+        (
+            Route::SaveContributorsDraft,
+            [401, 200, 200, 403, 200, 403, 401],
+        ),
+        (
+            Route::SubmitContributorsDraft,
+            [401, 200, 200, 403, 200, 403, 401],
+        ),
+        (Route::PublishSubmitted, [401, 403, 200, 403, 200, 403, 401]),
+        (
+            Route::ScheduleSubmitted,
+            [401, 403, 200, 403, 200, 403, 401],
+        ),
+        (
+            Route::UnpublishPublished,
+            [401, 403, 200, 403, 200, 403, 401],
+        ),
+        (Route::EmbargoDraft, [401, 403, 200, 403, 200, 403, 401]),
+    ];
+    let mut checked = 0;
+    for (route, expected) in matrix {
+        for (persona, want) in personas.iter().zip(expected) {
+            let token = persona.token.as_deref();
+            let (got, body) = match route {
+                Route::Document => {
+                    call(&app, Method::GET, "/api/v1/openapi.json", token, None).await
+                }
+                Route::ListTokens => call(&app, Method::GET, "/api/v1/tokens", token, None).await,
+                Route::RevokeOwnToken => {
+                    // A token of the persona's own, made for this cell.
+                    let own = match &persona.token {
+                        Some(_) if persona.name != "disabled" => {
+                            Some(self::token(&app, persona.name).await)
+                        }
+                        other => other.clone(),
+                    };
+                    let (_, listed) =
+                        call(&app, Method::GET, "/api/v1/tokens", own.as_deref(), None).await;
+                    let id = listed["tokens"][0]["id"].as_i64().unwrap_or(0);
+                    call(
+                        &app,
+                        Method::DELETE,
+                        &format!("/api/v1/tokens/{id}"),
+                        own.as_deref(),
+                        None,
+                    )
+                    .await
+                }
+                Route::Create => {
+                    call(
+                        &app,
+                        Method::POST,
+                        "/api/v1/articles",
+                        token,
+                        Some(json!({
+                            "headline": "New", "section": "world", "body": "Text."
+                        })),
+                    )
+                    .await
+                }
+                Route::ReadContributorsDraft => {
+                    let id = fresh(contributor.clone(), false).await;
+                    call(
+                        &app,
+                        Method::GET,
+                        &format!("/api/v1/articles/{id}"),
+                        token,
+                        None,
+                    )
+                    .await
+                }
+                Route::SaveContributorsDraft => {
+                    let id = fresh(contributor.clone(), false).await;
+                    call(&app, Method::PUT, &format!("/api/v1/articles/{id}"), token, Some(json!({
+                        "headline": "Edited", "section": "world", "body": "Text.", "base_revision": 1
+                    }))).await
+                }
+                Route::SubmitContributorsDraft => {
+                    let id = fresh(contributor.clone(), false).await;
+                    call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/actions"),
+                        token,
+                        Some(json!({"action": "submit"})),
+                    )
+                    .await
+                }
+                Route::PublishSubmitted => {
+                    let id = fresh(contributor.clone(), true).await;
+                    call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/actions"),
+                        token,
+                        Some(json!({"action": "publish"})),
+                    )
+                    .await
+                }
+                Route::ScheduleSubmitted => {
+                    let id = fresh(contributor.clone(), true).await;
+                    call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/actions"),
+                        token,
+                        Some(json!({"action": "schedule", "at": "2099-01-01T00:00:00Z"})),
+                    )
+                    .await
+                }
+                Route::UnpublishPublished => {
+                    let id = fresh(chief.clone(), true).await;
+                    let (status, _) = call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/actions"),
+                        Some(&chief),
+                        Some(json!({"action": "publish"})),
+                    )
+                    .await;
+                    assert_eq!(status, 200);
+                    call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/actions"),
+                        token,
+                        Some(json!({"action": "unpublish"})),
+                    )
+                    .await
+                }
+                Route::EmbargoDraft => {
+                    let id = fresh(contributor.clone(), false).await;
+                    call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/actions"),
+                        token,
+                        Some(json!({"action": "embargo", "at": "2099-01-01T00:00:00Z"})),
+                    )
+                    .await
+                }
+            };
+            assert_eq!(
+                got,
+                want,
+                "{} as {}: {body}",
+                route_name(route as usize),
+                persona.name
+            );
+            if got >= 400 {
+                assert!(
+                    body["error"].is_string() && body["message"].is_string(),
+                    "{body}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 11 * 7);
+
+    fn route_name(i: usize) -> &'static str {
+        [
+            "GET /openapi.json",
+            "GET /tokens",
+            "DELETE /tokens/{id}",
+            "POST /articles",
+            "GET /articles/{id} (a contributor's draft)",
+            "PUT /articles/{id} (a contributor's draft)",
+            "submit (a contributor's draft)",
+            "publish (submitted)",
+            "schedule (submitted)",
+            "unpublish (published)",
+            "embargo (a draft)",
+        ][i]
+    }
+}
