@@ -292,7 +292,11 @@ impl NewArticle {
                 );
             }
         }
+        // Times are kept to the second, as datelines and storage have them.
+        let second = |t: Timestamp| Timestamp::from_second(t.as_second()).unwrap_or(t);
         Ok(NewArticle(ArticleDraft {
+            published: second(draft.published),
+            updated: draft.updated.map(second),
             headline,
             summary,
             byline,

@@ -125,8 +125,9 @@ impl Sanitizer {
             .attribute_filter(move |element, attribute, value| {
                 let keep = match (element, attribute) {
                     ("img", "src") => image_allowed(value, &hosts),
-                    // ammonia checks the schemes of links and images, not of quotations.
-                    (_, "cite") => scheme_allowed(value),
+                    // ammonia checks the schemes of links and images, not of quotations; and an
+                    // address that a browser cannot even parse leads nowhere.
+                    (_, "cite" | "href") => scheme_allowed(value),
                     _ => true,
                 };
                 keep.then_some(Cow::Borrowed(value))
@@ -260,20 +261,7 @@ impl SafeHtml {
 
     /// The plain text, for summaries and descriptions.
     pub fn text(&self) -> String {
-        let mut out = String::new();
-        let mut in_tag = false;
-        for c in self.0.chars() {
-            match c {
-                '<' => {
-                    in_tag = true;
-                    out.push(' ');
-                }
-                '>' => in_tag = false,
-                c if !in_tag => out.push(c),
-                _ => {}
-            }
-        }
-        unescape(&out.split_whitespace().collect::<Vec<_>>().join(" "))
+        plain_text(&self.0)
     }
 
     /// Splits off the text of a leading paragraph, for sources whose headline is the body's
@@ -396,6 +384,24 @@ fn inline_links(html: &str) -> impl Iterator<Item = InlineLink<'_>> {
             });
         }
     })
+}
+
+/// The text of sanitized HTML: tags dropped, entities read, whitespace collapsed.
+pub fn plain_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    unescape(&out.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Escapes text for HTML element content and double-quoted attributes.

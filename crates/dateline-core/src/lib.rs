@@ -14,6 +14,7 @@ pub mod html;
 pub mod import;
 pub mod lang;
 pub mod localized;
+pub mod revision;
 pub mod slug;
 pub mod text;
 pub mod workflow;

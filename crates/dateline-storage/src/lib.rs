@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use dateline_core::account::{Account, Grants, PasswordHash, TokenDigest, TokenInfo, Username};
 use dateline_core::change::{Change, Webhook, WebhookUrl};
+use dateline_core::revision::RevisionInfo;
 use dateline_core::workflow::State;
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Lang, NewArticle, Section, Series, Slug, Topic,
@@ -285,6 +286,14 @@ pub trait Store: Send + Sync + 'static {
         account: i64,
         now: Timestamp,
     ) -> Result<Worked, StorageError>;
+    /// An article's saved revisions, newest first.
+    async fn revisions(&self, id: ArticleId) -> Result<Vec<RevisionInfo>, StorageError>;
+    /// One saved revision, with the article as it was then, as an import record.
+    async fn revision(
+        &self,
+        id: ArticleId,
+        revision: i64,
+    ) -> Result<Option<(RevisionInfo, serde_json::Map<String, serde_json::Value>)>, StorageError>;
     /// An article in any state.
     async fn worked_article(&self, id: ArticleId) -> Result<Option<Worked>, StorageError>;
     /// Moves an article from state `from` as `change` says; if it is no longer in `from`, a

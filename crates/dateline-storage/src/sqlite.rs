@@ -16,6 +16,7 @@ use dateline_core::account::{
 };
 use dateline_core::change::{Change, ChangeKind, Webhook, WebhookUrl};
 use dateline_core::collections::name_from_key;
+use dateline_core::revision::RevisionInfo;
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Lang, Localized, LocalizedHtml, NewArticle,
     SafeHtml, Section, Series, SeriesEpisode, Slug, Topic,
@@ -1367,6 +1368,57 @@ impl Store for SqliteStore {
     ) -> Result<Worked, StorageError> {
         let mode = Write::Edit { id: id.get(), base };
         self.write_one(article, now, mode, account).await
+    }
+
+    async fn revisions(&self, id: ArticleId) -> Result<Vec<RevisionInfo>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT r.revision, acc.username, r.saved_at FROM revisions r \
+             LEFT JOIN accounts acc ON acc.id = r.account_id \
+             WHERE r.article_id = $1 ORDER BY r.revision DESC",
+        )
+        .bind(id.get())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(RevisionInfo {
+                    revision: row.try_get(0)?,
+                    by: row.try_get(1)?,
+                    at: ts(row.try_get(2)?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revision(
+        &self,
+        id: ArticleId,
+        revision: i64,
+    ) -> Result<Option<(RevisionInfo, serde_json::Map<String, serde_json::Value>)>, StorageError>
+    {
+        let row = sqlx::query(
+            "SELECT r.revision, acc.username, r.saved_at, r.content FROM revisions r \
+             LEFT JOIN accounts acc ON acc.id = r.account_id \
+             WHERE r.article_id = $1 AND r.revision = $2",
+        )
+        .bind(id.get())
+        .bind(revision)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let content: String = row.try_get(3)?;
+            let content = serde_json::from_str(&content)
+                .map_err(|e| StorageError::Corrupt(format!("revision {revision} of {id}: {e}")))?;
+            Ok((
+                RevisionInfo {
+                    revision: row.try_get(0)?,
+                    by: row.try_get(1)?,
+                    at: ts(row.try_get(2)?)?,
+                },
+                content,
+            ))
+        })
+        .transpose()
     }
 
     async fn worked_article(&self, id: ArticleId) -> Result<Option<Worked>, StorageError> {

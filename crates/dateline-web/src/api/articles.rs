@@ -23,7 +23,11 @@ use super::{ApiError, Body, Caller};
 use crate::AppState;
 
 /// The article as the API shows it, with its address once it is public.
-async fn with_url(state: &AppState, w: &Worked, now: Timestamp) -> Result<Value, ApiError> {
+pub(super) async fn with_url(
+    state: &AppState,
+    w: &Worked,
+    now: Timestamp,
+) -> Result<Value, ApiError> {
     let mut out = Map::new();
     out.insert("id".into(), json!(w.id.get()));
     out.insert("revision".into(), json!(w.revision));
@@ -52,7 +56,7 @@ async fn with_url(state: &AppState, w: &Worked, now: Timestamp) -> Result<Value,
     Ok(Value::Object(out))
 }
 
-fn refusal(r: Refusal) -> ApiError {
+pub(super) fn refusal(r: Refusal) -> ApiError {
     match r {
         Refusal::Disabled(_) | Refusal::Forbidden { .. } => ApiError::Forbidden(r.to_string()),
         Refusal::NotFromState { .. } => ApiError::Conflict(r.to_string()),
@@ -60,7 +64,7 @@ fn refusal(r: Refusal) -> ApiError {
 }
 
 /// Reads an article from a request body into the domain, with the outlet's rules and sanitizer.
-fn parse_article(
+pub(super) fn parse_article(
     state: &AppState,
     mut body: Map<String, Value>,
     key: &str,
@@ -110,7 +114,7 @@ fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn subject<'a>(w: &'a Worked) -> Subject<'a> {
+pub(super) fn subject<'a>(w: &'a Worked) -> Subject<'a> {
     Subject {
         state: Some(w.state),
         desk: &w.section,
@@ -118,7 +122,7 @@ fn subject<'a>(w: &'a Worked) -> Subject<'a> {
     }
 }
 
-async fn load(state: &AppState, id: &str) -> Result<Worked, ApiError> {
+pub(super) async fn load(state: &AppState, id: &str) -> Result<Worked, ApiError> {
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::NotFound(format!("article {id:?} not found")))?;
@@ -131,7 +135,7 @@ async fn load(state: &AppState, id: &str) -> Result<Worked, ApiError> {
 
 /// Whether the caller may read an article: anyone with a token a published one; otherwise
 /// whoever may edit it.
-fn may_read(account: &Account, w: &Worked) -> Result<(), ApiError> {
+pub(super) fn may_read(account: &Account, w: &Worked) -> Result<(), ApiError> {
     if w.state == WorkflowState::Published {
         return Ok(());
     }
@@ -232,6 +236,17 @@ pub async fn save(
             at,
         }) => {
             let latest = load(&state, &id).await?;
+            // What changed since the revision this save was based on.
+            let changed = match (
+                state.store.revision(current.id, base).await?,
+                state.store.revision(current.id, revision).await?,
+            ) {
+                (Some((_, before)), Some((_, after))) => {
+                    let d = dateline_core::revision::diff(&before, &after);
+                    json!({"from": base, "to": revision, "fields": d.fields, "body": d.body})
+                }
+                _ => Value::Null,
+            };
             let body = json!({
                 "error": "conflict",
                 "message": format!("the article is at revision {revision}, saved by {by} at {at}; this save was based on revision {base}"),
@@ -239,6 +254,7 @@ pub async fn save(
                 "saved_by": by,
                 "saved_at": at.to_string(),
                 "current": with_url(&state, &latest, now).await?,
+                "diff": changed,
             });
             Ok((StatusCode::CONFLICT, Json(body)).into_response())
         }

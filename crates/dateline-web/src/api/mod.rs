@@ -20,6 +20,7 @@ use crate::AppState;
 
 mod articles;
 mod limiter;
+mod revisions;
 mod tokens;
 
 pub use limiter::LoginLimiter;
@@ -38,6 +39,13 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/articles", post(articles::create))
         .route("/articles/{id}", get(articles::read).put(articles::save))
         .route("/articles/{id}/actions", post(articles::act))
+        .route("/articles/{id}/revisions", get(revisions::list))
+        .route("/articles/{id}/revisions/{revision}", get(revisions::read))
+        .route(
+            "/articles/{id}/revisions/{revision}/restore",
+            post(revisions::restore),
+        )
+        .route("/articles/{id}/diff", get(revisions::compare))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", delete(tokens::revoke))
         .fallback(|| async { ApiError::NotFound("no such API route".to_string()) })

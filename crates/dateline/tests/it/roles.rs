@@ -154,8 +154,11 @@ async fn every_route_answers_every_persona_as_it_should() {
         ScheduleSubmitted,
         UnpublishPublished,
         EmbargoDraft,
+        ListRevisions,
+        Diff,
+        RestoreRevision,
     }
-    let matrix: [(Route, [u16; 7]); 11] = [
+    let matrix: [(Route, [u16; 7]); 14] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -182,6 +185,9 @@ async fn every_route_answers_every_persona_as_it_should() {
             [401, 403, 200, 403, 200, 403, 401],
         ),
         (Route::EmbargoDraft, [401, 403, 200, 403, 200, 403, 401]),
+        (Route::ListRevisions, [401, 200, 200, 403, 200, 403, 401]),
+        (Route::Diff, [401, 200, 200, 403, 200, 403, 401]),
+        (Route::RestoreRevision, [401, 200, 200, 403, 200, 403, 401]),
     ];
     let mut checked = 0;
     for (route, expected) in matrix {
@@ -294,6 +300,43 @@ async fn every_route_answers_every_persona_as_it_should() {
                     )
                     .await
                 }
+                Route::ListRevisions => {
+                    let id = fresh(contributor.clone(), false).await;
+                    call(
+                        &app,
+                        Method::GET,
+                        &format!("/api/v1/articles/{id}/revisions"),
+                        token,
+                        None,
+                    )
+                    .await
+                }
+                Route::Diff => {
+                    let id = fresh(contributor.clone(), false).await;
+                    let (status, _) = call(&app, Method::PUT, &format!("/api/v1/articles/{id}"), Some(&contributor), Some(json!({
+                        "headline": "Second", "section": "world", "body": "Text.", "base_revision": 1
+                    }))).await;
+                    assert_eq!(status, 200);
+                    call(
+                        &app,
+                        Method::GET,
+                        &format!("/api/v1/articles/{id}/diff"),
+                        token,
+                        None,
+                    )
+                    .await
+                }
+                Route::RestoreRevision => {
+                    let id = fresh(contributor.clone(), false).await;
+                    call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/revisions/1/restore"),
+                        token,
+                        Some(json!({"base_revision": 1})),
+                    )
+                    .await
+                }
                 Route::EmbargoDraft => {
                     let id = fresh(contributor.clone(), false).await;
                     call(
@@ -322,7 +365,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 11 * 7);
+    assert_eq!(checked, 14 * 7);
 
     fn route_name(i: usize) -> &'static str {
         [
@@ -337,6 +380,9 @@ async fn every_route_answers_every_persona_as_it_should() {
             "schedule (submitted)",
             "unpublish (published)",
             "embargo (a draft)",
+            "GET /articles/{id}/revisions (a contributor's draft)",
+            "GET /articles/{id}/diff (a contributor's draft)",
+            "restore a revision (a contributor's draft)",
         ][i]
     }
 }

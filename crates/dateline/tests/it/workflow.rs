@@ -440,3 +440,116 @@ async fn an_embargoed_story_is_on_no_public_route_until_it_lifts() {
         vec!["Under embargo"]
     );
 }
+
+#[tokio::test]
+async fn every_save_is_kept_compared_and_can_be_restored() {
+    let n = newsroom().await;
+    let app = &n.app;
+    let (_, created) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/v1/articles",
+        &n.editor,
+        Some(json!({
+            "headline": "Talks resume", "section": "world",
+            "body": "<p>Delegations met on Monday.</p><p>No agreement yet.</p>"
+        })),
+    )
+    .await;
+    let path = format!("/api/v1/articles/{}", created["id"]);
+    let mut second = created.clone();
+    second["headline"] = json!("Talks resume in the capital");
+    second["base_revision"] = json!(1);
+    let (status, _) = call(app, reqwest::Method::PUT, &path, &n.editor, Some(second)).await;
+    assert_eq!(status, 200);
+    let mut third = created.clone();
+    third["headline"] = json!("Talks resume in the capital");
+    third["body"] = json!("<p>Delegations met on Monday.</p><p>An agreement is near.</p>");
+    third["base_revision"] = json!(2);
+    let (status, _) = call(app, reqwest::Method::PUT, &path, &n.editor, Some(third)).await;
+    assert_eq!(status, 200);
+
+    let (status, listed) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("{path}/revisions"),
+        &n.editor,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let numbers: Vec<i64> = listed["revisions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|r| r["revision"].as_i64().expect("n"))
+        .collect();
+    assert_eq!(numbers, vec![3, 2, 1]);
+    assert_eq!(listed["revisions"][0]["by"], "ed");
+    let (_, first) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("{path}/revisions/1"),
+        &n.editor,
+        None,
+    )
+    .await;
+    assert_eq!(first["article"]["headline"], "Talks resume");
+
+    let (status, d) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("{path}/diff?from=1&to=3"),
+        &n.editor,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(
+        d["fields"],
+        json!([{"field": "headline", "before": "Talks resume", "after": "Talks resume in the capital"}])
+    );
+    assert_eq!(
+        d["body"][0],
+        json!({"op": "same", "text": "Delegations met on Monday."})
+    );
+    assert_eq!(d["body"][1]["op"], "changed");
+    assert!(d["body"][1]["words"]
+        .as_array()
+        .expect("words")
+        .contains(&json!({"op": "added", "text": "An"})));
+
+    // A save based on revision 1 is refused with what changed since.
+    let mut stale = created.clone();
+    stale["base_revision"] = json!(1);
+    let (status, refused) = call(app, reqwest::Method::PUT, &path, &n.editor, Some(stale)).await;
+    assert_eq!(status, 409);
+    assert_eq!(refused["diff"]["fields"][0]["field"], "headline");
+
+    // Revision 1 restored becomes revision 4.
+    let (status, restored) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("{path}/revisions/1/restore"),
+        &n.editor,
+        Some(json!({"base_revision": 3})),
+    )
+    .await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(
+        (restored["revision"].as_i64(), restored["headline"].as_str()),
+        (Some(4), Some("Talks resume"))
+    );
+    let (status, _) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("{path}/revisions/1/restore"),
+        &n.editor,
+        Some(json!({"base_revision": 3})),
+    )
+    .await;
+    assert_eq!(
+        status, 409,
+        "a restore based on an old revision is refused too"
+    );
+}
