@@ -114,6 +114,7 @@ pub enum Field {
     TranslationOf,
     Episode,
     Topics,
+    Correction,
 }
 
 impl Field {
@@ -131,6 +132,7 @@ impl Field {
             Field::TranslationOf => "translation_of",
             Field::Episode => "episode",
             Field::Topics => "topics",
+            Field::Correction => "note",
         }
     }
 }
@@ -410,6 +412,40 @@ pub struct Article {
     pub web_editors: Vec<String>,
     pub series: Option<SeriesEpisode>,
     pub topics: Vec<Slug>,
+    /// The corrections editors attached to it, oldest first.
+    pub corrections: Vec<Correction>,
+}
+
+/// A correction an editor attached to a published article: readers see it on the article and
+/// on the corrections page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Correction {
+    pub note: String,
+    pub at: Timestamp,
+}
+
+/// The most characters of a correction note.
+pub const MAX_CORRECTION: usize = 2_000;
+
+impl Correction {
+    /// A correction's note, cleaned and checked: present, one paragraph, within its limit.
+    pub fn note(text: &str) -> Result<String, ArticleError> {
+        let note = clean_line(text);
+        let chars = note.chars().count();
+        if chars == 0 {
+            return Err(ArticleError {
+                field: Field::Correction,
+                problem: "is missing or empty".into(),
+            });
+        }
+        if chars > MAX_CORRECTION {
+            return Err(ArticleError {
+                field: Field::Correction,
+                problem: format!("is {chars} characters, over the limit of {MAX_CORRECTION}"),
+            });
+        }
+        Ok(note)
+    }
 }
 
 impl Article {

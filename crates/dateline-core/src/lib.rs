@@ -22,7 +22,7 @@ pub mod workflow;
 pub use address::{AddressError, AddressParts, AddressPattern};
 pub use article::{
     Article, ArticleDraft, ArticleError, ArticleId, ArticleKey, ArticleKeyError, ArticleLink,
-    Field, NewArticle, SeriesEpisode,
+    Correction, Field, NewArticle, SeriesEpisode,
 };
 pub use collections::{Section, Series, Topic};
 pub use dateline::{DatelineFormat, DatelineFormatError};

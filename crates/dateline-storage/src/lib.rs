@@ -10,7 +10,8 @@ use dateline_core::change::{Change, Webhook, WebhookUrl};
 use dateline_core::revision::RevisionInfo;
 use dateline_core::workflow::State;
 use dateline_core::{
-    Article, ArticleId, ArticleKey, ArticleLink, Lang, NewArticle, Section, Series, Slug, Topic,
+    Article, ArticleId, ArticleKey, ArticleLink, Correction, Lang, NewArticle, Section, Series,
+    Slug, Topic,
 };
 use jiff::Timestamp;
 
@@ -305,6 +306,23 @@ pub trait Store: Send + Sync + 'static {
         change: StateChange,
         now: Timestamp,
     ) -> Result<Worked, StorageError>;
+    /// Attaches a correction to a published article, marks it updated, and tells the stream;
+    /// an article in another state is a [`StorageError::Conflict`].
+    async fn add_correction(
+        &self,
+        id: ArticleId,
+        note: &str,
+        account: i64,
+        now: Timestamp,
+    ) -> Result<Worked, StorageError>;
+    /// An edition's corrections of live articles, newest first, with the articles they correct.
+    async fn corrections(
+        &self,
+        lang: &Lang,
+        limit: u32,
+        offset: u32,
+        as_of: Timestamp,
+    ) -> Result<Vec<(Correction, ArticleLink)>, StorageError>;
     /// Publishes every scheduled article whose time has come, each exactly once however many
     /// callers race, and says which.
     async fn fire_schedules(&self, now: Timestamp) -> Result<Vec<ArticleId>, StorageError>;

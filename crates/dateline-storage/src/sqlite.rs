@@ -18,8 +18,8 @@ use dateline_core::change::{Change, ChangeKind, Webhook, WebhookUrl};
 use dateline_core::collections::name_from_key;
 use dateline_core::revision::RevisionInfo;
 use dateline_core::{
-    Article, ArticleId, ArticleKey, ArticleLink, Lang, Localized, LocalizedHtml, NewArticle,
-    SafeHtml, Section, Series, SeriesEpisode, Slug, Topic,
+    Article, ArticleId, ArticleKey, ArticleLink, Correction, Lang, Localized, LocalizedHtml,
+    NewArticle, SafeHtml, Section, Series, SeriesEpisode, Slug, Topic,
 };
 use jiff::Timestamp;
 use serde_json::json;
@@ -1507,6 +1507,82 @@ impl Store for SqliteStore {
         Ok(worked)
     }
 
+    #[tracing::instrument(skip(self, note, now))]
+    async fn add_correction(
+        &self,
+        id: ArticleId,
+        note: &str,
+        account: i64,
+        now: Timestamp,
+    ) -> Result<Worked, StorageError> {
+        let mut tx = self.write().await?;
+        let key: Option<String> = sqlx::query_scalar(
+            "UPDATE articles SET updated_at = $2 WHERE id = $1 AND state = 'published' RETURNING key",
+        )
+        .bind(id.get())
+        .bind(now.as_second())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(key) = key else {
+            return match load_worked(&mut tx, id.get()).await? {
+                Some(w) => Err(StorageError::Conflict(format!(
+                    "only a published article is corrected; this one is {}",
+                    w.state
+                ))),
+                None => Err(StorageError::NotFound(format!("article {id}"))),
+            };
+        };
+        sqlx::query(
+            "INSERT INTO corrections (article_id, note, at, account_id) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.get())
+        .bind(note)
+        .bind(now.as_second())
+        .bind(account)
+        .execute(&mut *tx)
+        .await?;
+        append_change(&mut tx, ChangeKind::ArticleUpdated, &key, Some(id.get())).await?;
+        let worked = load_worked(&mut tx, id.get())
+            .await?
+            .ok_or_else(|| StorageError::NotFound(format!("article {id}")))?;
+        tx.commit().await?;
+        Ok(worked)
+    }
+
+    async fn corrections(
+        &self,
+        lang: &Lang,
+        limit: u32,
+        offset: u32,
+        as_of: Timestamp,
+    ) -> Result<Vec<(Correction, ArticleLink)>, StorageError> {
+        let sql = format!(
+            "SELECT c.at, c.note, {LINK_COLUMNS} FROM corrections c \
+             JOIN articles a ON a.id = c.article_id JOIN sections s ON s.id = a.section_id \
+             WHERE a.lang = $1 AND a.live_from <= $2 ORDER BY c.at DESC, c.id DESC LIMIT $3 OFFSET $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(lang.as_str())
+            .bind(as_of.as_second())
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if let Some(link) = readable(row, 2) {
+                out.push((
+                    Correction {
+                        at: ts(row.try_get(0)?)?,
+                        note: row.try_get(1)?,
+                    },
+                    link,
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     async fn fire_schedules(&self, now: Timestamp) -> Result<Vec<ArticleId>, StorageError> {
         let published = "CASE WHEN ever_published = 0 THEN scheduled_at ELSE published_at END";
         let sql = format!(
@@ -1774,6 +1850,19 @@ fn account_from_row(row: &SqliteRow) -> Result<Account, StorageError> {
     })
 }
 
+/// Corrections as the article's query gives them: a JSON list of `[at, note]`, oldest first.
+fn corrections_from(json: Option<String>) -> Result<Vec<Correction>, StorageError> {
+    let pairs: Vec<(i64, String)> = match json {
+        Some(text) => serde_json::from_str(&text)
+            .map_err(|e| StorageError::Corrupt(format!("corrections {text:?}: {e}")))?,
+        None => vec![],
+    };
+    pairs
+        .into_iter()
+        .map(|(at, note)| Ok(Correction { note, at: ts(at)? }))
+        .collect()
+}
+
 fn series_at(row: &SqliteRow, at: usize) -> Result<Series, StorageError> {
     let partners: String = row.try_get(at + 3)?;
     Ok(Series {
@@ -1802,7 +1891,9 @@ impl SqliteStore {
     ) -> Result<Option<(Article, String, Option<Series>)>, StorageError> {
         let sql = format!(
             "SELECT {LINK_COLUMNS}, a.body_html, a.byline, a.web_editors, a.translation_group, \
-             se.key, se.title, se.description, se.partners \
+             se.key, se.title, se.description, se.partners, \
+             (SELECT json_group_array(json_array(c.at, c.note)) FROM \
+              (SELECT at, note FROM corrections WHERE article_id = a.id ORDER BY at, id) c) \
              FROM {LINK_FROM} LEFT JOIN series se ON se.id = a.series_id \
              WHERE a.id = $1 AND a.live_from <= $2"
         );
@@ -1836,6 +1927,7 @@ impl SqliteStore {
                 .map_err(|e| StorageError::Corrupt(e.to_string()))?,
             series: episode,
             topics: vec![],
+            corrections: corrections_from(row.try_get(LINK_WIDTH + 8)?)?,
             link,
         };
         Ok(Some((article, group, series)))

@@ -117,6 +117,10 @@ pub fn app(store: Arc<dyn Store>, site: Site, schedules: Arc<tokio::sync::Notify
                 &format!("{prefix}/series/{{key}}"),
                 get(pages::listing::series),
             )
+            .route(
+                &format!("{prefix}/corrections"),
+                get(pages::corrections::show),
+            )
             .layer(Extension(Edition(lang.clone())));
         router = router.merge(edition);
         if !prefix.is_empty() {

@@ -33,6 +33,10 @@ impl Templates {
             ("listing.html", include_str!("../templates/listing.html")),
             ("article.html", include_str!("../templates/article.html")),
             ("error.html", include_str!("../templates/error.html")),
+            (
+                "corrections.html",
+                include_str!("../templates/corrections.html"),
+            ),
         ];
         for (name, source) in sources {
             // The templates are part of the binary and covered by tests: a syntax error is a

@@ -268,6 +268,8 @@ pub struct ActionRequest {
     action: String,
     /// RFC 3339: when to publish (`schedule`), or until when (`embargo`; absent lifts it).
     at: Option<String>,
+    /// The correction readers will see (`correct`).
+    note: Option<String>,
 }
 
 pub async fn act(
@@ -288,6 +290,29 @@ pub async fn act(
             })
         })
         .transpose()?;
+    if request.action == "correct" {
+        let note = dateline_core::Correction::note(request.note.as_deref().unwrap_or_default())
+            .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
+        if at.is_some() {
+            return Err(ApiError::Unprocessable(
+                "\"correct\" takes no \"at\"".into(),
+            ));
+        }
+        authorize(&account, Action::Correct, &subject(&current)).map_err(refusal)?;
+        let now = Timestamp::now();
+        let worked = state
+            .store
+            .add_correction(current.id, &note, account.id, now)
+            .await?;
+        tracing::info!(article = %worked.id, by = %account.username, "corrected an article");
+        return Ok(Json(with_url(&state, &worked, now).await?));
+    }
+    if request.note.is_some() {
+        return Err(ApiError::Unprocessable(format!(
+            "\"{}\" takes no \"note\"",
+            request.action
+        )));
+    }
     let (action, change) = match (request.action.as_str(), at) {
         ("submit", None) => (Action::Submit, StateChange::Submit),
         ("publish", None) => (Action::Publish, StateChange::Publish),
@@ -307,7 +332,7 @@ pub async fn act(
         }
         (other, _) => {
             return Err(ApiError::Unprocessable(format!(
-                "{other:?} is not an action: use submit, schedule, publish, unpublish or embargo"
+                "{other:?} is not an action: use submit, schedule, publish, unpublish, embargo or correct"
             )))
         }
     };

@@ -208,7 +208,8 @@ mod tests {
             .find("\n}\n")
             .map_or(source.len(), |e| start + e);
         let mut routed = BTreeSet::new();
-        for call in source[start..end].split(".route(\"").skip(1) {
+        for call in source[start..end].split(".route(").skip(1) {
+            let call = call.trim_start().trim_start_matches('"');
             let (path, rest) = call.split_once('"').unwrap_or_default();
             let handlers = rest.split_once("))").map_or(rest, |(h, _)| h);
             for method in ["get", "post", "put", "delete", "patch"] {

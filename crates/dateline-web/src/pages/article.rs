@@ -43,7 +43,17 @@ struct ArticleView {
     topics: Vec<TopicLink>,
     translations: Vec<EditionView>,
     related: Vec<LinkView>,
+    corrections: Vec<CorrectionView>,
     json_ld: minijinja::Value,
+}
+
+/// A correction as the article shows it.
+#[derive(Serialize)]
+pub(crate) struct CorrectionView {
+    pub note: String,
+    /// When, as the outlet writes dates.
+    pub time: String,
+    pub datetime: String,
 }
 
 /// Every path no other route claims: an article address, current or stale, or a 404.
@@ -205,6 +215,9 @@ fn render(
         "author": article.byline.as_ref().map(|b| serde_json::json!({"@type": "Person", "name": b})),
         "publisher": {"@type": "NewsMediaOrganization", "name": site.outlet},
         "sourceOrganization": link.credit.as_ref().map(|c| serde_json::json!({"@type": "Organization", "name": c})),
+        "correction": (!article.corrections.is_empty()).then(|| article.corrections.iter().map(|c| serde_json::json!({
+            "@type": "CorrectionComment", "text": c.note, "datePublished": c.at.to_string()
+        })).collect::<Vec<_>>()),
     });
     // Absent facts are left out rather than written as null.
     let json_ld = match json_ld {
@@ -230,6 +243,15 @@ fn render(
             .related
             .iter()
             .map(|l| site.link_view(sections, l))
+            .collect(),
+        corrections: article
+            .corrections
+            .iter()
+            .map(|c| CorrectionView {
+                note: c.note.clone(),
+                time: site.dateline.time(c.at, &site.time_zone, &link.lang),
+                datetime: c.at.to_string(),
+            })
             .collect(),
         json_ld: crate::render::json_ld(&json_ld),
     };

@@ -13,6 +13,7 @@ use crate::ui::ui;
 use crate::{AppError, AppState};
 
 pub mod article;
+pub mod corrections;
 pub mod home;
 pub mod listing;
 

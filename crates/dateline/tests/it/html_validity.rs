@@ -29,6 +29,35 @@ async fn every_kind_of_page_is_valid_html() {
     let app = TestApp::demo().await;
     let home = app.page("/").await;
     let article = home.attrs(".lead .headline a", "href").remove(0);
+    // The lead story carries a correction, as a corrected article does.
+    let editor = app
+        .store
+        .create_account(
+            &dateline_core::account::Username::parse("checker").expect("name"),
+            &dateline_core::account::Grants::new([dateline_core::account::Role::ChiefEditor], [])
+                .expect("grants"),
+            &dateline_core::account::Password::parse("a long enough password")
+                .expect("password")
+                .hash()
+                .expect("hash"),
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("account");
+    let lead_id: i64 = article
+        .rsplit('-')
+        .next()
+        .and_then(|tail| tail.trim_end_matches(".html").parse().ok())
+        .expect("an id in the address");
+    app.store
+        .add_correction(
+            dateline_core::ArticleId::new(lead_id),
+            "An earlier version of this story misspelt the envoy's name.",
+            editor.id,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("corrected");
     let zh_home = app.page("/zh/").await;
     let zh_article = zh_home.attrs(".lead .headline a", "href").remove(0);
     let paths = [
@@ -43,6 +72,8 @@ async fn every_kind_of_page_is_valid_html() {
         "/topic/veldania-amaru-relations".to_string(),
         "/ru/topic/veldania-amaru-relations".to_string(),
         "/no/such/page".to_string(),
+        "/corrections".to_string(),
+        "/zh/corrections".to_string(),
     ];
     let dir = tempfile::tempdir().expect("dir");
     let mut files = Vec::new();

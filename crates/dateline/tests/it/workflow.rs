@@ -553,3 +553,97 @@ async fn every_save_is_kept_compared_and_can_be_restored() {
         "a restore based on an old revision is refused too"
     );
 }
+
+#[tokio::test]
+async fn a_correction_shows_on_the_story_and_the_corrections_page() {
+    let n = newsroom().await;
+    let app = &n.app;
+    let (_, created) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/v1/articles",
+        &n.editor,
+        Some(json!({
+            "headline": "Envoy arrives", "section": "world", "body": "Text."
+        })),
+    )
+    .await;
+    let actions = format!("/api/v1/articles/{}/actions", created["id"]);
+    let note =
+        json!({"action": "correct", "note": "An earlier version misspelt the envoy's name."});
+    let (status, refused) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.editor,
+        Some(note.clone()),
+    )
+    .await;
+    assert_eq!(
+        status, 409,
+        "only a published article is corrected: {refused}"
+    );
+    let (_, published) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.editor,
+        Some(json!({"action": "publish"})),
+    )
+    .await;
+    let (status, _) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.contributor,
+        Some(note.clone()),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, empty) = call(
+        app,
+        reqwest::Method::POST,
+        &actions,
+        &n.editor,
+        Some(json!({"action": "correct", "note": "  "})),
+    )
+    .await;
+    assert_eq!(status, 422, "{empty}");
+    // Times are kept to the second: let the correction come a second after the publication.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, _) = call(app, reqwest::Method::POST, &actions, &n.editor, Some(note)).await;
+    assert_eq!(status, 200);
+
+    let address = published["url"]
+        .as_str()
+        .expect("url")
+        .trim_start_matches(&app.address)
+        .to_string();
+    let page = app.page(&address).await;
+    let shown = page.text(".correction");
+    assert!(shown.starts_with("Correction, "), "{shown}");
+    assert!(
+        shown.ends_with(": An earlier version misspelt the envoy's name."),
+        "{shown}"
+    );
+    assert_eq!(
+        page.texts(".updated").len(),
+        1,
+        "a correction marks the story updated"
+    );
+    let json_ld: Value =
+        serde_json::from_str(&page.text("script[type='application/ld+json']")).expect("JSON-LD");
+    assert_eq!(
+        json_ld["correction"][0]["text"],
+        "An earlier version misspelt the envoy's name."
+    );
+
+    let corrections = app.page("/corrections").await;
+    assert_eq!(corrections.status, 200);
+    assert_eq!(
+        corrections.texts(".corrections-list .headline"),
+        vec!["Envoy arrives"]
+    );
+    assert_eq!(corrections.attr(".corrections-list a", "href"), address);
+    assert_eq!(app.page("/corrections?page=2").await.status, 404);
+}
