@@ -6,6 +6,7 @@
 pub mod account;
 pub mod address;
 pub mod article;
+pub mod audit;
 pub mod change;
 pub mod collections;
 pub mod dateline;

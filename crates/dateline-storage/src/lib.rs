@@ -6,6 +6,7 @@
 
 use async_trait::async_trait;
 use dateline_core::account::{Account, Grants, PasswordHash, TokenDigest, TokenInfo, Username};
+use dateline_core::audit::AuditEntry;
 use dateline_core::change::{Change, Webhook, WebhookUrl};
 use dateline_core::revision::RevisionInfo;
 use dateline_core::workflow::State;
@@ -353,6 +354,16 @@ pub trait Store: Send + Sync + 'static {
         token: i64,
         now: Timestamp,
     ) -> Result<(), StorageError>;
+
+    /// Appends an entry to the audit log.
+    async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError>;
+    /// Up to `limit` entries of the audit log before the entry `before` (all, when `None`),
+    /// newest first.
+    async fn audit_log(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StorageError>;
 
     /// Up to `limit` records of the stream of changes after `position`, in order. Every write
     /// that readers can see appends its records in its own transaction.

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use dateline_core::account::{
     Account, Grants, PasswordHash, Role, TokenDigest, TokenInfo, Username,
 };
+use dateline_core::audit::AuditEntry;
 use dateline_core::change::{Change, ChangeKind, Webhook, WebhookUrl};
 use dateline_core::collections::name_from_key;
 use dateline_core::revision::RevisionInfo;
@@ -1705,6 +1706,52 @@ impl Store for SqliteStore {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO audit_log (at, account_id, actor, action, subject, address) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(entry.at.as_second())
+        .bind(entry.account)
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(&entry.subject)
+        .bind(&entry.address)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn audit_log(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, at, account_id, actor, action, subject, address FROM audit_log \
+             WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    id: row.try_get(0)?,
+                    at: ts(row.try_get(1)?)?,
+                    account: row.try_get(2)?,
+                    actor: row.try_get(3)?,
+                    action: row.try_get(4)?,
+                    subject: row.try_get(5)?,
+                    address: row.try_get(6)?,
+                })
+            })
+            .collect()
     }
 
     async fn changes_after(&self, position: i64, limit: u32) -> Result<Vec<Change>, StorageError> {

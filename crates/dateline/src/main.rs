@@ -155,12 +155,38 @@ fn import_help() -> String {
     s
 }
 
+/// Records an operator's action from the command line in the audit log.
+async fn audit(
+    store: &dyn dateline_storage::Store,
+    action: &str,
+    subject: String,
+) -> anyhow::Result<()> {
+    store
+        .audit(&dateline_core::audit::AuditEntry {
+            id: 0,
+            at: jiff::Timestamp::now(),
+            account: None,
+            actor: "command line".to_string(),
+            action: action.to_string(),
+            subject,
+            address: None,
+        })
+        .await
+        .context("failed to record the action in the audit log")
+}
+
 async fn run_user(store: &dyn dateline_storage::Store, command: UserCommand) -> anyhow::Result<()> {
     let now = jiff::Timestamp::now();
     match command {
         UserCommand::Add { name, roles, desks } => {
             let (password, generated) = user::read_password()?;
             let account = user::add(store, &name, &roles, &desks, &password).await?;
+            audit(
+                store,
+                "account.create",
+                format!("account {}", account.username),
+            )
+            .await?;
             println!("created {}", user::describe(&account));
             if generated {
                 println!("password: {}", password.expose());
@@ -174,11 +200,13 @@ async fn run_user(store: &dyn dateline_storage::Store, command: UserCommand) -> 
         UserCommand::Disable { name } => {
             let username = user::existing(store, &name).await?;
             store.set_disabled(&username, true, now).await?;
+            audit(store, "account.disable", format!("account {username}")).await?;
             println!("disabled {username}");
         }
         UserCommand::Enable { name } => {
             let username = user::existing(store, &name).await?;
             store.set_disabled(&username, false, now).await?;
+            audit(store, "account.enable", format!("account {username}")).await?;
             println!("enabled {username}");
         }
         UserCommand::Password { name } => {
@@ -187,6 +215,7 @@ async fn run_user(store: &dyn dateline_storage::Store, command: UserCommand) -> 
             store
                 .set_password(&username, &password.hash()?, now)
                 .await?;
+            audit(store, "account.password", format!("account {username}")).await?;
             println!("changed the password of {username}");
             if generated {
                 println!("password: {}", password.expose());
@@ -234,6 +263,7 @@ async fn run_webhook(
         }
         WebhookCommand::Remove { id } => {
             store.remove_webhook(id).await?;
+            audit(store, "webhook.remove", format!("webhook {id}")).await?;
             println!("removed webhook {id}");
         }
     }

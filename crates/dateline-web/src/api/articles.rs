@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use dateline_core::account::Account;
 use dateline_core::import::{parse_object, BodyFormat, FieldMap, ImportOptions};
 use dateline_core::workflow::{authorize, Action, Refusal, State as WorkflowState, Subject};
@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{ApiError, Body, Caller};
+use super::{address, record, ApiError, Body, Caller, ClientAddr};
 use crate::AppState;
 
 /// The article as the API shows it, with its address once it is public.
@@ -147,6 +147,7 @@ pub(super) fn may_read(account: &Account, w: &Worked) -> Result<(), ApiError> {
 pub async fn create(
     State(state): State<Arc<AppState>>,
     Caller(account): Caller,
+    addr: Option<Extension<ClientAddr>>,
     Body(body): Body<Value>,
 ) -> Result<Response, ApiError> {
     let body = object(body)?;
@@ -172,6 +173,16 @@ pub async fn create(
     let now = Timestamp::now();
     let worked = state.store.create_draft(&article, account.id, now).await?;
     tracing::info!(article = %worked.id, by = %account.username, "created a draft");
+    let client = address(addr.as_ref().map(|Extension(a)| a));
+    record(
+        &state,
+        Some(&account),
+        account.username.as_str(),
+        "article.create",
+        format!("article {}", worked.id),
+        client,
+    )
+    .await;
     Ok((
         StatusCode::CREATED,
         Json(with_url(&state, &worked, now).await?),
@@ -192,6 +203,7 @@ pub async fn read(
 pub async fn save(
     State(state): State<Arc<AppState>>,
     Caller(account): Caller,
+    addr: Option<Extension<ClientAddr>>,
     Path(id): Path<String>,
     Body(body): Body<Value>,
 ) -> Result<Response, ApiError> {
@@ -229,7 +241,20 @@ pub async fn save(
         .save_article(current.id, &article, base, account.id, now)
         .await
     {
-        Ok(worked) => Ok(Json(with_url(&state, &worked, now).await?).into_response()),
+        Ok(worked) => {
+            let client = address(addr.as_ref().map(|Extension(a)| a));
+            let subject = format!("article {} revision {}", worked.id, worked.revision);
+            record(
+                &state,
+                Some(&account),
+                account.username.as_str(),
+                "article.save",
+                subject,
+                client,
+            )
+            .await;
+            Ok(Json(with_url(&state, &worked, now).await?).into_response())
+        }
         Err(StorageError::Stale {
             current: revision,
             by,
@@ -275,6 +300,7 @@ pub struct ActionRequest {
 pub async fn act(
     State(state): State<Arc<AppState>>,
     Caller(account): Caller,
+    addr: Option<Extension<ClientAddr>>,
     Path(id): Path<String>,
     Body(request): Body<ActionRequest>,
 ) -> Result<Json<Value>, ApiError> {
@@ -305,6 +331,16 @@ pub async fn act(
             .add_correction(current.id, &note, account.id, now)
             .await?;
         tracing::info!(article = %worked.id, by = %account.username, "corrected an article");
+        let client = address(addr.as_ref().map(|Extension(a)| a));
+        record(
+            &state,
+            Some(&account),
+            account.username.as_str(),
+            "article.correct",
+            format!("article {}", worked.id),
+            client,
+        )
+        .await;
         return Ok(Json(with_url(&state, &worked, now).await?));
     }
     if request.note.is_some() {
@@ -346,5 +382,15 @@ pub async fn act(
         state.schedules.notify_one();
     }
     tracing::info!(article = %worked.id, action = %action, by = %account.username, state = %worked.state, "moved an article");
+    let client = address(addr.as_ref().map(|Extension(a)| a));
+    record(
+        &state,
+        Some(&account),
+        account.username.as_str(),
+        &format!("article.{action}"),
+        format!("article {}", worked.id),
+        client,
+    )
+    .await;
     Ok(Json(with_url(&state, &worked, now).await?))
 }

@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::AppState;
 
 mod articles;
+mod audit;
 mod limiter;
 mod revisions;
 mod tokens;
@@ -46,6 +47,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             post(revisions::restore),
         )
         .route("/articles/{id}/diff", get(revisions::compare))
+        .route("/audit", get(audit::list))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", delete(tokens::revoke))
         .fallback(|| async { ApiError::NotFound("no such API route".to_string()) })
@@ -177,6 +179,35 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                 )
             })?;
         Ok(Caller(account))
+    }
+}
+
+/// The client address of a request, as text, when the server put it there.
+pub(crate) fn address(addr: Option<&ClientAddr>) -> Option<String> {
+    addr.map(|ClientAddr(a)| a.ip().to_string())
+}
+
+/// Records an action in the audit log, after it committed. A failure to record is logged
+/// loudly; the action itself stands.
+pub(crate) async fn record(
+    state: &AppState,
+    account: Option<&Account>,
+    actor: &str,
+    action: &str,
+    subject: String,
+    addr: Option<String>,
+) {
+    let entry = dateline_core::audit::AuditEntry {
+        id: 0,
+        at: Timestamp::now(),
+        account: account.map(|a| a.id),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        subject,
+        address: addr,
+    };
+    if let Err(e) = state.store.audit(&entry).await {
+        tracing::error!(error = %e, action, "could not record an action in the audit log");
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use dateline_core::revision::{diff, RevisionInfo};
 use dateline_core::workflow::{authorize, Action};
 use dateline_storage::StorageError;
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::articles::{load, may_read, parse_article, refusal, subject, with_url};
-use super::{ApiError, Body, Caller};
+use super::{address, record, ApiError, Body, Caller, ClientAddr};
 use crate::AppState;
 
 fn info(r: &RevisionInfo) -> Value {
@@ -100,20 +100,26 @@ pub struct Restore {
 pub async fn restore(
     State(state): State<Arc<AppState>>,
     Caller(account): Caller,
+    addr: Option<Extension<ClientAddr>>,
     Path((id, revision)): Path<(String, String)>,
     Body(request): Body<Restore>,
 ) -> Result<Response, ApiError> {
     let current = load(&state, &id).await?;
     authorize(&account, Action::Edit, &subject(&current)).map_err(refusal)?;
-    let (_, record) = content(&state, current.id, number(&revision)?).await?;
-    let article = parse_article(&state, record, current.key.as_str())?;
+    let (_, old) = content(&state, current.id, number(&revision)?).await?;
+    let article = parse_article(&state, old, current.key.as_str())?;
     let now = Timestamp::now();
     match state
         .store
         .save_article(current.id, &article, request.base_revision, account.id, now)
         .await
     {
-        Ok(saved) => Ok(Json(with_url(&state, &saved, now).await?).into_response()),
+        Ok(saved) => {
+            let client = address(addr.as_ref().map(|Extension(a)| a));
+            let subject = format!("article {} revision {revision} as {}", saved.id, saved.revision);
+            record(&state, Some(&account), account.username.as_str(), "article.restore", subject, client).await;
+            Ok(Json(with_url(&state, &saved, now).await?).into_response())
+        }
         Err(StorageError::Stale { current: at, by, at: when }) => Ok((
             StatusCode::CONFLICT,
             Json(json!({

@@ -12,7 +12,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{ApiError, Body, Caller, ClientAddr};
+use super::{address, record, ApiError, Body, Caller, ClientAddr};
 use crate::AppState;
 
 /// How long a token works unless asked otherwise, and at most.
@@ -55,6 +55,7 @@ pub async fn create(
     addr: Option<Extension<ClientAddr>>,
     Body(login): Body<Login>,
 ) -> Result<impl IntoResponse, ApiError> {
+    let client = address(addr.as_ref().map(|Extension(a)| a));
     let addr = addr.map(|Extension(ClientAddr(a))| a.ip());
     let days = login.expires_in_days.unwrap_or(DEFAULT_DAYS);
     if !(1..=MAX_DAYS).contains(&days) {
@@ -83,6 +84,15 @@ pub async fn create(
     let (Some(username), true, true) = (username, stored.is_some(), matches) else {
         state.logins.failed(&login.username, addr);
         tracing::warn!(username = %login.username, client = ?addr, "a login failed");
+        record(
+            &state,
+            None,
+            &login.username,
+            "login.failed",
+            format!("account {:?}", login.username),
+            client,
+        )
+        .await;
         return Err(refused());
     };
     let account = state.store.account(&username).await?.ok_or_else(refused)?;
@@ -102,6 +112,15 @@ pub async fn create(
         .create_token(account.id, &token.digest(), now, expires)
         .await?;
     tracing::info!(username = %username, token = saved.id, "issued an API token");
+    record(
+        &state,
+        Some(&account),
+        username.as_str(),
+        "token.create",
+        format!("token {}", saved.id),
+        client,
+    )
+    .await;
     let mut body = info(&saved);
     body["token"] = json!(token.expose());
     Ok((StatusCode::CREATED, Json(body)))
@@ -120,6 +139,7 @@ pub async fn list(
 pub async fn revoke(
     State(state): State<Arc<AppState>>,
     Caller(account): Caller,
+    addr: Option<Extension<ClientAddr>>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: i64 = id
@@ -129,5 +149,15 @@ pub async fn revoke(
         .store
         .revoke_token(account.id, id, Timestamp::now())
         .await?;
+    let client = address(addr.as_ref().map(|Extension(a)| a));
+    record(
+        &state,
+        Some(&account),
+        account.username.as_str(),
+        "token.revoke",
+        format!("token {id}"),
+        client,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

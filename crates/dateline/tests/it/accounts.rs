@@ -164,6 +164,25 @@ async fn an_operator_manages_accounts_from_the_command_line() {
         .expect("read")
         .expect("stored");
     assert!(hash.verify("the next secret phrase") && !hash.verify("a piped secret phrase"));
+
+    // Each of these is in the audit log, as the command line's.
+    let log = store.audit_log(None, 100).await.expect("audit log");
+    let done: Vec<(&str, &str)> = log
+        .iter()
+        .rev()
+        .map(|e| (e.action.as_str(), e.subject.as_str()))
+        .collect();
+    assert_eq!(
+        done,
+        vec![
+            ("account.create", "account mara"),
+            ("account.create", "account li.wen"),
+            ("account.disable", "account mara"),
+            ("account.enable", "account mara"),
+            ("account.password", "account mara"),
+        ]
+    );
+    assert!(log.iter().all(|e| e.actor == "command line" && e.account.is_none()));
 }
 
 /// `dateline demo` prints one login per role, and each works.

@@ -157,8 +157,9 @@ async fn every_route_answers_every_persona_as_it_should() {
         ListRevisions,
         Diff,
         RestoreRevision,
+        AuditLog,
     }
-    let matrix: [(Route, [u16; 7]); 14] = [
+    let matrix: [(Route, [u16; 7]); 15] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -188,6 +189,7 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::ListRevisions, [401, 200, 200, 403, 200, 403, 401]),
         (Route::Diff, [401, 200, 200, 403, 200, 403, 401]),
         (Route::RestoreRevision, [401, 200, 200, 403, 200, 403, 401]),
+        (Route::AuditLog, [401, 403, 403, 403, 403, 200, 401]),
     ];
     let mut checked = 0;
     for (route, expected) in matrix {
@@ -337,6 +339,7 @@ async fn every_route_answers_every_persona_as_it_should() {
                     )
                     .await
                 }
+                Route::AuditLog => call(&app, Method::GET, "/api/v1/audit", token, None).await,
                 Route::EmbargoDraft => {
                     let id = fresh(contributor.clone(), false).await;
                     call(
@@ -365,7 +368,44 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 14 * 7);
+    assert_eq!(checked, 15 * 7);
+
+    // The admin reads who did what, from where.
+    let admin = personas[5].token.clone().expect("admin");
+    let (status, log) = call(
+        &app,
+        Method::GET,
+        "/api/v1/audit?limit=500",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let entries = log["entries"].as_array().expect("entries");
+    let seen = |action: &str, actor: &str| {
+        entries
+            .iter()
+            .any(|e| e["action"] == action && e["actor"] == actor && e["address"] == "127.0.0.1")
+    };
+    for (action, actor) in [
+        ("token.create", "contributor"),
+        ("article.create", "contributor"),
+        ("article.save", "world-editor"),
+        ("article.publish", "chief"),
+        ("article.unpublish", "world-editor"),
+        ("article.restore", "chief"),
+        ("token.revoke", "admin"),
+    ] {
+        assert!(
+            seen(action, actor),
+            "no {action} by {actor} in the audit log"
+        );
+    }
+    let ids: Vec<i64> = entries
+        .iter()
+        .map(|e| e["id"].as_i64().expect("id"))
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first");
 
     fn route_name(i: usize) -> &'static str {
         [
@@ -383,6 +423,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             "GET /articles/{id}/revisions (a contributor's draft)",
             "GET /articles/{id}/diff (a contributor's draft)",
             "restore a revision (a contributor's draft)",
+            "GET /audit",
         ][i]
     }
 }
