@@ -355,6 +355,36 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(), StorageError>;
 
+    /// Keeps a new browser session's cookie digest and CSRF token for an account.
+    async fn create_session(
+        &self,
+        account: i64,
+        digest: &TokenDigest,
+        csrf: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StorageError>;
+    /// The active account of a session cookie, and the session's CSRF token, while the session
+    /// is neither expired nor revoked at `now`.
+    async fn session(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> Result<Option<(Account, String)>, StorageError>;
+    /// Ends a session (logout).
+    async fn revoke_session(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+    /// Ends every session of an account but `keep` (after a password change).
+    async fn revoke_other_sessions(
+        &self,
+        account: i64,
+        keep: &TokenDigest,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+
     /// Appends an entry to the audit log.
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError>;
     /// Up to `limit` entries of the audit log before the entry `before` (all, when `None`),

@@ -1708,6 +1708,83 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn create_session(
+        &self,
+        account: i64,
+        digest: &TokenDigest,
+        csrf: &str,
+        now: Timestamp,
+        expires: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO sessions (account_id, digest, csrf, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(account)
+        .bind(digest.as_str())
+        .bind(csrf)
+        .bind(now.as_second())
+        .bind(expires.as_second())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> Result<Option<(Account, String)>, StorageError> {
+        let row = sqlx::query(
+            "SELECT a.id, a.username, a.roles, a.desks, a.disabled, s.csrf FROM sessions s \
+             JOIN accounts a ON a.id = s.account_id \
+             WHERE s.digest = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND a.disabled = 0",
+        )
+        .bind(digest.as_str())
+        .bind(now.as_second())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok((account_from_row(&row)?, row.try_get(5)?)))
+            .transpose()
+    }
+
+    async fn revoke_session(
+        &self,
+        digest: &TokenDigest,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE sessions SET revoked_at = COALESCE(revoked_at, $2) WHERE digest = $1")
+            .bind(digest.as_str())
+            .bind(now.as_second())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn revoke_other_sessions(
+        &self,
+        account: i64,
+        keep: &TokenDigest,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = COALESCE(revoked_at, $3) \
+             WHERE account_id = $1 AND digest <> $2",
+        )
+        .bind(account)
+        .bind(keep.as_str())
+        .bind(now.as_second())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
         let mut tx = self.write().await?;
         sqlx::query(

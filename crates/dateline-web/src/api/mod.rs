@@ -22,6 +22,7 @@ mod articles;
 mod audit;
 mod limiter;
 mod revisions;
+mod session;
 mod tokens;
 
 pub use limiter::LoginLimiter;
@@ -48,6 +49,13 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/articles/{id}/diff", get(revisions::compare))
         .route("/audit", get(audit::list))
+        .route(
+            "/session",
+            post(session::login)
+                .get(session::current)
+                .delete(session::logout),
+        )
+        .route("/session/password", post(session::change_password))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", delete(tokens::revoke))
         .fallback(|| async { ApiError::NotFound("no such API route".to_string()) })
@@ -150,15 +158,42 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         parts: &mut Parts,
         state: &Arc<AppState>,
     ) -> Result<Caller, ApiError> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::Unauthorized(
-                    "this needs an API token: send Authorization: Bearer TOKEN (POST /api/v1/tokens gives one)"
+        let now = Timestamp::now();
+        let Some(header) = parts.headers.get(header::AUTHORIZATION) else {
+            // A browser: its session cookie, and for a change, the session's CSRF token.
+            let Some(value) = session::cookie(&parts.headers) else {
+                return Err(ApiError::Unauthorized(
+                    "this needs an API token (Authorization: Bearer TOKEN, from POST /api/v1/tokens) or a session (POST /api/v1/session)"
                         .to_string(),
-                )
-            })?;
+                ));
+            };
+            let (account, csrf) = state
+                .store
+                .session(&TokenDigest::of(value), now)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "the session has ended or expired, or its account is disabled: log in again"
+                            .to_string(),
+                    )
+                })?;
+            let safe = matches!(
+                parts.method,
+                axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+            );
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !safe && !same(sent.as_bytes(), csrf.as_bytes()) {
+                return Err(ApiError::Forbidden(
+                    "a change made with a session cookie must send the session's X-CSRF-Token"
+                        .to_string(),
+                ));
+            }
+            return Ok(Caller(account));
+        };
         let token = header
             .to_str()
             .ok()
@@ -170,7 +205,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             })?;
         let account = state
             .store
-            .account_by_token(&TokenDigest::of(token), Timestamp::now())
+            .account_by_token(&TokenDigest::of(token), now)
             .await?
             .ok_or_else(|| {
                 ApiError::Unauthorized(
@@ -180,6 +215,11 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             })?;
         Ok(Caller(account))
     }
+}
+
+/// Whether two secrets are equal, taking as long whatever their first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
 }
 
 /// The client address of a request, as text, when the server put it there.

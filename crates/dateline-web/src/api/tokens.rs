@@ -39,7 +39,7 @@ fn info(t: &TokenInfo) -> Value {
 
 /// A dummy hash to verify against when the username is unknown, so that an unknown name takes
 /// as long to refuse as a wrong password.
-fn decoy() -> &'static dateline_core::account::PasswordHash {
+pub(super) fn decoy() -> &'static dateline_core::account::PasswordHash {
     static DECOY: std::sync::OnceLock<dateline_core::account::PasswordHash> =
         std::sync::OnceLock::new();
     DECOY.get_or_init(|| {
@@ -47,6 +47,57 @@ fn decoy() -> &'static dateline_core::account::PasswordHash {
             .and_then(|p| p.hash())
             .unwrap_or_else(|_| dateline_core::account::PasswordHash::from_stored(String::new()))
     })
+}
+
+/// The account a username and password name, checked against the login limits; every failure
+/// is counted, logged and audited.
+pub(super) async fn check_login(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    addr: Option<std::net::IpAddr>,
+    client: Option<String>,
+) -> Result<dateline_core::account::Account, ApiError> {
+    if let Err(wait) = state.logins.check(name, addr) {
+        return Err(ApiError::TooManyRequests {
+            message: format!("too many failed logins; try again in {wait} seconds"),
+            retry_after: wait,
+        });
+    }
+    let refused = || ApiError::Unauthorized("wrong username or password".to_string());
+    let username = Username::parse(name).ok();
+    let stored = match &username {
+        Some(name) => state.store.password_hash(name).await?,
+        None => None,
+    };
+    // Argon2 is slow on purpose: it runs off the async workers.
+    let attempt = password.to_string();
+    let hash = stored.clone().unwrap_or_else(|| decoy().clone());
+    let matches = tokio::task::spawn_blocking(move || hash.verify(&attempt))
+        .await
+        .unwrap_or(false);
+    let (Some(username), true, true) = (username, stored.is_some(), matches) else {
+        state.logins.failed(name, addr);
+        tracing::warn!(username = %name, client = ?addr, "a login failed");
+        record(
+            state,
+            None,
+            name,
+            "login.failed",
+            format!("account {name:?}"),
+            client,
+        )
+        .await;
+        return Err(refused());
+    };
+    let account = state.store.account(&username).await?.ok_or_else(refused)?;
+    if account.disabled {
+        return Err(ApiError::Forbidden(format!(
+            "the account {username} is disabled"
+        )));
+    }
+    state.logins.succeeded(name);
+    Ok(account)
 }
 
 #[tracing::instrument(skip_all)]
@@ -63,45 +114,14 @@ pub async fn create(
             "expires_in_days is {days}: use 1 to {MAX_DAYS}"
         )));
     }
-    if let Err(wait) = state.logins.check(&login.username, addr) {
-        return Err(ApiError::TooManyRequests {
-            message: format!("too many failed logins; try again in {wait} seconds"),
-            retry_after: wait,
-        });
-    }
-    let refused = || ApiError::Unauthorized("wrong username or password".to_string());
-    let username = Username::parse(&login.username).ok();
-    let stored = match &username {
-        Some(name) => state.store.password_hash(name).await?,
-        None => None,
-    };
-    // Argon2 is slow on purpose: it runs off the async workers.
-    let attempt = login.password.clone();
-    let hash = stored.clone().unwrap_or_else(|| decoy().clone());
-    let matches = tokio::task::spawn_blocking(move || hash.verify(&attempt))
-        .await
-        .unwrap_or(false);
-    let (Some(username), true, true) = (username, stored.is_some(), matches) else {
-        state.logins.failed(&login.username, addr);
-        tracing::warn!(username = %login.username, client = ?addr, "a login failed");
-        record(
-            &state,
-            None,
-            &login.username,
-            "login.failed",
-            format!("account {:?}", login.username),
-            client,
-        )
-        .await;
-        return Err(refused());
-    };
-    let account = state.store.account(&username).await?.ok_or_else(refused)?;
-    if account.disabled {
-        return Err(ApiError::Forbidden(format!(
-            "the account {username} is disabled"
-        )));
-    }
-    state.logins.succeeded(&login.username);
+    let account = check_login(
+        &state,
+        &login.username,
+        &login.password,
+        addr,
+        client.clone(),
+    )
+    .await?;
     let token = ApiToken::generate().map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let now = Timestamp::now();
     let expires = now
@@ -111,11 +131,11 @@ pub async fn create(
         .store
         .create_token(account.id, &token.digest(), now, expires)
         .await?;
-    tracing::info!(username = %username, token = saved.id, "issued an API token");
+    tracing::info!(username = %account.username, token = saved.id, "issued an API token");
     record(
         &state,
         Some(&account),
-        username.as_str(),
+        account.username.as_str(),
         "token.create",
         format!("token {}", saved.id),
         client,

@@ -182,7 +182,9 @@ async fn an_operator_manages_accounts_from_the_command_line() {
             ("account.password", "account mara"),
         ]
     );
-    assert!(log.iter().all(|e| e.actor == "command line" && e.account.is_none()));
+    assert!(log
+        .iter()
+        .all(|e| e.actor == "command line" && e.account.is_none()));
 }
 
 /// `dateline demo` prints one login per role, and each works.

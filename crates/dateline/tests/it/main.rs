@@ -13,6 +13,7 @@ mod lighthouse;
 mod live;
 mod openapi;
 mod roles;
+mod sessions;
 mod site;
 mod webhooks;
 mod workflow;

@@ -158,8 +158,9 @@ async fn every_route_answers_every_persona_as_it_should() {
         Diff,
         RestoreRevision,
         AuditLog,
+        WhoAmI,
     }
-    let matrix: [(Route, [u16; 7]); 15] = [
+    let matrix: [(Route, [u16; 7]); 16] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -190,6 +191,7 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::Diff, [401, 200, 200, 403, 200, 403, 401]),
         (Route::RestoreRevision, [401, 200, 200, 403, 200, 403, 401]),
         (Route::AuditLog, [401, 403, 403, 403, 403, 200, 401]),
+        (Route::WhoAmI, [401, 200, 200, 200, 200, 200, 401]),
     ];
     let mut checked = 0;
     for (route, expected) in matrix {
@@ -340,6 +342,7 @@ async fn every_route_answers_every_persona_as_it_should() {
                     .await
                 }
                 Route::AuditLog => call(&app, Method::GET, "/api/v1/audit", token, None).await,
+                Route::WhoAmI => call(&app, Method::GET, "/api/v1/session", token, None).await,
                 Route::EmbargoDraft => {
                     let id = fresh(contributor.clone(), false).await;
                     call(
@@ -368,7 +371,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 15 * 7);
+    assert_eq!(checked, 16 * 7);
 
     // The admin reads who did what, from where.
     let admin = personas[5].token.clone().expect("admin");
@@ -424,6 +427,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             "GET /articles/{id}/diff (a contributor's draft)",
             "restore a revision (a contributor's draft)",
             "GET /audit",
+            "GET /session",
         ][i]
     }
 }
