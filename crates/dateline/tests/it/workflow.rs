@@ -647,3 +647,113 @@ async fn a_correction_shows_on_the_story_and_the_corrections_page() {
     assert_eq!(corrections.attr(".corrections-list a", "href"), address);
     assert_eq!(app.page("/corrections?page=2").await.status, 404);
 }
+
+/// A real restart: the server stops, a schedule's time passes, a new server starts on the same
+/// database and publishes it, once.
+#[tokio::test]
+async fn schedules_that_pass_while_the_server_is_stopped_fire_once_at_start() {
+    use dateline::server::{open_store, Server};
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dateline::config::Config {
+        database: dir.path().join("restart.db"),
+        listen: "127.0.0.1:0".parse().expect("address"),
+        ..dateline::config::Config::default()
+    };
+    let start = || async {
+        let store = open_store(&config).await.expect("store");
+        let server = Server::bind(&config, store.clone()).await.expect("bind");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        (store, stop, running)
+    };
+    // First run: a chief editor schedules a story two seconds ahead, and the server stops.
+    let (store, stop, running) = start().await;
+    let chief = store
+        .create_account(
+            &Username::parse("chief").expect("name"),
+            &Grants::new([Role::ChiefEditor], []).expect("grants"),
+            &Password::parse(PASSWORD)
+                .expect("password")
+                .hash()
+                .expect("hash"),
+            Timestamp::now(),
+        )
+        .await
+        .expect("account");
+    let article = dateline_core::NewArticle::new(dateline_core::ArticleDraft {
+        key: dateline_core::ArticleKey::parse("overnight").expect("key"),
+        headline: "Overnight".into(),
+        summary: None,
+        body: dateline_core::SafeHtml::from_text("Text."),
+        lang: dateline_core::Lang::parse("en").expect("lang"),
+        section: Slug::parse("world").expect("slug"),
+        byline: None,
+        credit: None,
+        web_editors: vec![],
+        published: Timestamp::now(),
+        updated: None,
+        related: vec![],
+        translation_of: None,
+        series: None,
+        topics: vec![],
+    })
+    .expect("article");
+    let draft = store
+        .create_draft(&article, chief.id, Timestamp::now())
+        .await
+        .expect("draft");
+    let at = Timestamp::now() + SignedDuration::from_secs(2);
+    store
+        .change_state(
+            draft.id,
+            dateline_core::workflow::State::Draft,
+            dateline_storage::StateChange::Schedule(at),
+            Timestamp::now(),
+        )
+        .await
+        .expect("scheduled");
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("stopped");
+    // Its time passes while nothing runs.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(
+        store
+            .worked_article(draft.id)
+            .await
+            .expect("read")
+            .expect("there")
+            .state,
+        dateline_core::workflow::State::Scheduled
+    );
+    drop(store);
+    // Second run: it is published at start-up, once.
+    let (store, stop, running) = start().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while store
+        .worked_article(draft.id)
+        .await
+        .expect("read")
+        .expect("there")
+        .state
+        != dateline_core::workflow::State::Published
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not published at start-up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let fired = store
+        .changes_after(0, 100)
+        .await
+        .expect("stream")
+        .into_iter()
+        .filter(|c| c.kind == dateline_core::change::ChangeKind::ArticlePublished)
+        .count();
+    assert_eq!(fired, 1);
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("stopped");
+}
