@@ -24,6 +24,7 @@ mod limiter;
 mod revisions;
 mod session;
 mod tokens;
+mod webhooks;
 
 pub use limiter::LoginLimiter;
 
@@ -56,6 +57,8 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
                 .delete(session::logout),
         )
         .route("/session/password", post(session::change_password))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/webhooks/{id}", delete(webhooks::remove))
         .route("/tokens", post(tokens::create).get(tokens::list))
         .route("/tokens/{id}", delete(tokens::revoke))
         .fallback(|| async { ApiError::NotFound("no such API route".to_string()) })

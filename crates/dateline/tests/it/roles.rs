@@ -159,8 +159,10 @@ async fn every_route_answers_every_persona_as_it_should() {
         RestoreRevision,
         AuditLog,
         WhoAmI,
+        ListWebhooks,
+        AddWebhook,
     }
-    let matrix: [(Route, [u16; 7]); 16] = [
+    let matrix: [(Route, [u16; 7]); 18] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -192,6 +194,8 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::RestoreRevision, [401, 200, 200, 403, 200, 403, 401]),
         (Route::AuditLog, [401, 403, 403, 403, 403, 200, 401]),
         (Route::WhoAmI, [401, 200, 200, 200, 200, 200, 401]),
+        (Route::ListWebhooks, [401, 403, 403, 403, 403, 200, 401]),
+        (Route::AddWebhook, [401, 403, 403, 403, 403, 201, 401]),
     ];
     let mut checked = 0;
     for (route, expected) in matrix {
@@ -343,6 +347,19 @@ async fn every_route_answers_every_persona_as_it_should() {
                 }
                 Route::AuditLog => call(&app, Method::GET, "/api/v1/audit", token, None).await,
                 Route::WhoAmI => call(&app, Method::GET, "/api/v1/session", token, None).await,
+                Route::ListWebhooks => {
+                    call(&app, Method::GET, "/api/v1/webhooks", token, None).await
+                }
+                Route::AddWebhook => {
+                    call(
+                        &app,
+                        Method::POST,
+                        "/api/v1/webhooks",
+                        token,
+                        Some(json!({"url": "http://127.0.0.1:9/hook"})),
+                    )
+                    .await
+                }
                 Route::EmbargoDraft => {
                     let id = fresh(contributor.clone(), false).await;
                     call(
@@ -371,7 +388,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 16 * 7);
+    assert_eq!(checked, 18 * 7);
 
     // The admin reads who did what, from where.
     let admin = personas[5].token.clone().expect("admin");
@@ -428,6 +445,8 @@ async fn every_route_answers_every_persona_as_it_should() {
             "restore a revision (a contributor's draft)",
             "GET /audit",
             "GET /session",
+            "GET /webhooks",
+            "POST /webhooks",
         ][i]
     }
 }
