@@ -385,6 +385,20 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(), StorageError>;
 
+    /// Notes that an account has an article open now.
+    async fn mark_open(
+        &self,
+        id: ArticleId,
+        account: i64,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+    /// Who has had an article open since `since`, most recent first: usernames and when.
+    async fn open_by(
+        &self,
+        id: ArticleId,
+        since: Timestamp,
+    ) -> Result<Vec<(String, Timestamp)>, StorageError>;
+
     /// Appends an entry to the audit log.
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError>;
     /// Up to `limit` entries of the audit log before the entry `before` (all, when `None`),

@@ -1785,6 +1785,44 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn mark_open(
+        &self,
+        id: ArticleId,
+        account: i64,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO article_opens (article_id, account_id, at) VALUES ($1, $2, $3) \
+             ON CONFLICT (article_id, account_id) DO UPDATE SET at = excluded.at",
+        )
+        .bind(id.get())
+        .bind(account)
+        .bind(now.as_second())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn open_by(
+        &self,
+        id: ArticleId,
+        since: Timestamp,
+    ) -> Result<Vec<(String, Timestamp)>, StorageError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT acc.username, o.at FROM article_opens o JOIN accounts acc ON acc.id = o.account_id \
+             WHERE o.article_id = $1 AND o.at >= $2 ORDER BY o.at DESC, acc.username",
+        )
+        .bind(id.get())
+        .bind(since.as_second())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(name, at)| Ok((name, ts(at)?)))
+            .collect()
+    }
+
     async fn audit(&self, entry: &AuditEntry) -> Result<(), StorageError> {
         let mut tx = self.write().await?;
         sqlx::query(

@@ -190,6 +190,23 @@ pub async fn create(
         .into_response())
 }
 
+/// How long an editor's sign of life keeps them listed as having an article open.
+const OPEN_FOR: jiff::SignedDuration = jiff::SignedDuration::from_secs(120);
+
+async fn with_open_by(
+    state: &AppState,
+    worked: &Worked,
+    now: Timestamp,
+) -> Result<Value, ApiError> {
+    let mut body = with_url(state, worked, now).await?;
+    let open = state.store.open_by(worked.id, now - OPEN_FOR).await?;
+    body["open_by"] = json!(open
+        .iter()
+        .map(|(who, at)| json!({"username": who, "at": at.to_string()}))
+        .collect::<Vec<_>>());
+    Ok(body)
+}
+
 pub async fn read(
     State(state): State<Arc<AppState>>,
     Caller(account): Caller,
@@ -197,7 +214,21 @@ pub async fn read(
 ) -> Result<Json<Value>, ApiError> {
     let worked = load(&state, &id).await?;
     may_read(&account, &worked)?;
-    Ok(Json(with_url(&state, &worked, Timestamp::now()).await?))
+    Ok(Json(with_open_by(&state, &worked, Timestamp::now()).await?))
+}
+
+/// An editor has the article open (sent when they open it, and every minute while they do):
+/// answers who else has it open, so that nobody works on it unaware of another.
+pub async fn open(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let worked = load(&state, &id).await?;
+    authorize(&account, Action::Edit, &subject(&worked)).map_err(refusal)?;
+    let now = Timestamp::now();
+    state.store.mark_open(worked.id, account.id, now).await?;
+    Ok(Json(with_open_by(&state, &worked, now).await?))
 }
 
 pub async fn save(

@@ -42,6 +42,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/articles", post(articles::create))
         .route("/articles/{id}", get(articles::read).put(articles::save))
         .route("/articles/{id}/actions", post(articles::act))
+        .route("/articles/{id}/open", post(articles::open))
         .route("/articles/{id}/revisions", get(revisions::list))
         .route("/articles/{id}/revisions/{revision}", get(revisions::read))
         .route(

@@ -161,8 +161,9 @@ async fn every_route_answers_every_persona_as_it_should() {
         WhoAmI,
         ListWebhooks,
         AddWebhook,
+        OpenDraft,
     }
-    let matrix: [(Route, [u16; 7]); 18] = [
+    let matrix: [(Route, [u16; 7]); 19] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -196,6 +197,7 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::WhoAmI, [401, 200, 200, 200, 200, 200, 401]),
         (Route::ListWebhooks, [401, 403, 403, 403, 403, 200, 401]),
         (Route::AddWebhook, [401, 403, 403, 403, 403, 201, 401]),
+        (Route::OpenDraft, [401, 200, 200, 403, 200, 403, 401]),
     ];
     let mut checked = 0;
     for (route, expected) in matrix {
@@ -360,6 +362,17 @@ async fn every_route_answers_every_persona_as_it_should() {
                     )
                     .await
                 }
+                Route::OpenDraft => {
+                    let id = fresh(contributor.clone(), false).await;
+                    call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/open"),
+                        token,
+                        None,
+                    )
+                    .await
+                }
                 Route::EmbargoDraft => {
                     let id = fresh(contributor.clone(), false).await;
                     call(
@@ -388,7 +401,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 18 * 7);
+    assert_eq!(checked, 19 * 7);
 
     // The admin reads who did what, from where.
     let admin = personas[5].token.clone().expect("admin");
@@ -447,6 +460,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             "GET /session",
             "GET /webhooks",
             "POST /webhooks",
+            "POST /articles/{id}/open (a contributor's draft)",
         ][i]
     }
 }

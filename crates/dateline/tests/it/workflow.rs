@@ -757,3 +757,60 @@ async fn schedules_that_pass_while_the_server_is_stopped_fire_once_at_start() {
     stop.send(()).expect("stop");
     running.await.expect("task").expect("stopped");
 }
+
+#[tokio::test]
+async fn an_editor_sees_who_else_has_the_story_open() {
+    let n = newsroom().await;
+    let app = &n.app;
+    let (_, created) = call(
+        app,
+        reqwest::Method::POST,
+        "/api/v1/articles",
+        &n.contributor,
+        Some(json!({
+            "headline": "Shared story", "section": "world", "body": "Text."
+        })),
+    )
+    .await;
+    let path = format!("/api/v1/articles/{}", created["id"]);
+    let (status, first) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("{path}/open"),
+        &n.contributor,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(first["open_by"][0]["username"], "cara");
+    let (status, second) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("{path}/open"),
+        &n.editor,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = second["open_by"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|o| o["username"].as_str().expect("name"))
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, vec!["cara", "ed"]);
+    let (_, read) = call(app, reqwest::Method::GET, &path, &n.contributor, None).await;
+    assert_eq!(read["open_by"].as_array().expect("list").len(), 2);
+    // Opening is editing: another desk's editor may not.
+    let (status, _) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("{path}/open"),
+        &n.sport_editor,
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+}
