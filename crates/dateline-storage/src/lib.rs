@@ -130,6 +130,36 @@ pub struct Worked {
     pub record: serde_json::Map<String, serde_json::Value>,
 }
 
+/// What a desk's list of articles shows of each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkedSummary {
+    pub id: ArticleId,
+    pub key: ArticleKey,
+    pub headline: String,
+    pub state: State,
+    pub revision: i64,
+    pub section: Slug,
+    pub lang: Lang,
+    pub author: Option<String>,
+    pub scheduled_at: Option<Timestamp>,
+    pub embargo_until: Option<Timestamp>,
+    /// When it was last saved or published.
+    pub changed: Timestamp,
+}
+
+/// Which articles a desk's list shows.
+#[derive(Debug, Clone, Default)]
+pub struct DeskFilter {
+    pub state: Option<State>,
+    pub desk: Option<Slug>,
+    pub author: Option<i64>,
+    pub lang: Option<Lang>,
+    /// Only these: articles on these desks, or by this author (`None`: every article).
+    pub visible_to: Option<(Vec<Slug>, i64)>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
 /// A change of an article's state that the workflow allowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StateChange {
@@ -296,6 +326,8 @@ pub trait Store: Send + Sync + 'static {
         id: ArticleId,
         revision: i64,
     ) -> Result<Option<(RevisionInfo, serde_json::Map<String, serde_json::Value>)>, StorageError>;
+    /// Articles in any state, most recently changed first, as a desk's list shows them.
+    async fn desk(&self, filter: &DeskFilter) -> Result<Vec<WorkedSummary>, StorageError>;
     /// An article in any state.
     async fn worked_article(&self, id: ArticleId) -> Result<Option<Worked>, StorageError>;
     /// Moves an article from state `from` as `change` says; if it is no longer in `from`, a

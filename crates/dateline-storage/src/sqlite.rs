@@ -30,8 +30,8 @@ use sqlx::sqlite::{
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::{
-    stable_digest, ArticlePage, Filter, Listing, PageFrame, StateChange, StorageError, Store,
-    Upserted, Worked,
+    stable_digest, ArticlePage, DeskFilter, Filter, Listing, PageFrame, StateChange, StorageError,
+    Store, Upserted, Worked, WorkedSummary,
 };
 use dateline_core::workflow::State;
 
@@ -1420,6 +1420,65 @@ impl Store for SqliteStore {
             ))
         })
         .transpose()
+    }
+
+    async fn desk(&self, filter: &DeskFilter) -> Result<Vec<WorkedSummary>, StorageError> {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "SELECT a.id, a.key, a.headline, a.state, a.revision, s.key, a.lang, acc.username, \
+             a.scheduled_at, a.embargo_until, \
+             COALESCE((SELECT MAX(r.saved_at) FROM revisions r WHERE r.article_id = a.id), a.updated_at, a.published_at) AS changed \
+             FROM articles a JOIN sections s ON s.id = a.section_id \
+             LEFT JOIN accounts acc ON acc.id = a.author_id WHERE 1 = 1",
+        );
+        if let Some(state) = filter.state {
+            q.push(" AND a.state = ").push_bind(state.name());
+        }
+        if let Some(desk) = &filter.desk {
+            q.push(" AND s.key = ").push_bind(desk.as_str());
+        }
+        if let Some(author) = filter.author {
+            q.push(" AND a.author_id = ").push_bind(author);
+        }
+        if let Some(lang) = &filter.lang {
+            q.push(" AND a.lang = ").push_bind(lang.as_str());
+        }
+        if let Some((desks, me)) = &filter.visible_to {
+            q.push(" AND (a.author_id = ").push_bind(*me);
+            if !desks.is_empty() {
+                q.push(" OR s.key IN (");
+                let mut items = q.separated(", ");
+                for d in desks {
+                    items.push_bind(d.as_str());
+                }
+                items.push_unseparated(")");
+            }
+            q.push(")");
+        }
+        q.push(" ORDER BY changed DESC, a.id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(filter.offset));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let key: String = row.try_get(1)?;
+                let lang: String = row.try_get(6)?;
+                Ok(WorkedSummary {
+                    id: ArticleId::new(row.try_get(0)?),
+                    key: ArticleKey::parse(&key)
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                    headline: row.try_get(2)?,
+                    state: parse_state(&row.try_get::<String, _>(3)?)?,
+                    revision: row.try_get(4)?,
+                    section: slug(row.try_get(5)?)?,
+                    lang: Lang::parse(&lang).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                    author: row.try_get(7)?,
+                    scheduled_at: row.try_get::<Option<i64>, _>(8)?.map(ts).transpose()?,
+                    embargo_until: row.try_get::<Option<i64>, _>(9)?.map(ts).transpose()?,
+                    changed: ts(row.try_get(10)?)?,
+                })
+            })
+            .collect()
     }
 
     async fn worked_article(&self, id: ArticleId) -> Result<Option<Worked>, StorageError> {

@@ -425,3 +425,99 @@ pub async fn act(
     .await;
     Ok(Json(with_url(&state, &worked, now).await?))
 }
+
+#[derive(Deserialize)]
+pub struct DeskQuery {
+    state: Option<String>,
+    desk: Option<String>,
+    author: Option<String>,
+    lang: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+/// The articles the caller works on, most recently changed first: a chief editor's all, an
+/// editor's desks and own, a contributor's own; filtered by state, desk, author and language.
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    axum::extract::Query(query): axum::extract::Query<DeskQuery>,
+) -> Result<Json<Value>, ApiError> {
+    use dateline_core::account::Role;
+    let grants = &account.grants;
+    if !(grants.has(Role::Contributor) || grants.has(Role::Editor) || grants.has(Role::ChiefEditor))
+    {
+        return Err(ApiError::Forbidden(format!(
+            "{} has no editorial role, and so no articles to list",
+            account.username
+        )));
+    }
+    let invalid = |what: String| ApiError::Unprocessable(what);
+    let wanted_state = match query.state.as_deref() {
+        None => None,
+        Some(name) => Some(
+            WorkflowState::ALL
+                .into_iter()
+                .find(|s| s.name() == name)
+                .ok_or_else(|| invalid(format!("state {name:?} is not one of draft, submitted, scheduled, published, unpublished")))?,
+        ),
+    };
+    let desk = query
+        .desk
+        .as_deref()
+        .map(|d| Slug::parse(d).map_err(|e| invalid(e.to_string())))
+        .transpose()?;
+    let lang = query
+        .lang
+        .as_deref()
+        .map(|l| dateline_core::Lang::parse(l).map_err(|e| invalid(e.to_string())))
+        .transpose()?;
+    let author = match query.author.as_deref() {
+        None => None,
+        Some(name) => {
+            let username = dateline_core::account::Username::parse(name)
+                .map_err(|e| invalid(e.to_string()))?;
+            Some(
+                state
+                    .store
+                    .account(&username)
+                    .await?
+                    .ok_or_else(|| invalid(format!("there is no account {name:?}")))?
+                    .id,
+            )
+        }
+    };
+    let per_page = query.per_page.unwrap_or(50);
+    if !(1..=200).contains(&per_page) {
+        return Err(invalid(format!("per_page is {per_page}: use 1 to 200")));
+    }
+    let page = query.page.unwrap_or(1).max(1);
+    let visible_to = (!grants.has(Role::ChiefEditor))
+        .then(|| (grants.desks().cloned().collect::<Vec<_>>(), account.id));
+    let filter = dateline_storage::DeskFilter {
+        state: wanted_state,
+        desk,
+        author,
+        lang,
+        visible_to,
+        limit: per_page,
+        offset: (page - 1).saturating_mul(per_page),
+    };
+    let rows = state.store.desk(&filter).await?;
+    Ok(Json(json!({
+        "page": page,
+        "articles": rows.iter().map(|a| json!({
+            "id": a.id.get(),
+            "key": a.key.as_str(),
+            "headline": a.headline,
+            "state": a.state.name(),
+            "revision": a.revision,
+            "section": a.section.as_str(),
+            "lang": a.lang.as_str(),
+            "author": a.author,
+            "scheduled_at": a.scheduled_at.map(|t| t.to_string()),
+            "embargo_until": a.embargo_until.map(|t| t.to_string()),
+            "changed_at": a.changed.to_string(),
+        })).collect::<Vec<_>>(),
+    })))
+}

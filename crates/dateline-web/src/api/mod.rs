@@ -39,7 +39,7 @@ const MAX_BODY: usize = 1 << 20;
 pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
     Router::new()
         .route("/openapi.json", get(openapi))
-        .route("/articles", post(articles::create))
+        .route("/articles", post(articles::create).get(articles::list))
         .route("/articles/{id}", get(articles::read).put(articles::save))
         .route("/articles/{id}/actions", post(articles::act))
         .route("/articles/{id}/open", post(articles::open))

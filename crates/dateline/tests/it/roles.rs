@@ -162,8 +162,9 @@ async fn every_route_answers_every_persona_as_it_should() {
         ListWebhooks,
         AddWebhook,
         OpenDraft,
+        ListArticles,
     }
-    let matrix: [(Route, [u16; 7]); 19] = [
+    let matrix: [(Route, [u16; 7]); 20] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -198,6 +199,7 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::ListWebhooks, [401, 403, 403, 403, 403, 200, 401]),
         (Route::AddWebhook, [401, 403, 403, 403, 403, 201, 401]),
         (Route::OpenDraft, [401, 200, 200, 403, 200, 403, 401]),
+        (Route::ListArticles, [401, 200, 200, 200, 200, 403, 401]),
     ];
     let mut checked = 0;
     for (route, expected) in matrix {
@@ -349,6 +351,9 @@ async fn every_route_answers_every_persona_as_it_should() {
                 }
                 Route::AuditLog => call(&app, Method::GET, "/api/v1/audit", token, None).await,
                 Route::WhoAmI => call(&app, Method::GET, "/api/v1/session", token, None).await,
+                Route::ListArticles => {
+                    call(&app, Method::GET, "/api/v1/articles", token, None).await
+                }
                 Route::ListWebhooks => {
                     call(&app, Method::GET, "/api/v1/webhooks", token, None).await
                 }
@@ -401,7 +406,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 19 * 7);
+    assert_eq!(checked, 20 * 7);
 
     // The admin reads who did what, from where.
     let admin = personas[5].token.clone().expect("admin");
@@ -461,6 +466,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             "GET /webhooks",
             "POST /webhooks",
             "POST /articles/{id}/open (a contributor's draft)",
+            "GET /articles",
         ][i]
     }
 }

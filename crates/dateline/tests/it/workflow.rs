@@ -814,3 +814,113 @@ async fn an_editor_sees_who_else_has_the_story_open() {
     .await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn each_desk_lists_what_it_works_on_by_state_desk_and_author() {
+    let n = newsroom().await;
+    let app = &n.app;
+    let new = |token: String, headline: &'static str, section: &'static str| {
+        let app = &n.app;
+        async move {
+            let (status, a) = call(
+                app,
+                reqwest::Method::POST,
+                "/api/v1/articles",
+                &token,
+                Some(json!({
+                    "headline": headline, "section": section, "body": "Text."
+                })),
+            )
+            .await;
+            assert_eq!(status, 201, "{a}");
+            a["id"].as_i64().expect("id")
+        }
+    };
+    let mine = new(n.contributor.clone(), "Cara's world draft", "world").await;
+    new(n.editor.clone(), "Ed's world draft", "world").await;
+    new(n.sport_editor.clone(), "Sam's sport draft", "sport").await;
+    let (status, _) = call(
+        app,
+        reqwest::Method::POST,
+        &format!("/api/v1/articles/{mine}/actions"),
+        &n.contributor,
+        Some(json!({"action": "submit"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let headlines = |v: &Value| -> Vec<String> {
+        let mut h: Vec<String> = v["articles"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|a| a["headline"].as_str().expect("h").to_string())
+            .collect();
+        h.sort();
+        h
+    };
+    let (_, cara) = call(
+        app,
+        reqwest::Method::GET,
+        "/api/v1/articles",
+        &n.contributor,
+        None,
+    )
+    .await;
+    assert_eq!(
+        headlines(&cara),
+        vec!["Cara's world draft"],
+        "a contributor sees their own"
+    );
+    let (_, ed) = call(
+        app,
+        reqwest::Method::GET,
+        "/api/v1/articles",
+        &n.editor,
+        None,
+    )
+    .await;
+    assert_eq!(
+        headlines(&ed),
+        vec!["Cara's world draft", "Ed's world draft"],
+        "an editor sees their desk"
+    );
+    let (_, submitted) = call(
+        app,
+        reqwest::Method::GET,
+        "/api/v1/articles?state=submitted",
+        &n.editor,
+        None,
+    )
+    .await;
+    assert_eq!(headlines(&submitted), vec!["Cara's world draft"]);
+    let (_, by_cara) = call(
+        app,
+        reqwest::Method::GET,
+        "/api/v1/articles?author=cara",
+        &n.editor,
+        None,
+    )
+    .await;
+    assert_eq!(headlines(&by_cara), vec!["Cara's world draft"]);
+    let (_, sport) = call(
+        app,
+        reqwest::Method::GET,
+        "/api/v1/articles?desk=sport",
+        &n.editor,
+        None,
+    )
+    .await;
+    assert!(
+        headlines(&sport).is_empty(),
+        "another desk's drafts are not this editor's"
+    );
+    let (status, bad) = call(
+        app,
+        reqwest::Method::GET,
+        "/api/v1/articles?state=lost",
+        &n.editor,
+        None,
+    )
+    .await;
+    assert_eq!((status, bad["error"].as_str()), (422, Some("invalid")));
+}
