@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use dateline_core::account::{Account, TokenDigest};
 use dateline_storage::StorageError;
@@ -18,9 +18,11 @@ use serde_json::json;
 
 use crate::AppState;
 
+mod accounts;
 mod articles;
 mod audit;
 mod limiter;
+mod newsroom;
 mod revisions;
 mod session;
 mod tokens;
@@ -50,7 +52,21 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             post(revisions::restore),
         )
         .route("/articles/{id}/diff", get(revisions::compare))
+        .route("/accounts", get(accounts::list).post(accounts::create))
+        .route("/accounts/{username}/disable", post(accounts::disable))
+        .route("/accounts/{username}/enable", post(accounts::enable))
         .route("/audit", get(audit::list))
+        .route("/corrections", get(newsroom::corrections))
+        .route("/sections", get(newsroom::sections))
+        .route("/sections/{key}", put(newsroom::put_section))
+        .route(
+            "/series/{key}",
+            get(newsroom::series).put(newsroom::put_series),
+        )
+        .route(
+            "/topics/{key}",
+            get(newsroom::topic).put(newsroom::put_topic),
+        )
         .route(
             "/session",
             post(session::login)

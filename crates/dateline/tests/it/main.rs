@@ -11,6 +11,7 @@ mod html_validity;
 mod import;
 mod lighthouse;
 mod live;
+mod newsroom_api;
 mod openapi;
 mod roles;
 mod sessions;

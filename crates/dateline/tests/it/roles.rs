@@ -163,8 +163,12 @@ async fn every_route_answers_every_persona_as_it_should() {
         AddWebhook,
         OpenDraft,
         ListArticles,
+        ListAccounts,
+        ListSections,
+        PutSection,
+        ListCorrections,
     }
-    let matrix: [(Route, [u16; 7]); 20] = [
+    let matrix: [(Route, [u16; 7]); 24] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -200,6 +204,10 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::AddWebhook, [401, 403, 403, 403, 403, 201, 401]),
         (Route::OpenDraft, [401, 200, 200, 403, 200, 403, 401]),
         (Route::ListArticles, [401, 200, 200, 200, 200, 403, 401]),
+        (Route::ListAccounts, [401, 403, 403, 403, 403, 200, 401]),
+        (Route::ListSections, [401, 200, 200, 200, 200, 200, 401]),
+        (Route::PutSection, [401, 403, 403, 403, 200, 200, 401]),
+        (Route::ListCorrections, [401, 200, 200, 200, 200, 200, 401]),
     ];
     let mut checked = 0;
     for (route, expected) in matrix {
@@ -354,6 +362,25 @@ async fn every_route_answers_every_persona_as_it_should() {
                 Route::ListArticles => {
                     call(&app, Method::GET, "/api/v1/articles", token, None).await
                 }
+                Route::ListAccounts => {
+                    call(&app, Method::GET, "/api/v1/accounts", token, None).await
+                }
+                Route::ListSections => {
+                    call(&app, Method::GET, "/api/v1/sections", token, None).await
+                }
+                Route::PutSection => {
+                    call(
+                        &app,
+                        Method::PUT,
+                        "/api/v1/sections/world",
+                        token,
+                        Some(json!({"code": 1, "name": {"en": "World"}})),
+                    )
+                    .await
+                }
+                Route::ListCorrections => {
+                    call(&app, Method::GET, "/api/v1/corrections", token, None).await
+                }
                 Route::ListWebhooks => {
                     call(&app, Method::GET, "/api/v1/webhooks", token, None).await
                 }
@@ -406,7 +433,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 20 * 7);
+    assert_eq!(checked, 24 * 7);
 
     // The admin reads who did what, from where.
     let admin = personas[5].token.clone().expect("admin");
@@ -467,6 +494,10 @@ async fn every_route_answers_every_persona_as_it_should() {
             "POST /webhooks",
             "POST /articles/{id}/open (a contributor's draft)",
             "GET /articles",
+            "GET /accounts",
+            "GET /sections",
+            "PUT /sections/{key}",
+            "GET /corrections",
         ][i]
     }
 }
