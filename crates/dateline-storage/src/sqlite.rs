@@ -422,6 +422,7 @@ const UPSERT: &str = "INSERT INTO articles (key, headline, summary, body_html, l
      published_at = excluded.published_at, updated_at = $16, \
      translation_group = excluded.translation_group, series_id = excluded.series_id, \
      episode = excluded.episode, content_hash = excluded.content_hash, state = 'published', \
+     revision = articles.revision + 1, \
      live_from = CASE WHEN articles.embargo_until > excluded.published_at \
                       THEN articles.embargo_until ELSE excluded.published_at END \
      RETURNING id";
@@ -583,6 +584,8 @@ async fn write_article(
     }
     match mode {
         Write::Import => {
+            // An import is a write like any other: its revision is kept, by no account.
+            record_revision(conn, id, None, a, now).await?;
             let kind = if existed {
                 ChangeKind::ArticleUpdated
             } else {
@@ -657,7 +660,7 @@ fn parse_state(text: &str) -> Result<State, StorageError> {
 async fn record_revision(
     conn: &mut SqliteConnection,
     id: i64,
-    account: i64,
+    account: Option<i64>,
     a: &NewArticle,
     now: Timestamp,
 ) -> Result<(), StorageError> {
@@ -770,7 +773,7 @@ impl SqliteStore {
         let id = write_article(&mut tx, &mut state, &mut created, a, &hash, now, mode)
             .await?
             .id();
-        record_revision(&mut tx, id.get(), account, a, now).await?;
+        record_revision(&mut tx, id.get(), Some(account), a, now).await?;
         let worked = load_worked(&mut tx, id.get())
             .await?
             .ok_or_else(|| StorageError::NotFound(format!("article {id}")))?;

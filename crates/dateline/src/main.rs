@@ -377,6 +377,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("{r}");
                 }
                 rejected += report.rejected.len();
+                audit(
+                    store.as_ref(),
+                    "import",
+                    format!("{}: {report}", file.display()),
+                )
+                .await?;
                 println!("{}: {report}", file.display());
             }
             if rejected > 0 {

@@ -132,6 +132,17 @@ pub async fn importing_the_same_article_twice_changes_nothing_and_a_change_updat
     let stored = store.article(id, later()).await.unwrap().unwrap();
     assert_eq!(stored.link.headline, "Second");
     assert_eq!(store.article_count().await.unwrap(), 1);
+    // An import is a write like any other: each change is a revision, by no account.
+    let revisions: Vec<(i64, Option<String>)> = store
+        .revisions(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.revision, r.by))
+        .collect();
+    assert_eq!(revisions, vec![(2, None), (1, None)]);
+    let (_, first) = store.revision(id, 1).await.unwrap().unwrap();
+    assert_eq!(first["headline"], "First");
 }
 
 pub async fn related_stories_may_name_articles_imported_later(store: Arc<dyn Store>) {

@@ -212,6 +212,31 @@ fn the_import_command_reports_rejected_lines_and_exits_non_zero() {
         stdout.contains("2 inserted, 0 updated, 0 unchanged, 5 rejected"),
         "{stdout}"
     );
+    // The import is in the audit log, as the command line's.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let log = runtime.block_on(async {
+        let store = dateline_storage::SqliteStore::open(&db)
+            .await
+            .expect("store");
+        dateline_storage::Store::audit_log(&store, None, 10)
+            .await
+            .expect("audit log")
+    });
+    assert_eq!(log.len(), 1);
+    assert_eq!(
+        (log[0].actor.as_str(), log[0].action.as_str()),
+        ("command line", "import")
+    );
+    assert!(
+        log[0]
+            .subject
+            .ends_with("broken.jsonl: 2 inserted, 0 updated, 0 unchanged, 5 rejected"),
+        "{}",
+        log[0].subject
+    );
 
     // A mapping that names no Dateline field is refused before anything is read.
     let output = Command::new(env!("CARGO_BIN_EXE_dateline"))
