@@ -357,9 +357,10 @@ pub trait Store: Send + Sync + 'static {
         as_of: Timestamp,
     ) -> Result<Vec<(Correction, ArticleLink)>, StorageError>;
     /// Publishes every scheduled article whose time has come, each exactly once however many
-    /// callers race, and says which.
+    /// callers race, and says which; and tells the stream of every published article that goes
+    /// live now (an embargo lifted, a publication time come), once.
     async fn fire_schedules(&self, now: Timestamp) -> Result<Vec<ArticleId>, StorageError>;
-    /// The earliest time an article is scheduled for.
+    /// The earliest time an article is scheduled for, or goes live.
     async fn next_schedule(&self) -> Result<Option<Timestamp>, StorageError>;
 
     /// Keeps a new API token's digest for an account; it works until `expires`.

@@ -586,12 +586,25 @@ async fn write_article(
         Write::Import => {
             // An import is a write like any other: its revision is kept, by no account.
             record_revision(conn, id, None, a, now).await?;
-            let kind = if existed {
-                ChangeKind::ArticleUpdated
-            } else {
-                ChangeKind::ArticlePublished
+            // Copy that goes live later is announced when it does.
+            let pending: Option<i64> = sqlx::query_scalar(
+                "UPDATE articles SET live_pending = CASE WHEN live_from > $2 THEN live_from ELSE NULL END \
+                 WHERE id = $1 RETURNING live_pending",
+            )
+            .bind(id)
+            .bind(now.as_second())
+            .fetch_one(&mut *conn)
+            .await?;
+            let kind = match (existed, pending.is_some()) {
+                (false, false) => Some(ChangeKind::ArticlePublished),
+                // Told of when it goes live.
+                (false, true) => None,
+                (true, false) => Some(ChangeKind::ArticleUpdated),
+                (true, true) => Some(ChangeKind::ArticleWithdrawn),
             };
-            append_change(conn, kind, a.key().as_str(), Some(id)).await?;
+            if let Some(kind) = kind {
+                append_change(conn, kind, a.key().as_str(), Some(id)).await?;
+            }
         }
         Write::Draft { .. } => {}
         Write::Edit { .. } => {
@@ -1506,7 +1519,7 @@ impl Store for SqliteStore {
                 None,
             ),
             StateChange::Schedule(at) => (
-                "UPDATE articles SET state = 'scheduled', scheduled_at = $4, live_from = NULL \
+                "UPDATE articles SET state = 'scheduled', scheduled_at = $4, live_from = NULL, live_pending = NULL \
                  WHERE id = $1 AND state = $2 AND $3 = $3 RETURNING key"
                     .to_string(),
                 Some(at.as_second()),
@@ -1516,16 +1529,17 @@ impl Store for SqliteStore {
             StateChange::Publish => (
                 format!(
                     "UPDATE articles SET state = 'published', published_at = {published_now}, \
-                     live_from = {}, ever_published = 1, scheduled_at = NULL \
+                     live_from = {live}, live_pending = CASE WHEN {live} > $3 THEN {live} ELSE NULL END, \
+                     ever_published = 1, scheduled_at = NULL \
                      WHERE id = $1 AND state = $2 AND $4 IS NULL RETURNING key",
-                    live_from(published_now)
+                    live = live_from(published_now)
                 ),
                 None,
                 State::Published,
                 Some(ChangeKind::ArticlePublished),
             ),
             StateChange::Unpublish => (
-                "UPDATE articles SET state = 'unpublished', live_from = NULL, scheduled_at = NULL \
+                "UPDATE articles SET state = 'unpublished', live_from = NULL, live_pending = NULL, scheduled_at = NULL \
                  WHERE id = $1 AND state = $2 AND $3 = $3 AND $4 IS NULL RETURNING key"
                     .to_string(),
                 None,
@@ -1534,12 +1548,20 @@ impl Store for SqliteStore {
             ),
             StateChange::Embargo(until) => (
                 "UPDATE articles SET embargo_until = $4, live_from = CASE WHEN state = 'published' \
-                 THEN CASE WHEN $4 > published_at THEN $4 ELSE published_at END ELSE NULL END \
-                 WHERE id = $1 AND state = $2 AND $3 = $3 RETURNING key"
+                 THEN CASE WHEN $4 > published_at THEN $4 ELSE published_at END ELSE NULL END, \
+                 live_pending = CASE WHEN state = 'published' AND $4 > $3 AND $4 > published_at \
+                 THEN $4 ELSE NULL END \
+                 WHERE id = $1 AND state = $2 RETURNING key"
                     .to_string(),
                 until.map(|t| t.as_second()),
                 from,
-                (from == State::Published).then_some(ChangeKind::ArticleUpdated),
+                // A published article leaves the site until the embargo lifts, and is told of
+                // again then; lifted now, it is back at once.
+                (from == State::Published).then_some(if until.is_some_and(|u| u > now) {
+                    ChangeKind::ArticleWithdrawn
+                } else {
+                    ChangeKind::ArticlePublished
+                }),
             ),
         };
         let mut tx = self.write().await?;
@@ -1558,6 +1580,16 @@ impl Store for SqliteStore {
                 ))),
                 None => Err(StorageError::NotFound(format!("article {id}"))),
             };
+        };
+        // An article published under an embargo is told of when it goes live.
+        let pending: Option<i64> =
+            sqlx::query_scalar("SELECT live_pending FROM articles WHERE id = $1")
+                .bind(id.get())
+                .fetch_one(&mut *tx)
+                .await?;
+        let told = match (change, told) {
+            (StateChange::Publish, Some(_)) if pending.is_some() => None,
+            (_, told) => told,
         };
         if let Some(kind) = told {
             append_change(&mut tx, kind, &key, Some(id.get())).await?;
@@ -1650,18 +1682,39 @@ impl Store for SqliteStore {
         let published = "CASE WHEN ever_published = 0 THEN scheduled_at ELSE published_at END";
         let sql = format!(
             "UPDATE articles SET state = 'published', published_at = {published}, \
-             live_from = {}, ever_published = 1, scheduled_at = NULL \
+             live_from = {live}, live_pending = CASE WHEN {live} > $1 THEN {live} ELSE NULL END, \
+             ever_published = 1, scheduled_at = NULL \
              WHERE state = 'scheduled' AND scheduled_at <= $1 RETURNING id, key",
-            live_from(published)
+            live = live_from(published)
         );
         let mut tx = self.write().await?;
         let fired: Vec<(i64, String)> = sqlx::query_as(&sql)
             .bind(now.as_second())
             .fetch_all(&mut *tx)
             .await?;
+        // An article fired under an embargo is told of when the embargo lifts, later.
         for (id, key) in &fired {
+            let pending: Option<i64> =
+                sqlx::query_scalar("SELECT live_pending FROM articles WHERE id = $1")
+                    .bind(*id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if pending.is_none() {
+                append_change(&mut tx, ChangeKind::ArticlePublished, key, Some(*id)).await?;
+            }
+        }
+        // Published articles whose embargo lifted or whose publication time came.
+        let lifted: Vec<(i64, String)> = sqlx::query_as(
+            "UPDATE articles SET live_pending = NULL WHERE live_pending <= $1 AND state = 'published' \
+             RETURNING id, key",
+        )
+        .bind(now.as_second())
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, key) in &lifted {
             append_change(&mut tx, ChangeKind::ArticlePublished, key, Some(*id)).await?;
         }
+
         tx.commit().await?;
         if !fired.is_empty() {
             tracing::info!(articles = fired.len(), "published what was scheduled");
@@ -1673,10 +1726,13 @@ impl Store for SqliteStore {
     }
 
     async fn next_schedule(&self) -> Result<Option<Timestamp>, StorageError> {
-        let next: Option<i64> =
-            sqlx::query_scalar("SELECT MIN(scheduled_at) FROM articles WHERE state = 'scheduled'")
-                .fetch_one(&self.pool)
-                .await?;
+        // A schedule to fire, or an article to announce as it goes live.
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(t) FROM (SELECT MIN(scheduled_at) AS t FROM articles WHERE state = 'scheduled' \
+             UNION ALL SELECT MIN(live_pending) FROM articles WHERE live_pending IS NOT NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         next.map(ts).transpose()
     }
 

@@ -37,6 +37,7 @@ macro_rules! contract_tests {
             tokens_work_until_they_expire_or_are_revoked,
             a_draft_moves_through_the_workflow_and_is_live_only_when_published,
             a_save_based_on_an_old_revision_is_refused,
+            copy_that_goes_live_later_is_told_of_when_it_does,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -1085,8 +1086,8 @@ pub async fn a_draft_moves_through_the_workflow_and_is_live_only_when_published(
         told,
         vec![
             K::ArticlePublished,
-            K::ArticleUpdated,
-            K::ArticleUpdated,
+            K::ArticleWithdrawn,
+            K::ArticlePublished,
             K::ArticleWithdrawn
         ]
     );
@@ -1130,4 +1131,53 @@ pub async fn a_save_based_on_an_old_revision_is_refused(store: Arc<dyn Store>) {
         (kept.revision, kept.record["headline"].as_str()),
         (2, Some("Second"))
     );
+}
+
+pub async fn copy_that_goes_live_later_is_told_of_when_it_does(store: Arc<dyn Store>) {
+    use dateline_core::change::ChangeKind as K;
+    let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+    store
+        .import_articles(
+            &[article("soon", "Soon", "2030-01-01T00:00:00Z")],
+            t("2029-12-31T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let told = |store: Arc<dyn Store>| async move {
+        store
+            .changes_after(0, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.subject == "soon")
+            .map(|c| c.kind)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        told(store.clone()).await.is_empty(),
+        "not live yet, not told yet"
+    );
+    assert_eq!(
+        store.next_schedule().await.unwrap(),
+        Some(t("2030-01-01T00:00:00Z"))
+    );
+    store
+        .fire_schedules(t("2029-12-31T12:00:00Z"))
+        .await
+        .unwrap();
+    assert!(told(store.clone()).await.is_empty());
+    store
+        .fire_schedules(t("2030-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .fire_schedules(t("2030-01-01T00:00:01Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        told(store.clone()).await,
+        vec![K::ArticlePublished],
+        "told once, when it went live"
+    );
+    assert_eq!(store.next_schedule().await.unwrap(), None);
 }
