@@ -405,6 +405,22 @@ pub async fn act(
     };
     authorize(&account, action, &subject(&current)).map_err(refusal)?;
     let now = Timestamp::now();
+    // Credits are data: an article published without web editors credits the editor who
+    // publishes (or schedules) it, as a new revision that can be edited like any other.
+    let uncredited = current
+        .record
+        .get("web_editors")
+        .and_then(Value::as_array)
+        .is_none_or(|v| v.is_empty());
+    if matches!(action, Action::Publish | Action::Schedule) && uncredited {
+        let mut record = current.record.clone();
+        record.insert("web_editors".into(), json!([account.username.as_str()]));
+        let article = parse_article(&state, record, current.key.as_str())?;
+        state
+            .store
+            .save_article(current.id, &article, current.revision, account.id, now)
+            .await?;
+    }
     let worked = state
         .store
         .change_state(current.id, current.state, change, now)

@@ -126,6 +126,7 @@ impl From<StorageError> for ApiError {
         match e {
             StorageError::NotFound(what) => ApiError::NotFound(format!("{what} not found")),
             StorageError::Conflict(what) => ApiError::Conflict(what),
+            stale @ StorageError::Stale { .. } => ApiError::Conflict(stale.to_string()),
             other => ApiError::Storage(other),
         }
     }

@@ -178,6 +178,8 @@ async fn a_story_goes_from_a_contributor_to_the_site_on_schedule() {
     let page = app.page(&address).await;
     assert_eq!(page.texts("h1"), vec!["Talks resume in the capital"]);
     assert!(page.texts(".updated").is_empty());
+    // Published without web editors, it credits the editor who scheduled it.
+    assert_eq!(page.text(".credits"), "(Web editor: ed)");
 
     // An editor's update shows; a save based on the old revision is refused with the current.
     let revision = published["revision"].as_i64().expect("revision");
