@@ -133,10 +133,12 @@ pub(super) async fn load(state: &AppState, id: &str) -> Result<Worked, ApiError>
         .ok_or_else(|| ApiError::NotFound(format!("article {id} not found")))
 }
 
-/// Whether the caller may read an article: anyone with a token a published one; otherwise
-/// whoever may edit it.
+/// Whether the caller may read an article: anyone with a token one that readers can see now;
+/// otherwise (a draft, or a published article still under embargo) whoever may edit it.
 pub(super) fn may_read(account: &Account, w: &Worked) -> Result<(), ApiError> {
-    if w.state == WorkflowState::Published {
+    if w.state == WorkflowState::Published
+        && w.live_from.is_some_and(|from| from <= Timestamp::now())
+    {
         return Ok(());
     }
     authorize(account, Action::Edit, &subject(w))

@@ -418,6 +418,10 @@ async fn an_embargoed_story_is_on_no_public_route_until_it_lifts() {
         published.get("url").is_none(),
         "no public address under embargo"
     );
+    // Nor can another desk read it through the API until it lifts.
+    let path = format!("/api/v1/articles/{}", created["id"]);
+    let (status, _) = call(app, reqwest::Method::GET, &path, &n.sport_editor, None).await;
+    assert_eq!(status, 403);
     for path in ["/", "/section/world", "/no/such/page"] {
         let page = app.page(path).await;
         assert!(
@@ -437,6 +441,8 @@ async fn an_embargoed_story_is_on_no_public_route_until_it_lifts() {
     .await;
     assert_eq!(status, 200);
     assert!(lifted["url"].is_string(), "{lifted}");
+    let (status, _) = call(app, reqwest::Method::GET, &path, &n.sport_editor, None).await;
+    assert_eq!(status, 200, "lifted, it is anyone's to read");
     assert_eq!(
         app.page("/").await.texts(".lead .headline"),
         vec!["Under embargo"]
