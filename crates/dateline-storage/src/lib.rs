@@ -310,11 +310,14 @@ pub trait Store: Send + Sync + 'static {
     /// Saves an article as a new revision, if `base` is its current one; otherwise
     /// [`StorageError::Stale`] says which is, and who saved it when. A saved published article
     /// is marked updated, and the stream tells of it.
+    /// `seen` is the state the writer was allowed to save it in: if the article has left it
+    /// meanwhile (it was published, say), the save is a [`StorageError::Conflict`].
     async fn save_article(
         &self,
         id: ArticleId,
         article: &NewArticle,
         base: i64,
+        seen: State,
         account: i64,
         now: Timestamp,
     ) -> Result<Worked, StorageError>;

@@ -435,7 +435,8 @@ enum Write {
     /// A new draft, by an account.
     Draft { author: i64 },
     /// A save of a stored article, based on the revision the writer read.
-    Edit { id: i64, base: i64 },
+    /// The writer was allowed to save it in state `seen`.
+    Edit { id: i64, base: i64, seen: State },
 }
 
 const DRAFT: &str = "INSERT INTO articles (key, headline, summary, body_html, lang, section_id, byline, \
@@ -450,7 +451,7 @@ const EDIT: &str = "UPDATE articles SET headline = $2, summary = $3, body_html =
      updated_at = CASE WHEN state = 'published' THEN $16 ELSE updated_at END, \
      translation_group = $12, series_id = $13, episode = $14, content_hash = $15, \
      revision = revision + 1 \
-     WHERE id = $17 AND revision = $18 AND key = $1 \
+     WHERE id = $17 AND revision = $18 AND key = $1 AND state = $19 \
      RETURNING id";
 
 async fn upsert_article(
@@ -478,6 +479,22 @@ async fn write_article(
         Write::Draft { .. } => false,
         Write::Edit { .. } => true,
     };
+    // Only an import brings sections, series and topics into being; an editor's article names
+    // ones that exist (chief editors and admins make them).
+    if !matches!(mode, Write::Import) {
+        let mut named = vec![(Collection::Section, a.section())];
+        named.extend(a.series().map(|s| (Collection::Series, &s.series)));
+        named.extend(a.topics().iter().map(|t| (Collection::Topic, t)));
+        for (kind, key) in named {
+            if !state.collections.contains_key(&(kind, key.to_string())) {
+                return Err(StorageError::NotFound(format!(
+                    "{} {:?}",
+                    kind.name(),
+                    key.as_str()
+                )));
+            }
+        }
+    }
     let section = collection_id(conn, state, created, Collection::Section, a.section()).await?;
     let series = match a.series() {
         Some(s) => Some(collection_id(conn, state, created, Collection::Series, &s.series).await?),
@@ -523,11 +540,23 @@ async fn write_article(
     query = match mode {
         Write::Import => query.bind(updated_on_change.as_second()),
         Write::Draft { author } => query.bind(author),
-        Write::Edit { id, base } => query.bind(now.as_second()).bind(id).bind(base),
+        Write::Edit { id, base, seen } => query
+            .bind(now.as_second())
+            .bind(id)
+            .bind(base)
+            .bind(seen.name()),
     };
     let id: i64 = match (query.fetch_optional(&mut *conn).await, mode) {
         (Ok(Some(id)), _) => id,
-        (Ok(None), Write::Edit { id, .. }) => return Err(stale(conn, id).await),
+        (Ok(None), Write::Edit { id, seen, .. }) => {
+            return Err(match load_worked(conn, id).await? {
+                Some(now) if now.state != seen => StorageError::Conflict(format!(
+                    "the article is {} now, not {seen}: read it again",
+                    now.state
+                )),
+                _ => stale(conn, id).await,
+            })
+        }
         (Ok(None), _) => {
             return Err(StorageError::NotFound(format!(
                 "article {:?}",
@@ -1380,10 +1409,15 @@ impl Store for SqliteStore {
         id: ArticleId,
         article: &NewArticle,
         base: i64,
+        seen: State,
         account: i64,
         now: Timestamp,
     ) -> Result<Worked, StorageError> {
-        let mode = Write::Edit { id: id.get(), base };
+        let mode = Write::Edit {
+            id: id.get(),
+            base,
+            seen,
+        };
         self.write_one(article, now, mode, account).await
     }
 

@@ -38,6 +38,7 @@ macro_rules! contract_tests {
             a_draft_moves_through_the_workflow_and_is_live_only_when_published,
             a_save_based_on_an_old_revision_is_refused,
             copy_that_goes_live_later_is_told_of_when_it_does,
+            an_editors_article_names_only_sections_that_exist,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -951,6 +952,15 @@ pub async fn tokens_work_until_they_expire_or_are_revoked(store: Arc<dyn Store>)
 
 async fn writer(store: &dyn Store, name: &str) -> i64 {
     use dateline_core::account::{Grants, Password, Role, Username};
+    // An editor's article names a section that exists.
+    store
+        .put_section(&Section {
+            key: Slug::parse("world").unwrap(),
+            code: 1,
+            name: Localized::new("en", "World"),
+        })
+        .await
+        .unwrap();
     store
         .create_account(
             &Username::parse(name).unwrap(),
@@ -1106,6 +1116,7 @@ pub async fn a_save_based_on_an_old_revision_is_refused(store: Arc<dyn Store>) {
             draft.id,
             &article("d", "Second", "2026-03-01T08:00:00Z"),
             1,
+            dateline_core::workflow::State::Draft,
             li,
             now,
         )
@@ -1117,6 +1128,7 @@ pub async fn a_save_based_on_an_old_revision_is_refused(store: Arc<dyn Store>) {
             draft.id,
             &article("d", "Third, from revision 1", "2026-03-01T08:00:00Z"),
             1,
+            dateline_core::workflow::State::Draft,
             mara,
             now,
         )
@@ -1126,6 +1138,31 @@ pub async fn a_save_based_on_an_old_revision_is_refused(store: Arc<dyn Store>) {
         StorageError::Stale { current, by, .. } => assert_eq!((current, by.as_str()), (2, "li")),
         other => panic!("{other}"),
     }
+    // A save allowed on a draft does not land on what was published meanwhile.
+    store
+        .change_state(
+            draft.id,
+            dateline_core::workflow::State::Draft,
+            dateline_storage::StateChange::Publish,
+            now,
+        )
+        .await
+        .unwrap();
+    let late = store
+        .save_article(
+            draft.id,
+            &article("d", "Late", "2026-03-01T08:00:00Z"),
+            2,
+            dateline_core::workflow::State::Draft,
+            mara,
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(late, StorageError::Conflict(ref m) if m.contains("published now")),
+        "{late}"
+    );
     let kept = store.worked_article(draft.id).await.unwrap().unwrap();
     assert_eq!(
         (kept.revision, kept.record["headline"].as_str()),
@@ -1180,4 +1217,39 @@ pub async fn copy_that_goes_live_later_is_told_of_when_it_does(store: Arc<dyn St
         "told once, when it went live"
     );
     assert_eq!(store.next_schedule().await.unwrap(), None);
+}
+
+pub async fn an_editors_article_names_only_sections_that_exist(store: Arc<dyn Store>) {
+    let me = writer(&*store, "mara").await;
+    let nowhere = with("d", "D", "2026-01-01T00:00:00Z", |d| {
+        d.section = Slug::parse("made-up").unwrap()
+    });
+    let refused = store
+        .create_draft(&nowhere, me, Timestamp::now())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StorageError::NotFound(ref m) if m.contains("made-up")),
+        "{refused}"
+    );
+    let topical = with("d", "D", "2026-01-01T00:00:00Z", |d| {
+        d.topics = vec![Slug::parse("new-thread").unwrap()]
+    });
+    assert!(store
+        .create_draft(&topical, me, Timestamp::now())
+        .await
+        .is_err());
+    let keys: Vec<String> = store
+        .sections()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.key.to_string())
+        .collect();
+    assert_eq!(keys, ["world"], "nothing was made");
+    assert!(store
+        .topic(&Slug::parse("new-thread").unwrap())
+        .await
+        .unwrap()
+        .is_none());
 }

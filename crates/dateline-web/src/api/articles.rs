@@ -173,7 +173,14 @@ pub async fn create(
     )
     .map_err(refusal)?;
     let now = Timestamp::now();
-    let worked = state.store.create_draft(&article, account.id, now).await?;
+    let worked = match state.store.create_draft(&article, account.id, now).await {
+        Err(StorageError::NotFound(what)) => {
+            return Err(ApiError::Unprocessable(format!(
+                "there is no {what}: chief editors and admins make sections, series and topics"
+            )))
+        }
+        other => other?,
+    };
     tracing::info!(article = %worked.id, by = %account.username, "created a draft");
     let client = address(addr.as_ref().map(|Extension(a)| a));
     record(
@@ -271,7 +278,7 @@ pub async fn save(
     let now = Timestamp::now();
     match state
         .store
-        .save_article(current.id, &article, base, account.id, now)
+        .save_article(current.id, &article, base, current.state, account.id, now)
         .await
     {
         Ok(worked) => {
@@ -315,6 +322,11 @@ pub async fn save(
                 "diff": changed,
             });
             Ok((StatusCode::CONFLICT, Json(body)).into_response())
+        }
+        Err(StorageError::NotFound(what)) if !what.starts_with("article") => {
+            Err(ApiError::Unprocessable(format!(
+                "there is no {what}: chief editors and admins make sections, series and topics"
+            )))
         }
         Err(e) => Err(e.into()),
     }
@@ -420,7 +432,14 @@ pub async fn act(
         let article = parse_article(&state, record, current.key.as_str())?;
         state
             .store
-            .save_article(current.id, &article, current.revision, account.id, now)
+            .save_article(
+                current.id,
+                &article,
+                current.revision,
+                current.state,
+                account.id,
+                now,
+            )
             .await?;
     }
     let worked = state

@@ -678,6 +678,14 @@ async fn schedules_that_pass_while_the_server_is_stopped_fire_once_at_start() {
     };
     // First run: a chief editor schedules a story two seconds ahead, and the server stops.
     let (store, stop, running) = start().await;
+    store
+        .put_section(&dateline_core::Section {
+            key: Slug::parse("world").expect("slug"),
+            code: 1,
+            name: dateline_core::Localized::new("en", "World"),
+        })
+        .await
+        .expect("section");
     let chief = store
         .create_account(
             &Username::parse("chief").expect("name"),
