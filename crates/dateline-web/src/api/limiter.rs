@@ -45,8 +45,10 @@ impl LoginLimiter {
         wait.map_or(Ok(()), Err)
     }
 
-    /// Counts a failed login.
-    pub fn failed(&self, username: &str, addr: Option<IpAddr>) {
+    /// Counts an attempt as failed, before the password is checked: many attempts at once
+    /// cannot slip past the count while their checks run. [`LoginLimiter::succeeded`] takes it
+    /// back.
+    pub fn attempt(&self, username: &str, addr: Option<IpAddr>) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() >= MAX_KEYS {
             let now = Instant::now();
@@ -55,8 +57,16 @@ impl LoginLimiter {
                     .back()
                     .is_some_and(|t| now.duration_since(*t) <= WINDOW)
             });
+            // Still full of live counts: forget the quietest half, never the busy ones.
             if map.len() >= MAX_KEYS {
-                map.clear();
+                let mut by_last: Vec<(Instant, String)> = map
+                    .iter()
+                    .filter_map(|(k, t)| t.back().map(|last| (*last, k.clone())))
+                    .collect();
+                by_last.sort();
+                for (_, key) in by_last.into_iter().take(MAX_KEYS / 2) {
+                    map.remove(&key);
+                }
             }
         }
         for (key, _) in keys(username, addr) {
@@ -64,10 +74,15 @@ impl LoginLimiter {
         }
     }
 
-    /// Forgets an account's failures after it logs in.
-    pub fn succeeded(&self, username: &str) {
+    /// Takes back the attempt of a login that succeeded, and forgets the account's failures.
+    pub fn succeeded(&self, username: &str, addr: Option<IpAddr>) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         map.remove(&format!("account:{username}"));
+        if let Some(addr) = addr {
+            if let Some(times) = map.get_mut(&format!("address:{addr}")) {
+                times.pop_back();
+            }
+        }
     }
 }
 
@@ -89,12 +104,12 @@ mod tests {
         let here: IpAddr = "127.0.0.9".parse().unwrap_or(IpAddr::from([127, 0, 0, 9]));
         for _ in 0..PER_ACCOUNT {
             assert!(limiter.check("mara", Some(here)).is_ok());
-            limiter.failed("mara", Some(here));
+            limiter.attempt("mara", Some(here));
         }
         assert!(limiter.check("mara", None).is_err());
         assert!(limiter.check("li", None).is_ok());
         for i in 0..PER_ADDRESS {
-            limiter.failed(&format!("guess{i}"), Some(here));
+            limiter.attempt(&format!("guess{i}"), Some(here));
         }
         assert!(
             limiter.check("li", Some(here)).is_err(),

@@ -15,6 +15,9 @@ use serde_json::{json, Value};
 use super::{address, record, ApiError, Body, Caller, ClientAddr};
 use crate::AppState;
 
+/// Password checks running at once, in the whole process.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// How long a token works unless asked otherwise, and at most.
 const DEFAULT_DAYS: i64 = 30;
 const MAX_DAYS: i64 = 365;
@@ -58,13 +61,19 @@ pub(super) async fn check_login(
     addr: Option<std::net::IpAddr>,
     client: Option<String>,
 ) -> Result<dateline_core::account::Account, ApiError> {
+    let refused = || ApiError::Unauthorized("wrong username or password".to_string());
+    // No username is longer than 64 bytes: a longer one is refused before it is counted,
+    // logged or hashed.
+    if name.len() > 64 || password.len() > dateline_core::account::MAX_PASSWORD_BYTES {
+        return Err(refused());
+    }
     if let Err(wait) = state.logins.check(name, addr) {
         return Err(ApiError::TooManyRequests {
             message: format!("too many failed logins; try again in {wait} seconds"),
             retry_after: wait,
         });
     }
-    let refused = || ApiError::Unauthorized("wrong username or password".to_string());
+    state.logins.attempt(name, addr);
     let username = Username::parse(name).ok();
     let stored = match &username {
         Some(name) => state.store.password_hash(name).await?,
@@ -73,12 +82,15 @@ pub(super) async fn check_login(
     // Argon2 is slow on purpose: it runs off the async workers.
     let attempt = password.to_string();
     let hash = stored.clone().unwrap_or_else(|| decoy().clone());
-    let matches = tokio::task::spawn_blocking(move || hash.verify(&attempt))
-        .await
-        .unwrap_or(false);
+    // At most a few checks at once: each takes tens of megabytes for a moment.
+    let matches = match HASHING.acquire().await {
+        Ok(_permit) => tokio::task::spawn_blocking(move || hash.verify(&attempt))
+            .await
+            .unwrap_or(false),
+        Err(_) => false,
+    };
     let (Some(username), true, true) = (username, stored.is_some(), matches) else {
-        state.logins.failed(name, addr);
-        tracing::warn!(username = %name, client = ?addr, "a login failed");
+        tracing::warn!(username = ?name, client = ?addr, "a login failed");
         record(
             state,
             None,
@@ -96,7 +108,7 @@ pub(super) async fn check_login(
             "the account {username} is disabled"
         )));
     }
-    state.logins.succeeded(name);
+    state.logins.succeeded(name, addr);
     Ok(account)
 }
 
