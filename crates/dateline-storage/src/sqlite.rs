@@ -295,6 +295,9 @@ fn push_keys<'a>(q: &mut QueryBuilder<'a, Sqlite>, keys: &'a [String]) {
 struct BatchState {
     /// Stored articles by key: id, content digest, translation group.
     articles: HashMap<String, (i64, String, String)>,
+    /// Stored articles whose current revision an editor saved (not an import), by key, with
+    /// that revision.
+    edited: HashMap<String, i64>,
     collections: HashMap<(Collection, String), i64>,
 }
 
@@ -324,6 +327,15 @@ impl BatchState {
                     row.try_get(0)?,
                     (row.try_get(1)?, row.try_get(2)?, row.try_get(3)?),
                 );
+            }
+            let mut q = QueryBuilder::new(
+                "SELECT a.key, a.revision FROM articles a JOIN revisions r \
+                 ON r.article_id = a.id AND r.revision = a.revision \
+                 WHERE r.account_id IS NOT NULL AND a.key IN (",
+            );
+            push_keys(&mut q, chunk);
+            for row in q.build().fetch_all(&mut *conn).await? {
+                state.edited.insert(row.try_get(0)?, row.try_get(1)?);
             }
         }
         let mut named: HashMap<Collection, Vec<String>> = HashMap::new();
@@ -410,8 +422,9 @@ async fn collection_id(
     Ok(id)
 }
 
-/// An import stores a published article: its state is published, and it is live from its
-/// publication time (or the end of an embargo an editor set on it).
+/// An import stores a published article, live from its publication time (or the end of an
+/// embargo an editor set on it); a later import changes its text but never its state, which is
+/// the editors' (an unpublished story stays unpublished).
 const UPSERT: &str = "INSERT INTO articles (key, headline, summary, body_html, lang, section_id, byline, \
      credit, web_editors, published_at, updated_at, translation_group, series_id, episode, content_hash, \
      state, live_from) \
@@ -421,9 +434,10 @@ const UPSERT: &str = "INSERT INTO articles (key, headline, summary, body_html, l
      byline = excluded.byline, credit = excluded.credit, web_editors = excluded.web_editors, \
      published_at = excluded.published_at, updated_at = $16, \
      translation_group = excluded.translation_group, series_id = excluded.series_id, \
-     episode = excluded.episode, content_hash = excluded.content_hash, state = 'published', \
+     episode = excluded.episode, content_hash = excluded.content_hash, \
      revision = articles.revision + 1, \
-     live_from = CASE WHEN articles.embargo_until > excluded.published_at \
+     live_from = CASE WHEN articles.state <> 'published' THEN NULL \
+                      WHEN articles.embargo_until > excluded.published_at \
                       THEN articles.embargo_until ELSE excluded.published_at END \
      RETURNING id";
 
@@ -616,20 +630,22 @@ async fn write_article(
             // An import is a write like any other: its revision is kept, by no account.
             record_revision(conn, id, None, a, now).await?;
             // Copy that goes live later is announced when it does.
-            let pending: Option<i64> = sqlx::query_scalar(
+            let (pending, live_state): (Option<i64>, String) = sqlx::query_as(
                 "UPDATE articles SET live_pending = CASE WHEN live_from > $2 THEN live_from ELSE NULL END \
-                 WHERE id = $1 RETURNING live_pending",
+                 WHERE id = $1 RETURNING live_pending, state",
             )
             .bind(id)
             .bind(now.as_second())
             .fetch_one(&mut *conn)
             .await?;
-            let kind = match (existed, pending.is_some()) {
-                (false, false) => Some(ChangeKind::ArticlePublished),
+            let kind = match (existed, pending.is_some(), live_state == "published") {
+                // An editor took it off the site: a new version of it is nothing readers see.
+                (_, _, false) => None,
+                (false, false, true) => Some(ChangeKind::ArticlePublished),
                 // Told of when it goes live.
-                (false, true) => None,
-                (true, false) => Some(ChangeKind::ArticleUpdated),
-                (true, true) => Some(ChangeKind::ArticleWithdrawn),
+                (false, true, true) => None,
+                (true, false, true) => Some(ChangeKind::ArticleUpdated),
+                (true, true, true) => Some(ChangeKind::ArticleWithdrawn),
             };
             if let Some(kind) = kind {
                 append_change(conn, kind, a.key().as_str(), Some(id)).await?;
@@ -637,13 +653,7 @@ async fn write_article(
         }
         Write::Draft { .. } => {}
         Write::Edit { .. } => {
-            let live: Option<String> = sqlx::query_scalar(
-                "SELECT state FROM articles WHERE id = $1 AND state = 'published'",
-            )
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            if live.is_some() {
+            if live_now(conn, id, now).await? {
                 append_change(conn, ChangeKind::ArticleUpdated, a.key().as_str(), Some(id)).await?;
             }
         }
@@ -664,6 +674,23 @@ async fn write_article(
     } else {
         Upserted::Inserted(ArticleId::new(id))
     })
+}
+
+/// Whether readers see an article now, as the stream has told them: live, and not waiting to be
+/// announced.
+async fn live_now(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: Timestamp,
+) -> Result<bool, StorageError> {
+    let live: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM articles WHERE id = $1 AND live_from <= $2 AND live_pending IS NULL",
+    )
+    .bind(id)
+    .bind(now.as_second())
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(live.is_some())
 }
 
 /// Why a save based on a revision was refused: the current one, and who saved it when.
@@ -839,6 +866,16 @@ impl SqliteStore {
                     outcomes.push(Ok(Upserted::Unchanged(ArticleId::new(*id))));
                     continue;
                 }
+            }
+            // An article an editor changed since it was imported is theirs now: the import does
+            // not overwrite it unseen.
+            if let Some(revision) = state.edited.get(article.key().as_str()) {
+                outcomes.push(Err(StorageError::Conflict(format!(
+                    "{:?} was edited in the newsroom (revision {revision}) since it was imported; \
+                     the import does not overwrite it",
+                    article.key().as_str()
+                ))));
+                continue;
             }
             // A savepoint per article: one that fails is rolled back alone.
             let mut savepoint = (*tx).begin().await?;
@@ -1545,12 +1582,13 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Worked, StorageError> {
         let published_now = "CASE WHEN ever_published = 0 THEN $3 ELSE published_at END";
-        let (sql, at, to, told): (String, Option<i64>, State, Option<ChangeKind>) = match change {
+        // Each change's statement, its time parameter, and the state it leads to. Whether readers
+        // see a change is decided after it, from whether the article came onto or left the site.
+        let (sql, at, to): (String, Option<i64>, State) = match change {
             StateChange::Submit => (
                 "UPDATE articles SET state = 'submitted' WHERE id = $1 AND state = $2 AND $3 = $3 AND $4 IS NULL RETURNING key".to_string(),
                 None,
                 State::Submitted,
-                None,
             ),
             StateChange::Schedule(at) => (
                 "UPDATE articles SET state = 'scheduled', scheduled_at = $4, live_from = NULL, live_pending = NULL \
@@ -1558,7 +1596,6 @@ impl Store for SqliteStore {
                     .to_string(),
                 Some(at.as_second()),
                 State::Scheduled,
-                (from == State::Published).then_some(ChangeKind::ArticleWithdrawn),
             ),
             StateChange::Publish => (
                 format!(
@@ -1570,7 +1607,6 @@ impl Store for SqliteStore {
                 ),
                 None,
                 State::Published,
-                Some(ChangeKind::ArticlePublished),
             ),
             StateChange::Unpublish => (
                 "UPDATE articles SET state = 'unpublished', live_from = NULL, live_pending = NULL, scheduled_at = NULL \
@@ -1578,7 +1614,6 @@ impl Store for SqliteStore {
                     .to_string(),
                 None,
                 State::Unpublished,
-                (from == State::Published).then_some(ChangeKind::ArticleWithdrawn),
             ),
             StateChange::Embargo(until) => (
                 "UPDATE articles SET embargo_until = $4, live_from = CASE WHEN state = 'published' \
@@ -1589,16 +1624,10 @@ impl Store for SqliteStore {
                     .to_string(),
                 until.map(|t| t.as_second()),
                 from,
-                // A published article leaves the site until the embargo lifts, and is told of
-                // again then; lifted now, it is back at once.
-                (from == State::Published).then_some(if until.is_some_and(|u| u > now) {
-                    ChangeKind::ArticleWithdrawn
-                } else {
-                    ChangeKind::ArticlePublished
-                }),
             ),
         };
         let mut tx = self.write().await?;
+        let was_live = live_now(&mut tx, id.get(), now).await?;
         let key: Option<String> = sqlx::query_scalar(&sql)
             .bind(id.get())
             .bind(from.name())
@@ -1615,15 +1644,21 @@ impl Store for SqliteStore {
                 None => Err(StorageError::NotFound(format!("article {id}"))),
             };
         };
-        // An article published under an embargo is told of when it goes live.
-        let pending: Option<i64> =
-            sqlx::query_scalar("SELECT live_pending FROM articles WHERE id = $1")
-                .bind(id.get())
-                .fetch_one(&mut *tx)
-                .await?;
-        let told = match (change, told) {
-            (StateChange::Publish, Some(_)) if pending.is_some() => None,
-            (_, told) => told,
+        // What readers see changed only if the article came onto or left the site; one that goes
+        // live later is told of then, by the scheduler.
+        sqlx::query(
+            "UPDATE articles SET live_pending = CASE WHEN live_from > $2 THEN live_from ELSE NULL END \
+             WHERE id = $1",
+        )
+        .bind(id.get())
+        .bind(now.as_second())
+        .execute(&mut *tx)
+        .await?;
+        let is_live = live_now(&mut tx, id.get(), now).await?;
+        let told = match (was_live, is_live) {
+            (false, true) => Some(ChangeKind::ArticlePublished),
+            (true, false) => Some(ChangeKind::ArticleWithdrawn),
+            _ => None,
         };
         if let Some(kind) = told {
             append_change(&mut tx, kind, &key, Some(id.get())).await?;
@@ -1670,7 +1705,9 @@ impl Store for SqliteStore {
         .bind(account)
         .execute(&mut *tx)
         .await?;
-        append_change(&mut tx, ChangeKind::ArticleUpdated, &key, Some(id.get())).await?;
+        if live_now(&mut tx, id.get(), now).await? {
+            append_change(&mut tx, ChangeKind::ArticleUpdated, &key, Some(id.get())).await?;
+        }
         let worked = load_worked(&mut tx, id.get())
             .await?
             .ok_or_else(|| StorageError::NotFound(format!("article {id}")))?;

@@ -39,6 +39,7 @@ macro_rules! contract_tests {
             a_save_based_on_an_old_revision_is_refused,
             copy_that_goes_live_later_is_told_of_when_it_does,
             an_editors_article_names_only_sections_that_exist,
+            an_import_never_overwrites_an_editors_change_nor_their_decision,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -1057,13 +1058,15 @@ pub async fn a_draft_moves_through_the_workflow_and_is_live_only_when_published(
     );
     assert!(live("2026-03-01T12:00:00Z").await);
 
+    // Later that day, as the newsroom's clock says.
+    let after = t("2026-03-01T13:00:00Z");
     // An embargo hides it from every public read until it lifts, published or not.
     store
         .change_state(
             draft.id,
             State::Published,
             StateChange::Embargo(Some(t("2026-03-05T00:00:00Z"))),
-            begun,
+            after,
         )
         .await
         .unwrap();
@@ -1074,14 +1077,14 @@ pub async fn a_draft_moves_through_the_workflow_and_is_live_only_when_published(
             draft.id,
             State::Published,
             StateChange::Embargo(None),
-            begun,
+            after,
         )
         .await
         .unwrap();
     assert!(live("2026-03-02T00:00:00Z").await);
 
     store
-        .change_state(draft.id, State::Published, StateChange::Unpublish, begun)
+        .change_state(draft.id, State::Published, StateChange::Unpublish, after)
         .await
         .unwrap();
     assert!(!live("2026-03-06T00:00:00Z").await);
@@ -1252,4 +1255,81 @@ pub async fn an_editors_article_names_only_sections_that_exist(store: Arc<dyn St
         .await
         .unwrap()
         .is_none());
+}
+
+pub async fn an_import_never_overwrites_an_editors_change_nor_their_decision(
+    store: Arc<dyn Store>,
+) {
+    use dateline_core::workflow::State;
+    use dateline_storage::StateChange;
+    let me = writer(&*store, "mara").await;
+    let now = Timestamp::now();
+    let ids = import(
+        &*store,
+        &[
+            article("wire", "Wire copy", "2024-01-01T00:00:00Z"),
+            article("other", "Other", "2024-01-01T00:00:00Z"),
+        ],
+    )
+    .await;
+    // An editor improves one; the wire sends a new version of it.
+    store
+        .save_article(
+            ids[0],
+            &article("wire", "Wire copy, edited", "2024-01-01T00:00:00Z"),
+            2,
+            State::Published,
+            me,
+            now,
+        )
+        .await
+        .unwrap_err();
+    let current = store.worked_article(ids[0]).await.unwrap().unwrap();
+    store
+        .save_article(
+            ids[0],
+            &article("wire", "Wire copy, edited", "2024-01-01T00:00:00Z"),
+            current.revision,
+            State::Published,
+            me,
+            now,
+        )
+        .await
+        .unwrap();
+    let outcome = store
+        .import_articles(
+            &[article(
+                "wire",
+                "Wire copy, version 2",
+                "2024-01-01T00:00:00Z",
+            )],
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome[0], Err(StorageError::Conflict(m)) if m.contains("edited in the newsroom")),
+        "{:?}",
+        outcome[0]
+    );
+    assert_eq!(
+        store.worked_article(ids[0]).await.unwrap().unwrap().record["headline"],
+        "Wire copy, edited"
+    );
+    // An editor unpublishes the other; a new version of it stays unpublished.
+    store
+        .change_state(ids[1], State::Published, StateChange::Unpublish, now)
+        .await
+        .unwrap();
+    let outcome = store
+        .import_articles(
+            &[article("other", "Other, version 2", "2024-01-01T00:00:00Z")],
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome[0], Ok(Upserted::Updated(_))));
+    let other = store.worked_article(ids[1]).await.unwrap().unwrap();
+    assert_eq!((other.state, other.live_from), (State::Unpublished, None));
+    assert!(store.article(ids[1], later()).await.unwrap().is_none());
 }

@@ -139,9 +139,9 @@ async fn a_story_goes_from_a_contributor_to_the_site_on_schedule() {
         (200, Some("submitted"))
     );
 
-    // The desk's editor schedules it two seconds ahead.
+    // The desk's editor schedules it four seconds ahead.
     let at = Timestamp::now()
-        .checked_add(SignedDuration::from_secs(2))
+        .checked_add(SignedDuration::from_secs(4))
         .expect("time");
     let (status, scheduled) = call(
         app,
@@ -161,8 +161,9 @@ async fn a_story_goes_from_a_contributor_to_the_site_on_schedule() {
         Vec::<String>::new()
     );
 
-    // Nobody asks for anything until it is time; then it is there.
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    // Nobody asks for anything until it is time (and a little more); then it is there.
+    let wait = at.duration_since(Timestamp::now()) + SignedDuration::from_millis(2500);
+    tokio::time::sleep(Duration::try_from(wait).unwrap_or(Duration::ZERO)).await;
     let home = app.page("/").await;
     assert_eq!(
         home.texts(".lead .headline"),
@@ -676,7 +677,7 @@ async fn schedules_that_pass_while_the_server_is_stopped_fire_once_at_start() {
         }));
         (store, stop, running)
     };
-    // First run: a chief editor schedules a story two seconds ahead, and the server stops.
+    // First run: a chief editor writes a story, and the server stops.
     let (store, stop, running) = start().await;
     store
         .put_section(&dateline_core::Section {
@@ -720,7 +721,10 @@ async fn schedules_that_pass_while_the_server_is_stopped_fire_once_at_start() {
         .create_draft(&article, chief.id, Timestamp::now())
         .await
         .expect("draft");
-    let at = Timestamp::now() + SignedDuration::from_secs(2);
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("stopped");
+    // While nothing runs, it is scheduled a second ahead, and its time passes.
+    let at = Timestamp::now() + SignedDuration::from_secs(1);
     store
         .change_state(
             draft.id,
@@ -730,10 +734,7 @@ async fn schedules_that_pass_while_the_server_is_stopped_fire_once_at_start() {
         )
         .await
         .expect("scheduled");
-    stop.send(()).expect("stop");
-    running.await.expect("task").expect("stopped");
-    // Its time passes while nothing runs.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(2000)).await;
     assert_eq!(
         store
             .worked_article(draft.id)
