@@ -105,6 +105,17 @@ async fn every_route_answers_every_persona_as_it_should() {
         )
         .await
         .expect("disable");
+    for (kind, key) in [("series", "talks"), ("topics", "thread")] {
+        let (status, _) = call(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/{kind}/{key}"),
+            personas[4].token.as_deref(),
+            Some(json!({"title": {"en": key}})),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
     let chief = personas[4].token.clone().expect("chief");
     let contributor = personas[1].token.clone().expect("contributor");
 
@@ -167,8 +178,22 @@ async fn every_route_answers_every_persona_as_it_should() {
         ListSections,
         PutSection,
         ListCorrections,
+        CreateAccount,
+        DisableAccount,
+        EnableAccount,
+        ReadRevision,
+        GetSeries,
+        PutSeries,
+        GetTopic,
+        PutTopic,
+        RemoveWebhook,
+        LogIn,
+        LogOut,
+        ChangePassword,
+        IssueToken,
+        CorrectPublished,
     }
-    let matrix: [(Route, [u16; 7]); 24] = [
+    let matrix: [(Route, [u16; 7]); 38] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -208,6 +233,23 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::ListSections, [401, 200, 200, 200, 200, 200, 401]),
         (Route::PutSection, [401, 403, 403, 403, 200, 200, 401]),
         (Route::ListCorrections, [401, 200, 200, 200, 200, 200, 401]),
+        (Route::CreateAccount, [401, 403, 403, 403, 403, 201, 401]),
+        (Route::DisableAccount, [401, 403, 403, 403, 403, 200, 401]),
+        (Route::EnableAccount, [401, 403, 403, 403, 403, 200, 401]),
+        (Route::ReadRevision, [401, 200, 200, 403, 200, 403, 401]),
+        (Route::GetSeries, [401, 200, 200, 200, 200, 200, 401]),
+        (Route::PutSeries, [401, 403, 403, 403, 200, 200, 401]),
+        (Route::GetTopic, [401, 200, 200, 200, 200, 200, 401]),
+        (Route::PutTopic, [401, 403, 403, 403, 200, 200, 401]),
+        (Route::RemoveWebhook, [401, 403, 403, 403, 403, 204, 401]),
+        // Logging in and getting a token ask for a password, not a token: the anonymous caller
+        // sends a name that has no account; the disabled account its own.
+        (Route::LogIn, [401, 201, 201, 201, 201, 201, 403]),
+        (Route::IssueToken, [401, 201, 201, 201, 201, 201, 403]),
+        // A caller with a bearer token has no session to end.
+        (Route::LogOut, [401, 400, 400, 400, 400, 400, 401]),
+        (Route::ChangePassword, [401, 204, 204, 204, 204, 204, 401]),
+        (Route::CorrectPublished, [401, 403, 200, 403, 200, 403, 401]),
     ];
     let mut checked = 0;
     for (route, expected) in matrix {
@@ -381,6 +423,156 @@ async fn every_route_answers_every_persona_as_it_should() {
                 Route::ListCorrections => {
                     call(&app, Method::GET, "/api/v1/corrections", token, None).await
                 }
+                Route::CreateAccount => {
+                    call(
+                        &app,
+                        Method::POST,
+                        "/api/v1/accounts",
+                        token,
+                        Some(json!({
+                            "username": format!("new-{}", persona.name), "roles": ["contributor"]
+                        })),
+                    )
+                    .await
+                }
+                Route::DisableAccount | Route::EnableAccount => {
+                    let target = format!("target-{}-{}", persona.name, checked);
+                    app.store
+                        .create_account(
+                            &Username::parse(&target).expect("name"),
+                            &Grants::new([Role::Contributor], []).expect("grants"),
+                            &Password::parse(PASSWORD)
+                                .expect("password")
+                                .hash()
+                                .expect("hash"),
+                            Timestamp::now(),
+                        )
+                        .await
+                        .expect("account");
+                    let verb = if matches!(route, Route::DisableAccount) {
+                        "disable"
+                    } else {
+                        "enable"
+                    };
+                    call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/accounts/{target}/{verb}"),
+                        token,
+                        None,
+                    )
+                    .await
+                }
+                Route::ReadRevision => {
+                    let id = fresh(contributor.clone(), false).await;
+                    call(
+                        &app,
+                        Method::GET,
+                        &format!("/api/v1/articles/{id}/revisions/1"),
+                        token,
+                        None,
+                    )
+                    .await
+                }
+                Route::GetSeries => {
+                    call(&app, Method::GET, "/api/v1/series/talks", token, None).await
+                }
+                Route::PutSeries => {
+                    call(
+                        &app,
+                        Method::PUT,
+                        "/api/v1/series/talks",
+                        token,
+                        Some(json!({"title": {"en": "Talks"}})),
+                    )
+                    .await
+                }
+                Route::GetTopic => {
+                    call(&app, Method::GET, "/api/v1/topics/thread", token, None).await
+                }
+                Route::PutTopic => {
+                    call(
+                        &app,
+                        Method::PUT,
+                        "/api/v1/topics/thread",
+                        token,
+                        Some(json!({"title": {"en": "Thread"}})),
+                    )
+                    .await
+                }
+                Route::RemoveWebhook => {
+                    let hook = app
+                        .store
+                        .add_webhook(
+                            &dateline_core::change::WebhookUrl::parse("http://127.0.0.1:9/hook")
+                                .expect("url"),
+                            "a secret of sixteen chars",
+                            Timestamp::now(),
+                        )
+                        .await
+                        .expect("webhook");
+                    call(
+                        &app,
+                        Method::DELETE,
+                        &format!("/api/v1/webhooks/{}", hook.id),
+                        token,
+                        None,
+                    )
+                    .await
+                }
+                Route::LogIn | Route::IssueToken => {
+                    let name = if persona.token.is_some() {
+                        persona.name
+                    } else {
+                        "nobody"
+                    };
+                    let path = if matches!(route, Route::LogIn) {
+                        "/api/v1/session"
+                    } else {
+                        "/api/v1/tokens"
+                    };
+                    call(
+                        &app,
+                        Method::POST,
+                        path,
+                        None,
+                        Some(json!({"username": name, "password": PASSWORD})),
+                    )
+                    .await
+                }
+                Route::LogOut => call(&app, Method::DELETE, "/api/v1/session", token, None).await,
+                Route::ChangePassword => {
+                    call(
+                        &app,
+                        Method::POST,
+                        "/api/v1/session/password",
+                        token,
+                        Some(json!({
+                            "current_password": PASSWORD, "new_password": PASSWORD
+                        })),
+                    )
+                    .await
+                }
+                Route::CorrectPublished => {
+                    let id = fresh(chief.clone(), true).await;
+                    let (status, _) = call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/actions"),
+                        Some(&chief),
+                        Some(json!({"action": "publish"})),
+                    )
+                    .await;
+                    assert_eq!(status, 200);
+                    call(
+                        &app,
+                        Method::POST,
+                        &format!("/api/v1/articles/{id}/actions"),
+                        token,
+                        Some(json!({"action": "correct", "note": "A name was misspelt."})),
+                    )
+                    .await
+                }
                 Route::ListWebhooks => {
                     call(&app, Method::GET, "/api/v1/webhooks", token, None).await
                 }
@@ -433,7 +625,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 24 * 7);
+    assert_eq!(checked, 38 * 7);
 
     // The admin reads who did what, from where.
     let admin = personas[5].token.clone().expect("admin");
@@ -498,6 +690,20 @@ async fn every_route_answers_every_persona_as_it_should() {
             "GET /sections",
             "PUT /sections/{key}",
             "GET /corrections",
+            "POST /accounts",
+            "POST /accounts/{username}/disable",
+            "POST /accounts/{username}/enable",
+            "GET /articles/{id}/revisions/{n} (a contributor's draft)",
+            "GET /series/{key}",
+            "PUT /series/{key}",
+            "GET /topics/{key}",
+            "PUT /topics/{key}",
+            "DELETE /webhooks/{id}",
+            "POST /session",
+            "DELETE /session",
+            "POST /session/password",
+            "POST /tokens",
+            "correct (published)",
         ][i]
     }
 }
