@@ -20,7 +20,6 @@ use hmac::{Hmac, Mac};
 use jiff::Timestamp;
 use serde::Serialize;
 use sha2::Sha256;
-use tokio::time::Instant;
 
 use crate::Site;
 
@@ -61,12 +60,6 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// A webhook that failed, and when it may be tried again.
-struct Retry {
-    wait: Duration,
-    next: Instant,
-}
-
 /// Delivers the stream to every webhook until the task is dropped, reading it for new changes
 /// every second (whichever process wrote them).
 pub async fn deliver(store: Arc<dyn Store>, site: Site) {
@@ -82,45 +75,60 @@ pub async fn deliver(store: Arc<dyn Store>, site: Site) {
             return;
         }
     };
-    let mut retries: HashMap<i64, Retry> = HashMap::new();
+    // One task per webhook, so that a receiver that hangs holds up no other; the set aborts
+    // them all when this task is dropped.
+    let mut followers = tokio::task::JoinSet::new();
+    let mut running: HashMap<i64, tokio::task::AbortHandle> = HashMap::new();
     loop {
-        let hooks = match store.webhooks().await {
-            Ok(hooks) => hooks,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the webhooks");
-                vec![]
-            }
-        };
-        retries.retain(|id, _| hooks.iter().any(|h| h.id == *id));
-        for hook in &hooks {
-            if retries
-                .get(&hook.id)
-                .is_some_and(|r| r.next > Instant::now())
-            {
-                continue;
-            }
-            match deliver_pending(store.as_ref(), &site, &client, hook).await {
-                Ok(()) => {
-                    retries.remove(&hook.id);
+        match store.webhooks().await {
+            Ok(hooks) => {
+                // A removed webhook's follower stops within a poll.
+                running.retain(|id, handle| {
+                    let keep = hooks.iter().any(|h| h.id == *id) && !handle.is_finished();
+                    if !keep {
+                        handle.abort();
+                    }
+                    keep
+                });
+                for hook in hooks {
+                    if !running.contains_key(&hook.id) {
+                        let id = hook.id;
+                        let handle = followers.spawn(follow(
+                            store.clone(),
+                            site.clone(),
+                            client.clone(),
+                            hook,
+                        ));
+                        running.insert(id, handle);
+                    }
                 }
-                Err(reason) => {
-                    let wait = retries
-                        .get(&hook.id)
-                        .map_or(FIRST_BACKOFF, |r| (r.wait * 2).min(MAX_BACKOFF));
-                    tracing::warn!(webhook = hook.id, url = %hook.url, %reason, ?wait, "a delivery failed; it will be tried again");
-                    retries.insert(
-                        hook.id,
-                        Retry {
-                            wait,
-                            next: Instant::now() + wait,
-                        },
-                    );
-                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the webhooks"),
+        }
+        // Reap the finished, so the set does not grow.
+        while followers.try_join_next().is_some() {}
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Follows the stream for one webhook until aborted: delivers what is pending, then looks again
+/// every poll; after a failure, waits a growing time before trying again.
+async fn follow(store: Arc<dyn Store>, site: Site, client: reqwest::Client, hook: Webhook) {
+    // The wait after the last failure, while failures go on.
+    let mut backoff: Option<Duration> = None;
+    loop {
+        match deliver_pending(store.as_ref(), &site, &client, &hook).await {
+            Ok(()) => {
+                backoff = None;
+                tokio::time::sleep(POLL).await;
+            }
+            Err(reason) => {
+                let wait = backoff.map_or(FIRST_BACKOFF, |w| (w * 2).min(MAX_BACKOFF));
+                tracing::warn!(webhook = hook.id, url = %hook.url, %reason, ?wait, "a delivery failed; it will be tried again");
+                backoff = Some(wait);
+                tokio::time::sleep(wait).await;
             }
         }
-        let next_retry = retries.values().map(|r| r.next).min();
-        let until = next_retry.map_or(Instant::now() + POLL, |n| n.min(Instant::now() + POLL));
-        tokio::time::sleep_until(until).await;
     }
 }
 

@@ -202,3 +202,48 @@ async fn every_change_arrives_once_signed_in_order_even_after_the_receiver_was_d
         vec!["world", "one", "two", "one", "three", "four"]
     );
 }
+
+/// A receiver that accepts and never answers holds up no other webhook.
+#[tokio::test]
+async fn a_receiver_that_hangs_holds_up_no_other() {
+    let app = TestApp::spawn().await;
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hole_url = format!("http://{}/hook", hole.local_addr().expect("address"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        // Bounded: the test ends long before this many connections.
+        while held.len() < 64 {
+            match hole.accept().await {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => break,
+            }
+        }
+    });
+    let (receiver, url) = start_receiver().await;
+    let now = jiff::Timestamp::now();
+    for target in [&hole_url, &url] {
+        app.store
+            .add_webhook(
+                &dateline_core::change::WebhookUrl::parse(target).expect("url"),
+                SECRET,
+                now,
+            )
+            .await
+            .expect("webhook");
+    }
+    app.publish(&[json!({"id": "news", "headline": "News", "published": "2024-01-01T00:00:00Z"})])
+        .await;
+    // Well before the hung delivery's 10-second timeout, the other has its changes.
+    let got = accepted(&receiver, 2, Duration::from_secs(5)).await;
+    let subjects: Vec<String> = got
+        .iter()
+        .map(|r| verify(r)["subject"].as_str().expect("subject").to_string())
+        .collect();
+    assert_eq!(
+        subjects,
+        vec!["news", "news"],
+        "the section the import made, then the article"
+    );
+}
