@@ -630,14 +630,7 @@ async fn write_article(
             // An import is a write like any other: its revision is kept, by no account.
             record_revision(conn, id, None, a, now).await?;
             // Copy that goes live later is announced when it does.
-            let (pending, live_state): (Option<i64>, String) = sqlx::query_as(
-                "UPDATE articles SET live_pending = CASE WHEN live_from > $2 THEN live_from ELSE NULL END \
-                 WHERE id = $1 RETURNING live_pending, state",
-            )
-            .bind(id)
-            .bind(now.as_second())
-            .fetch_one(&mut *conn)
-            .await?;
+            let (pending, live_state) = settle_live_pending(conn, id, now).await?;
             let kind = match (existed, pending.is_some(), live_state == "published") {
                 // An editor took it off the site: a new version of it is nothing readers see.
                 (_, _, false) => None,
@@ -674,6 +667,23 @@ async fn write_article(
     } else {
         Upserted::Inserted(ArticleId::new(id))
     })
+}
+
+/// Keeps `live_pending` true to `live_from` after a write: the time the article goes live, while
+/// that is still to come; with the article's state.
+async fn settle_live_pending(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: Timestamp,
+) -> Result<(Option<i64>, String), StorageError> {
+    Ok(sqlx::query_as(
+        "UPDATE articles SET live_pending = CASE WHEN live_from > $2 THEN live_from ELSE NULL END \
+         WHERE id = $1 RETURNING live_pending, state",
+    )
+    .bind(id)
+    .bind(now.as_second())
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 /// Whether readers see an article now, as the stream has told them: live, and not waiting to be
@@ -1591,7 +1601,7 @@ impl Store for SqliteStore {
                 State::Submitted,
             ),
             StateChange::Schedule(at) => (
-                "UPDATE articles SET state = 'scheduled', scheduled_at = $4, live_from = NULL, live_pending = NULL \
+                "UPDATE articles SET state = 'scheduled', scheduled_at = $4, live_from = NULL \
                  WHERE id = $1 AND state = $2 AND $3 = $3 RETURNING key"
                     .to_string(),
                 Some(at.as_second()),
@@ -1600,16 +1610,15 @@ impl Store for SqliteStore {
             StateChange::Publish => (
                 format!(
                     "UPDATE articles SET state = 'published', published_at = {published_now}, \
-                     live_from = {live}, live_pending = CASE WHEN {live} > $3 THEN {live} ELSE NULL END, \
-                     ever_published = 1, scheduled_at = NULL \
+                     live_from = {}, ever_published = 1, scheduled_at = NULL \
                      WHERE id = $1 AND state = $2 AND $4 IS NULL RETURNING key",
-                    live = live_from(published_now)
+                    live_from(published_now)
                 ),
                 None,
                 State::Published,
             ),
             StateChange::Unpublish => (
-                "UPDATE articles SET state = 'unpublished', live_from = NULL, live_pending = NULL, scheduled_at = NULL \
+                "UPDATE articles SET state = 'unpublished', live_from = NULL, scheduled_at = NULL \
                  WHERE id = $1 AND state = $2 AND $3 = $3 AND $4 IS NULL RETURNING key"
                     .to_string(),
                 None,
@@ -1617,10 +1626,8 @@ impl Store for SqliteStore {
             ),
             StateChange::Embargo(until) => (
                 "UPDATE articles SET embargo_until = $4, live_from = CASE WHEN state = 'published' \
-                 THEN CASE WHEN $4 > published_at THEN $4 ELSE published_at END ELSE NULL END, \
-                 live_pending = CASE WHEN state = 'published' AND $4 > $3 AND $4 > published_at \
-                 THEN $4 ELSE NULL END \
-                 WHERE id = $1 AND state = $2 RETURNING key"
+                 THEN CASE WHEN $4 > published_at THEN $4 ELSE published_at END ELSE NULL END \
+                 WHERE id = $1 AND state = $2 AND $3 = $3 RETURNING key"
                     .to_string(),
                 until.map(|t| t.as_second()),
                 from,
@@ -1646,14 +1653,7 @@ impl Store for SqliteStore {
         };
         // What readers see changed only if the article came onto or left the site; one that goes
         // live later is told of then, by the scheduler.
-        sqlx::query(
-            "UPDATE articles SET live_pending = CASE WHEN live_from > $2 THEN live_from ELSE NULL END \
-             WHERE id = $1",
-        )
-        .bind(id.get())
-        .bind(now.as_second())
-        .execute(&mut *tx)
-        .await?;
+        settle_live_pending(&mut tx, id.get(), now).await?;
         let is_live = live_now(&mut tx, id.get(), now).await?;
         let told = match (was_live, is_live) {
             (false, true) => Some(ChangeKind::ArticlePublished),
@@ -1755,21 +1755,16 @@ impl Store for SqliteStore {
             "UPDATE articles SET state = 'published', published_at = {published}, \
              live_from = {live}, live_pending = CASE WHEN {live} > $1 THEN {live} ELSE NULL END, \
              ever_published = 1, scheduled_at = NULL \
-             WHERE state = 'scheduled' AND scheduled_at <= $1 RETURNING id, key",
+             WHERE state = 'scheduled' AND scheduled_at <= $1 RETURNING id, key, live_pending",
             live = live_from(published)
         );
         let mut tx = self.write().await?;
-        let fired: Vec<(i64, String)> = sqlx::query_as(&sql)
+        let fired: Vec<(i64, String, Option<i64>)> = sqlx::query_as(&sql)
             .bind(now.as_second())
             .fetch_all(&mut *tx)
             .await?;
         // An article fired under an embargo is told of when the embargo lifts, later.
-        for (id, key) in &fired {
-            let pending: Option<i64> =
-                sqlx::query_scalar("SELECT live_pending FROM articles WHERE id = $1")
-                    .bind(*id)
-                    .fetch_one(&mut *tx)
-                    .await?;
+        for (id, key, pending) in &fired {
             if pending.is_none() {
                 append_change(&mut tx, ChangeKind::ArticlePublished, key, Some(*id)).await?;
             }
@@ -1792,7 +1787,7 @@ impl Store for SqliteStore {
         }
         Ok(fired
             .into_iter()
-            .map(|(id, _)| ArticleId::new(id))
+            .map(|(id, _, _)| ArticleId::new(id))
             .collect())
     }
 
