@@ -159,6 +159,68 @@ impl TestApp {
             .expect("section stored");
     }
 
+    /// An API request, with a bearer token or none: the status, and the JSON answer (`Null`
+    /// when there is none).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Makes an account with these roles and desks (sections that exist) and password.
+    pub async fn account(
+        &self,
+        name: &str,
+        roles: &[dateline_core::account::Role],
+        desks: &[&str],
+        password: &str,
+    ) -> dateline_core::account::Account {
+        use dateline_core::account::{Grants, Password, Username};
+        self.store
+            .create_account(
+                &Username::parse(name).expect("name"),
+                &Grants::new(
+                    roles.iter().copied(),
+                    desks.iter().map(|d| Slug::parse(d).expect("slug")),
+                )
+                .expect("grants"),
+                &Password::parse(password)
+                    .expect("password")
+                    .hash()
+                    .expect("hash"),
+                jiff::Timestamp::now(),
+            )
+            .await
+            .expect("account")
+    }
+
+    /// An API token for an account, from `POST /api/v1/tokens`.
+    pub async fn token(&self, name: &str, password: &str) -> String {
+        let (status, body) = self
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/tokens",
+                None,
+                Some(serde_json::json!({"username": name, "password": password})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().expect("token").to_string()
+    }
+
     /// The outlet's sanitizer, as an editor's tool would use it.
     pub fn sanitizer(&self) -> dateline_core::Sanitizer {
         self.config.sanitizer().expect("sanitizer")

@@ -1,7 +1,6 @@
 //! Accounts, sections, series, topics and corrections through the API.
 
-use dateline_core::account::{Grants, Password, Role, Username};
-use jiff::Timestamp;
+use dateline_core::account::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -10,27 +9,8 @@ use crate::helpers::TestApp;
 const PASSWORD: &str = "an admin's long password";
 
 async fn as_role(app: &TestApp, name: &str, role: Role) -> String {
-    app.store
-        .create_account(
-            &Username::parse(name).expect("name"),
-            &Grants::new([role], []).expect("grants"),
-            &Password::parse(PASSWORD)
-                .expect("password")
-                .hash()
-                .expect("hash"),
-            Timestamp::now(),
-        )
-        .await
-        .expect("account");
-    let response = app
-        .client
-        .post(app.url("/api/v1/tokens"))
-        .json(&json!({"username": name, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    let body: Value = response.json().await.expect("JSON");
-    body["token"].as_str().expect("token").to_string()
+    app.account(name, &[role], &[], PASSWORD).await;
+    app.token(name, PASSWORD).await
 }
 
 async fn call(
@@ -40,13 +20,7 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.api(method, path, Some(token), body).await
 }
 
 #[tokio::test]

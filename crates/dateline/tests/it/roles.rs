@@ -1,7 +1,7 @@
 //! The role matrix: every route of the API, for anonymous callers, each role, an editor of
 //! another desk and a disabled account, against the answer each must get.
 
-use dateline_core::account::{Grants, Password, Role, Username};
+use dateline_core::account::{Role, Username};
 use dateline_core::{Localized, Section, Slug};
 use jiff::Timestamp;
 use reqwest::Method;
@@ -18,15 +18,7 @@ struct Persona {
 }
 
 async fn token(app: &TestApp, username: &str) -> String {
-    let response = app
-        .client
-        .post(app.url("/api/v1/tokens"))
-        .json(&json!({"username": username, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    let body: Value = response.json().await.expect("JSON");
-    body["token"].as_str().expect("token").to_string()
+    app.token(username, PASSWORD).await
 }
 
 async fn call(
@@ -36,16 +28,7 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.api(method, path, token, body).await
 }
 
 #[tokio::test]
@@ -70,22 +53,7 @@ async fn every_route_answers_every_persona_as_it_should() {
         ("disabled", &[Role::ChiefEditor], &[]),
     ];
     for (name, roles, desks) in accounts {
-        app.store
-            .create_account(
-                &Username::parse(name).expect("name"),
-                &Grants::new(
-                    roles.iter().copied(),
-                    desks.iter().map(|d| Slug::parse(d).expect("slug")),
-                )
-                .expect("grants"),
-                &Password::parse(PASSWORD)
-                    .expect("password")
-                    .hash()
-                    .expect("hash"),
-                Timestamp::now(),
-            )
-            .await
-            .expect("account");
+        app.account(name, roles, desks, PASSWORD).await;
     }
     let mut personas = vec![Persona {
         name: "anonymous",
@@ -437,18 +405,8 @@ async fn every_route_answers_every_persona_as_it_should() {
                 }
                 Route::DisableAccount | Route::EnableAccount => {
                     let target = format!("target-{}-{}", persona.name, checked);
-                    app.store
-                        .create_account(
-                            &Username::parse(&target).expect("name"),
-                            &Grants::new([Role::Contributor], []).expect("grants"),
-                            &Password::parse(PASSWORD)
-                                .expect("password")
-                                .hash()
-                                .expect("hash"),
-                            Timestamp::now(),
-                        )
-                        .await
-                        .expect("account");
+                    app.account(&target, &[Role::Contributor], &[], PASSWORD)
+                        .await;
                     let verb = if matches!(route, Route::DisableAccount) {
                         "disable"
                     } else {

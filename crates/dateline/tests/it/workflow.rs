@@ -33,32 +33,13 @@ async fn newsroom() -> Newsroom {
             .expect("section");
     }
     let mut tokens = Vec::new();
-    for (name, role, desk) in [
-        ("cara", Role::Contributor, None),
-        ("ed", Role::Editor, Some("world")),
-        ("sam", Role::Editor, Some("sport")),
+    for (name, role, desks) in [
+        ("cara", Role::Contributor, &[][..]),
+        ("ed", Role::Editor, &["world"][..]),
+        ("sam", Role::Editor, &["sport"][..]),
     ] {
-        app.store
-            .create_account(
-                &Username::parse(name).expect("name"),
-                &Grants::new([role], desk.map(|d| Slug::parse(d).expect("slug"))).expect("grants"),
-                &Password::parse(PASSWORD)
-                    .expect("password")
-                    .hash()
-                    .expect("hash"),
-                Timestamp::now(),
-            )
-            .await
-            .expect("account");
-        let response = app
-            .client
-            .post(app.url("/api/v1/tokens"))
-            .json(&json!({"username": name, "password": PASSWORD}))
-            .send()
-            .await
-            .expect("login");
-        let body: Value = response.json().await.expect("JSON");
-        tokens.push(body["token"].as_str().expect("token").to_string());
+        app.account(name, &[role], desks, PASSWORD).await;
+        tokens.push(app.token(name, PASSWORD).await);
     }
     let mut tokens = tokens.into_iter();
     Newsroom {
@@ -76,13 +57,7 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.api(method, path, Some(token), body).await
 }
 
 #[tokio::test]
@@ -252,7 +227,7 @@ async fn parallel_saves_are_each_stored_or_refused_never_lost() {
         body["base_revision"] = json!(1);
         call(app, reqwest::Method::PUT, &path, &n.editor, Some(body))
     });
-    let outcomes = futures_join_all(saves).await;
+    let outcomes = futures_util::future::join_all(saves).await;
     let stored: Vec<&Value> = outcomes
         .iter()
         .filter(|(s, _)| *s == 200)
@@ -270,43 +245,6 @@ async fn parallel_saves_are_each_stored_or_refused_never_lost() {
     let (_, last) = call(app, reqwest::Method::GET, &path, &n.editor, None).await;
     assert_eq!(last["revision"], 2);
     assert_eq!(last["headline"], stored[0]["headline"]);
-}
-
-/// Runs the futures at once, in this task, and gives their outputs in order.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    let mut outputs = Vec::with_capacity(set.len());
-    // Polling them together: each is driven while the others wait on the network.
-    let joined = async {
-        let mut results: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
-        std::future::poll_fn(|cx| {
-            let mut pending = false;
-            for (i, f) in set.iter_mut().enumerate() {
-                if results[i].is_none() {
-                    match f.as_mut().poll(cx) {
-                        std::task::Poll::Ready(v) => results[i] = Some(v),
-                        std::task::Poll::Pending => pending = true,
-                    }
-                }
-            }
-            if pending {
-                std::task::Poll::Pending
-            } else {
-                std::task::Poll::Ready(())
-            }
-        })
-        .await;
-        results
-    };
-    for r in joined.await {
-        outputs.extend(r);
-    }
-    outputs
 }
 
 #[tokio::test]
