@@ -111,7 +111,10 @@ impl Sanitizer {
         b.add_tags(TAGS)
             .add_generic_attributes(["lang", "dir", "title"])
             .add_tag_attributes("a", ["href"])
-            .add_tag_attributes("img", ["src", "alt", "width", "height"])
+            .add_tag_attributes("img", ["src", "alt", "width", "height", "srcset", "sizes"])
+            // Images below the fold load when the reader gets there. One forced attribute only:
+            // ammonia keeps forced ones in a hash map, and two would come out in any order.
+            .set_tag_attribute_value("img", "loading", "lazy")
             .add_tag_attributes("blockquote", ["cite"])
             .add_tag_attributes("q", ["cite"])
             .add_tag_attributes("time", ["datetime"])
@@ -125,6 +128,14 @@ impl Sanitizer {
             .attribute_filter(move |element, attribute, value| {
                 let keep = match (element, attribute) {
                     ("img", "src") => image_allowed(value, &hosts),
+                    // Every candidate of a responsive image obeys the rule for `src`.
+                    ("img", "srcset") => srcset_allowed(value, &hosts),
+                    ("img", "sizes") => value.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || " (),.-:%".contains(c)
+                    }),
+                    ("img", "width" | "height") => {
+                        !value.is_empty() && value.len() <= 5 && value.bytes().all(|b| b.is_ascii_digit())
+                    }
                     // ammonia checks the schemes of links and images, not of quotations; and an
                     // address that a browser cannot even parse leads nowhere.
                     (_, "cite" | "href") => scheme_allowed(value),
@@ -178,6 +189,26 @@ fn image_allowed(src: &str, hosts: &[String]) -> bool {
         },
         Err(_) => false,
     }
+}
+
+/// Whether every candidate of a `srcset` (`ADDRESS WIDTHw, ...`) is an allowed image address
+/// with a plain width or density descriptor.
+fn srcset_allowed(srcset: &str, hosts: &[String]) -> bool {
+    srcset.split(',').all(|candidate| {
+        let mut parts = candidate.split_whitespace();
+        let (Some(url), descriptor, None) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        // A comma inside an address would split it differently for a browser: refused above,
+        // since the pieces are then not addresses with descriptors.
+        image_allowed(url, hosts)
+            && descriptor.is_none_or(|d| {
+                let digits = d.trim_end_matches(['w', 'x']);
+                d.len() > digits.len()
+                    && !digits.is_empty()
+                    && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            })
+    })
 }
 
 /// Whether an address, resolved as a browser would, uses a scheme bodies may link with.

@@ -3,6 +3,7 @@
 //! This crate knows nothing of SQL, HTTP or files: every function here is a plain,
 //! synchronous transformation that a unit test reaches without a server.
 
+pub mod accessibility;
 pub mod account;
 pub mod address;
 pub mod article;
@@ -15,6 +16,7 @@ pub mod html;
 pub mod import;
 pub mod lang;
 pub mod localized;
+pub mod media;
 pub mod revision;
 pub mod slug;
 pub mod text;

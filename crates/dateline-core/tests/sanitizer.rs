@@ -65,7 +65,10 @@ fn attribute_allowed(element: &str, attribute: &str) -> bool {
         || matches!(
             (element, attribute),
             ("a", "href" | "rel")
-                | ("img", "src" | "alt" | "width" | "height")
+                | (
+                    "img",
+                    "src" | "alt" | "width" | "height" | "srcset" | "sizes" | "loading" | "decoding"
+                )
                 | ("blockquote" | "q", "cite")
                 | ("time", "datetime")
                 | ("td" | "th", "colspan" | "rowspan")
@@ -105,7 +108,17 @@ fn problems(html: &str) -> Vec<String> {
             if wrapper || !attribute_allowed(name, attribute) {
                 found.push(format!("attribute {attribute} on <{name}>"));
             }
-            if matches!(attribute, "href" | "src" | "cite") {
+            let addresses: Vec<&str> = match attribute {
+                "href" | "src" | "cite" => vec![value],
+                // Each candidate of a srcset is an image address like src.
+                "srcset" => value
+                    .split(',')
+                    .filter_map(|c| c.split_whitespace().next())
+                    .collect(),
+                _ => vec![],
+            };
+            let attribute = if attribute == "srcset" { "src" } else { attribute };
+            for value in addresses {
                 match base.join(value) {
                     Ok(url) => {
                         if !matches!(url.scheme(), "http" | "https" | "mailto" | "article") {
@@ -228,4 +241,29 @@ proptest! {
         prop_assert!(found.is_empty(), "{} gave {:?}", clean.as_str(), found);
         prop_assert_eq!(sanitizer.clean(clean.as_str()), clean);
     }
+}
+
+#[test]
+fn a_responsive_image_keeps_its_renditions_and_loads_lazily() {
+    let html = sanitizer().clean(
+        r#"<figure><img src="/media/ab12/1280.jpg" srcset="/media/ab12/320.jpg 320w, /media/ab12/1280.jpg 1280w" sizes="(min-width: 48rem) 46rem, 100vw" width="1280" height="853" alt="A harbour"><figcaption>The harbour <small>Photo: Desk</small></figcaption></figure>"#,
+    );
+    let doc = Html::parse_fragment(html.as_str());
+    let img = doc
+        .select(&scraper::Selector::parse("img").unwrap())
+        .next()
+        .expect("the image stays");
+    let attr = |name: &str| img.value().attr(name).unwrap_or_default().to_string();
+    assert_eq!(
+        attr("srcset"),
+        "/media/ab12/320.jpg 320w, /media/ab12/1280.jpg 1280w"
+    );
+    assert_eq!(attr("sizes"), "(min-width: 48rem) 46rem, 100vw");
+    assert_eq!((attr("width"), attr("height")), ("1280".into(), "853".into()));
+    assert_eq!(attr("loading"), "lazy");
+    // A srcset with one address from elsewhere goes whole; the image keeps its src.
+    let html = sanitizer()
+        .clean(r#"<img src="/a.jpg" srcset="/a.jpg 1x, https://evil.example/b.jpg 2x" alt="x">"#);
+    assert!(html.as_str().contains("src=\"/a.jpg\""), "{}", html.as_str());
+    assert!(!html.as_str().contains("srcset"), "{}", html.as_str());
 }

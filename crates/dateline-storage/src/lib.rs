@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use dateline_core::account::{Account, Grants, PasswordHash, TokenDigest, TokenInfo, Username};
 use dateline_core::audit::AuditEntry;
 use dateline_core::change::{Change, Webhook, WebhookUrl};
+use dateline_core::media::{Media, MediaId};
 use dateline_core::revision::RevisionInfo;
 use dateline_core::workflow::State;
 use dateline_core::{
@@ -249,6 +250,31 @@ pub trait Store: Send + Sync + 'static {
         id: ArticleId,
         as_of: Timestamp,
     ) -> Result<Option<ArticlePage>, StorageError>;
+    /// An article in any state, with what its page shows: what editors preview. The related
+    /// stories, translations and inline links are those live at `as_of`, as readers would see.
+    async fn article_preview(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+    ) -> Result<Option<ArticlePage>, StorageError>;
+    /// Live articles whose headline holds every one of `words`, newest first: what an editor
+    /// finds to link to or pin.
+    async fn find_links(
+        &self,
+        words: &str,
+        as_of: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ArticleLink>, StorageError>;
+    /// Who has each of these articles open, with a sign of life since `since`.
+    async fn opens(
+        &self,
+        ids: &[ArticleId],
+        since: Timestamp,
+    ) -> Result<Vec<(ArticleId, String)>, StorageError>;
+    /// Records an uploaded image whose files are in place; the same image again is a no-op.
+    async fn add_media(&self, media: &Media, by: i64, now: Timestamp)
+        -> Result<(), StorageError>;
+    async fn media(&self, id: &MediaId) -> Result<Option<Media>, StorageError>;
     /// The live articles with these keys, in no particular order.
     async fn links_by_keys(
         &self,

@@ -17,6 +17,7 @@ use dateline_core::account::{
 use dateline_core::audit::AuditEntry;
 use dateline_core::change::{Change, ChangeKind, Webhook, WebhookUrl};
 use dateline_core::collections::name_from_key;
+use dateline_core::media::{Media, MediaFormat, MediaId};
 use dateline_core::revision::RevisionInfo;
 use dateline_core::{
     Article, ArticleId, ArticleKey, ArticleLink, Correction, Lang, Localized, LocalizedHtml,
@@ -1136,7 +1137,7 @@ impl Store for SqliteStore {
         id: ArticleId,
         as_of: Timestamp,
     ) -> Result<Option<Article>, StorageError> {
-        let Some((article, _, _)) = self.article_row(id, as_of).await? else {
+        let Some((article, _, _)) = self.article_row(id, Some(as_of)).await? else {
             return Ok(None);
         };
         let topics = self.article_topics(id).await?;
@@ -1152,61 +1153,115 @@ impl Store for SqliteStore {
         id: ArticleId,
         as_of: Timestamp,
     ) -> Result<Option<ArticlePage>, StorageError> {
-        let Some((article, group, series)) = self.article_row(id, as_of).await? else {
+        self.page(id, Some(as_of), as_of).await
+    }
+
+    async fn article_preview(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+    ) -> Result<Option<ArticlePage>, StorageError> {
+        self.page(id, None, as_of).await
+    }
+
+    async fn find_links(
+        &self,
+        words: &str,
+        as_of: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ArticleLink>, StorageError> {
+        // Each word must be in the headline. LIKE's own wildcards in the words are escaped.
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "
+        ));
+        q.push_bind(as_of.as_second());
+        for word in words.split_whitespace().take(8) {
+            let escaped = word
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            q.push(" AND a.headline LIKE ")
+                .push_bind(format!("%{escaped}%"))
+                .push(" ESCAPE '\\'");
+        }
+        q.push(" ORDER BY a.published_at DESC LIMIT ")
+            .push_bind(i64::from(limit));
+        Ok(links(&q.build().fetch_all(&self.pool).await?))
+    }
+
+    async fn opens(
+        &self,
+        ids: &[ArticleId],
+        since: Timestamp,
+    ) -> Result<Vec<(ArticleId, String)>, StorageError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(KEY_CHUNK) {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "SELECT o.article_id, acc.username FROM article_opens o \
+                 JOIN accounts acc ON acc.id = o.account_id WHERE o.at >= ",
+            );
+            q.push_bind(since.as_second()).push(" AND o.article_id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.get());
+            }
+            q.push(") ORDER BY o.article_id, acc.username");
+            let rows: Vec<(i64, String)> = q.build_query_as().fetch_all(&self.pool).await?;
+            out.extend(rows.into_iter().map(|(id, who)| (ArticleId::new(id), who)));
+        }
+        Ok(out)
+    }
+
+    async fn add_media(
+        &self,
+        media: &Media,
+        by: i64,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let widths = serde_json::to_string(&media.widths)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let mut tx = self.write().await?;
+        // The same bytes uploaded twice are one image.
+        sqlx::query(
+            "INSERT INTO media (id, format, width, height, widths, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(media.id.as_str())
+        .bind(match media.format {
+            MediaFormat::Jpeg => "jpeg",
+            MediaFormat::Png => "png",
+        })
+        .bind(i64::from(media.width))
+        .bind(i64::from(media.height))
+        .bind(widths)
+        .bind(by)
+        .bind(now.as_second())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn media(&self, id: &MediaId) -> Result<Option<Media>, StorageError> {
+        let row: Option<(String, i64, i64, String)> =
+            sqlx::query_as("SELECT format, width, height, widths FROM media WHERE id = $1")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some((format, width, height, widths)) = row else {
             return Ok(None);
         };
-        let topics = self.article_topics(id).await?;
-        let inline_keys = article.body.linked_article_keys();
-        // Pinned related stories, translations and inline links, in one query.
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT 0, r.position, {LINK_COLUMNS} FROM article_related r \
-             JOIN articles a ON a.key = r.related_key JOIN sections s ON s.id = a.section_id \
-             WHERE r.article_id = "
-        ));
-        q.push_bind(id.get())
-            .push(" AND a.id <> ")
-            .push_bind(id.get())
-            .push(" AND a.live_from <= ")
-            .push_bind(as_of.as_second());
-        q.push(format!(
-            " UNION ALL SELECT 1, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.translation_group = "
-        ))
-        .push_bind(group)
-        .push(" AND a.id <> ")
-        .push_bind(id.get())
-        .push(" AND a.live_from <= ")
-        .push_bind(as_of.as_second());
-        for chunk in inline_keys.chunks(KEY_CHUNK) {
-            q.push(format!(
-                " UNION ALL SELECT 2, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "
-            ))
-            .push_bind(as_of.as_second())
-            .push(" AND a.key IN (");
-            push_keys(&mut q, chunk);
-        }
-        q.push(" ORDER BY 1, 2, 7");
-        let rows = q.build().fetch_all(&self.pool).await?;
-        let (mut related, mut translations, mut inline) = (vec![], vec![], vec![]);
-        for row in &rows {
-            let Some(link) = readable(row, 2) else {
-                continue;
-            };
-            match row.try_get::<i64, _>(0)? {
-                0 => related.push(link),
-                1 => translations.push(link),
-                _ => inline.push(link),
-            }
-        }
-        Ok(Some(ArticlePage {
-            article: Article {
-                topics: topics.iter().map(|t| t.key.clone()).collect(),
-                ..article
+        let corrupt = |e: String| StorageError::Corrupt(format!("media {id}: {e}"));
+        Ok(Some(Media {
+            id: id.clone(),
+            format: match format.as_str() {
+                "jpeg" => MediaFormat::Jpeg,
+                "png" => MediaFormat::Png,
+                other => return Err(corrupt(format!("format {other:?}"))),
             },
-            related,
-            translations,
-            inline,
-            series,
-            topics,
+            width: u32::try_from(width).map_err(|e| corrupt(e.to_string()))?,
+            height: u32::try_from(height).map_err(|e| corrupt(e.to_string()))?,
+            widths: serde_json::from_str(&widths).map_err(|e| corrupt(e.to_string()))?,
         }))
     }
 
@@ -2230,10 +2285,77 @@ fn topic_from_row(row: &SqliteRow) -> Result<Topic, StorageError> {
 
 impl SqliteStore {
     /// The article's own row, with its translation group and series, in one query.
+    /// An article's page: the article live at `as_of` (any state when `None`), with what it
+    /// links to that is live at `links_as_of`.
+    async fn page(
+        &self,
+        id: ArticleId,
+        article_as_of: Option<Timestamp>,
+        as_of: Timestamp,
+    ) -> Result<Option<ArticlePage>, StorageError> {
+        let Some((article, group, series)) = self.article_row(id, article_as_of).await? else {
+            return Ok(None);
+        };
+        let topics = self.article_topics(id).await?;
+        let inline_keys = article.body.linked_article_keys();
+        // Pinned related stories, translations and inline links, in one query.
+        let mut q = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT 0, r.position, {LINK_COLUMNS} FROM article_related r \
+             JOIN articles a ON a.key = r.related_key JOIN sections s ON s.id = a.section_id \
+             WHERE r.article_id = "
+        ));
+        q.push_bind(id.get())
+            .push(" AND a.id <> ")
+            .push_bind(id.get())
+            .push(" AND a.live_from <= ")
+            .push_bind(as_of.as_second());
+        q.push(format!(
+            " UNION ALL SELECT 1, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.translation_group = "
+        ))
+        .push_bind(group)
+        .push(" AND a.id <> ")
+        .push_bind(id.get())
+        .push(" AND a.live_from <= ")
+        .push_bind(as_of.as_second());
+        for chunk in inline_keys.chunks(KEY_CHUNK) {
+            q.push(format!(
+                " UNION ALL SELECT 2, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "
+            ))
+            .push_bind(as_of.as_second())
+            .push(" AND a.key IN (");
+            push_keys(&mut q, chunk);
+        }
+        q.push(" ORDER BY 1, 2, 7");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let (mut related, mut translations, mut inline) = (vec![], vec![], vec![]);
+        for row in &rows {
+            let Some(link) = readable(row, 2) else {
+                continue;
+            };
+            match row.try_get::<i64, _>(0)? {
+                0 => related.push(link),
+                1 => translations.push(link),
+                _ => inline.push(link),
+            }
+        }
+        Ok(Some(ArticlePage {
+            article: Article {
+                topics: topics.iter().map(|t| t.key.clone()).collect(),
+                ..article
+            },
+            related,
+            translations,
+            inline,
+            series,
+            topics,
+        }))
+    }
+
+    /// An article's row: a live one, or with `as_of` of `None`, one in any state (a preview).
     async fn article_row(
         &self,
         id: ArticleId,
-        as_of: Timestamp,
+        as_of: Option<Timestamp>,
     ) -> Result<Option<(Article, String, Option<Series>)>, StorageError> {
         let sql = format!(
             "SELECT {LINK_COLUMNS}, a.body_html, a.byline, a.web_editors, a.translation_group, \
@@ -2241,11 +2363,11 @@ impl SqliteStore {
              (SELECT json_group_array(json_array(c.at, c.note)) FROM \
               (SELECT at, note FROM corrections WHERE article_id = a.id ORDER BY at, id) c) \
              FROM {LINK_FROM} LEFT JOIN series se ON se.id = a.series_id \
-             WHERE a.id = $1 AND a.live_from <= $2"
+             WHERE a.id = $1 AND ($2 IS NULL OR a.live_from <= $2)"
         );
         let Some(row) = sqlx::query(&sql)
             .bind(id.get())
-            .bind(as_of.as_second())
+            .bind(as_of.map(|t| t.as_second()))
             .fetch_optional(&self.pool)
             .await?
         else {

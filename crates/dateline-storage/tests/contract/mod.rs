@@ -40,6 +40,8 @@ macro_rules! contract_tests {
             copy_that_goes_live_later_is_told_of_when_it_does,
             an_editors_article_names_only_sections_that_exist,
             an_import_never_overwrites_an_editors_change_nor_their_decision,
+            editors_preview_drafts_find_headlines_and_see_who_has_what_open,
+            an_uploaded_image_is_kept_once,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -1332,4 +1334,72 @@ pub async fn an_import_never_overwrites_an_editors_change_nor_their_decision(
     let other = store.worked_article(ids[1]).await.unwrap().unwrap();
     assert_eq!((other.state, other.live_from), (State::Unpublished, None));
     assert!(store.article(ids[1], later()).await.unwrap().is_none());
+}
+
+pub async fn editors_preview_drafts_find_headlines_and_see_who_has_what_open(
+    store: Arc<dyn Store>,
+) {
+    let me = writer(&*store, "mara").await;
+    let now = later();
+    import(
+        &*store,
+        &[
+            article("a", "Harbour reopens after the storm", "2021-01-01T00:00:00Z"),
+            article("b", "Storm closes the harbour", "2021-01-02T00:00:00Z"),
+            article("c", "A 100% rise_in rents", "2021-01-03T00:00:00Z"),
+        ],
+    )
+    .await;
+    let draft = store
+        .create_draft(&article("d", "A draft on the harbour", "2021-01-04T00:00:00Z"), me, now)
+        .await
+        .unwrap();
+    assert!(store.article_page(draft.id, now).await.unwrap().is_none());
+    let preview = store.article_preview(draft.id, now).await.unwrap().unwrap();
+    assert_eq!(preview.article.link.headline, "A draft on the harbour");
+
+    let found = |words: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .find_links(words, now, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|l| l.key.as_str().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    // Every word, in any case, newest first; drafts are never found.
+    assert_eq!(found("harbour STORM").await, ["b", "a"]);
+    assert_eq!(found("reopens").await, ["a"]);
+    // LIKE's wildcards are words like any other.
+    assert_eq!(found("100%").await, ["c"]);
+    assert_eq!(found("%").await, ["c"]);
+    assert_eq!(found("e_i").await, ["c"]);
+
+    store.mark_open(draft.id, me, now).await.unwrap();
+    let opens = store.opens(&[draft.id], now).await.unwrap();
+    assert_eq!(opens, [(draft.id, "mara".to_string())]);
+    let gone = store
+        .opens(&[draft.id], now + jiff::SignedDuration::from_secs(1))
+        .await
+        .unwrap();
+    assert!(gone.is_empty());
+}
+
+pub async fn an_uploaded_image_is_kept_once(store: Arc<dyn Store>) {
+    use dateline_core::media::{Media, MediaFormat, MediaId};
+    let me = writer(&*store, "mara").await;
+    let media = Media {
+        id: MediaId::of(b"pixels"),
+        format: MediaFormat::Png,
+        width: 700,
+        height: 400,
+        widths: Media::widths_for(700),
+    };
+    assert_eq!(store.media(&media.id).await.unwrap(), None);
+    store.add_media(&media, me, later()).await.unwrap();
+    store.add_media(&media, me, later()).await.unwrap();
+    assert_eq!(store.media(&media.id).await.unwrap(), Some(media));
 }

@@ -418,6 +418,21 @@ pub async fn act(
         }
     };
     authorize(&account, action, &subject(&current)).map_err(refusal)?;
+    if matches!(action, Action::Publish | Action::Schedule) {
+        let article = parse_article(&state, current.record.clone(), current.key.as_str())?;
+        let problems = dateline_core::accessibility::problems(article.body());
+        if !problems.is_empty() {
+            return Err(ApiError::NotReady {
+                message: format!(
+                    "article {} cannot be published until {} {} fixed",
+                    current.id,
+                    if problems.len() == 1 { "this" } else { "these" },
+                    if problems.len() == 1 { "is" } else { "are" },
+                ),
+                problems,
+            });
+        }
+    }
     let now = Timestamp::now();
     // Credits are data: an article published without web editors credits the editor who
     // publishes (or schedules) it, as a new revision that can be edited like any other.

@@ -115,6 +115,12 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Unprocessable(String),
+    /// The article cannot be published as it is: each problem says what to fix, and where.
+    #[error("{message}")]
+    NotReady {
+        message: String,
+        problems: Vec<String>,
+    },
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
     #[error(transparent)]
@@ -141,6 +147,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            ApiError::NotReady { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "not_ready"),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Storage(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
@@ -152,8 +159,11 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut response =
-            (status, Json(json!({"error": code, "message": message}))).into_response();
+        let mut body = json!({"error": code, "message": message});
+        if let ApiError::NotReady { problems, .. } = &self {
+            body["problems"] = json!(problems);
+        }
+        let mut response = (status, Json(body)).into_response();
         if let ApiError::TooManyRequests { retry_after, .. } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
