@@ -313,6 +313,14 @@ pub trait Store: Send + Sync + 'static {
         username: &Username,
     ) -> Result<Option<PasswordHash>, StorageError>;
     /// Disables or enables an account.
+    /// Gives an account new roles and desks; a desk that names no section is
+    /// [`StorageError::NotFound`], and so is an unknown account.
+    async fn set_grants(
+        &self,
+        username: &Username,
+        grants: &Grants,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
     async fn set_disabled(
         &self,
         username: &Username,

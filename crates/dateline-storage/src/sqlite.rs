@@ -1448,6 +1448,46 @@ impl Store for SqliteStore {
     }
 
     #[tracing::instrument(skip_all, fields(username = %username, disabled))]
+    async fn set_grants(
+        &self,
+        username: &Username,
+        grants: &Grants,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        let desks: Vec<String> = grants.desks().map(Slug::to_string).collect();
+        if !desks.is_empty() {
+            let mut q = QueryBuilder::new("SELECT key FROM sections WHERE key IN (");
+            push_keys(&mut q, &desks);
+            let found: HashSet<String> = q
+                .build()
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?;
+            if let Some(missing) = desks.iter().find(|d| !found.contains(*d)) {
+                return Err(StorageError::NotFound(format!("section {missing:?}")));
+            }
+        }
+        let roles: Vec<&str> = grants.roles().map(Role::name).collect();
+        let changed = sqlx::query(
+            "UPDATE accounts SET roles = $2, desks = $3, updated_at = $4 WHERE username = $1",
+        )
+        .bind(username.as_str())
+        .bind(to_json(&roles))
+        .bind(to_json(&desks))
+        .bind(now.as_second())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Err(StorageError::NotFound(format!("account {username:?}")));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn set_disabled(
         &self,
         username: &Username,

@@ -13,6 +13,7 @@ pub mod api;
 mod assets;
 mod error;
 mod headers;
+pub mod media;
 mod pages;
 mod render;
 pub mod scheduler;
@@ -39,6 +40,8 @@ pub struct Site {
     pub image_hosts: Vec<String>,
     /// The outlet's sanitizer, for what editors write through the API.
     pub sanitizer: Arc<dateline_core::Sanitizer>,
+    /// Where uploaded images are kept: a folder beside the database.
+    pub media_dir: std::path::PathBuf,
 }
 
 impl Site {
@@ -100,7 +103,8 @@ pub fn app(store: Arc<dyn Store>, site: Site, schedules: Arc<tokio::sync::Notify
         .route("/assets/site.css", get(assets::stylesheet))
         .route("/assets/icon.svg", get(assets::icon))
         .route("/favicon.ico", get(assets::icon))
-        .route("/robots.txt", get(assets::robots));
+        .route("/robots.txt", get(assets::robots))
+        .route("/media/{id}/{file}", get(media::serve));
     for lang in &state.site.languages {
         let prefix = state.site.prefix(lang);
         let edition = Router::new()

@@ -293,6 +293,12 @@ impl Config {
     }
 
     /// The outlet's sanitizer: images from the site itself and the hosts it allows.
+    /// Where uploaded images are kept: beside the database, `dateline.db` keeping them in
+    /// `dateline.media/`.
+    pub fn media_dir(&self) -> PathBuf {
+        self.database.with_extension("media")
+    }
+
     pub fn sanitizer(&self) -> anyhow::Result<Sanitizer> {
         let mut image_hosts = self.image_hosts()?;
         if let Some(base) = &self.base_url {
@@ -322,6 +328,7 @@ impl Config {
             page_size: self.page_size,
             image_hosts: self.image_hosts()?,
             sanitizer: std::sync::Arc::new(self.sanitizer()?),
+            media_dir: self.media_dir(),
         })
     }
 }

@@ -178,3 +178,67 @@ pub async fn enable(
 ) -> Result<Json<Value>, ApiError> {
     set_disabled(&state, &account, addr, &name, false).await
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewGrants {
+    roles: Vec<String>,
+    #[serde(default)]
+    desks: Vec<String>,
+}
+
+/// Gives an account new roles and desks. An admin keeps their own admin role.
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    addr: Option<Extension<ClientAddr>>,
+    Path(name): Path<String>,
+    Body(request): Body<NewGrants>,
+) -> Result<Json<Value>, ApiError> {
+    admin(&account)?;
+    let invalid = |e: String| ApiError::Unprocessable(e);
+    let username = Username::parse(&name)
+        .map_err(|_| ApiError::NotFound(format!("account {name:?} not found")))?;
+    let roles = request
+        .roles
+        .iter()
+        .map(|r| Role::parse(r).map_err(|e| invalid(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let desks = request
+        .desks
+        .iter()
+        .map(|d| Slug::parse(d).map_err(|e| invalid(format!("desks: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let grants = Grants::new(roles, desks).map_err(|e| invalid(e.to_string()))?;
+    if username == account.username && !grants.has(Role::Admin) {
+        return Err(ApiError::Conflict(
+            "an admin may not take away their own admin role".into(),
+        ));
+    }
+    match state
+        .store
+        .set_grants(&username, &grants, Timestamp::now())
+        .await
+    {
+        Err(StorageError::NotFound(what)) if what.starts_with("section") => {
+            return Err(invalid(format!("desks: there is no {what}")))
+        }
+        other => other?,
+    }
+    let client = address(addr.as_ref().map(|Extension(a)| a));
+    record(
+        &state,
+        Some(&account),
+        account.username.as_str(),
+        "account.grants",
+        format!("account {username}"),
+        client,
+    )
+    .await;
+    let changed = state
+        .store
+        .account(&username)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("account {name:?} not found")))?;
+    Ok(Json(view(&changed)))
+}

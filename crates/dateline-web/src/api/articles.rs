@@ -338,6 +338,9 @@ pub struct ActionRequest {
     action: String,
     /// RFC 3339: when to publish (`schedule`), or until when (`embargo`; absent lifts it).
     at: Option<String>,
+    /// The same as `at`, as a wall-clock time in the outlet's zone, such as
+    /// `2026-11-29T14:30`: what an editor picks in a form.
+    at_local: Option<String>,
     /// The correction readers will see (`correct`).
     note: Option<String>,
 }
@@ -361,6 +364,26 @@ pub async fn act(
             })
         })
         .transpose()?;
+    let at = match (at, request.at_local.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::Unprocessable(
+                "give \"at\" or \"at_local\", not both".into(),
+            ))
+        }
+        (None, Some(local)) => Some(
+            local
+                .parse::<jiff::civil::DateTime>()
+                .ok()
+                .and_then(|t| t.to_zoned(state.site.time_zone.clone()).ok())
+                .map(|z| z.timestamp())
+                .ok_or_else(|| {
+                    ApiError::Unprocessable(format!(
+                        "\"at_local\" is not a time such as 2026-11-29T14:30: {local:?}"
+                    ))
+                })?,
+        ),
+        (at, None) => at,
+    };
     if request.action == "correct" {
         let note = dateline_core::Correction::note(request.note.as_deref().unwrap_or_default())
             .map_err(|e| ApiError::Unprocessable(e.to_string()))?;
@@ -570,6 +593,47 @@ pub async fn list(
             "scheduled_at": a.scheduled_at.map(|t| t.to_string()),
             "embargo_until": a.embargo_until.map(|t| t.to_string()),
             "changed_at": a.changed.to_string(),
+        })).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+pub struct FindQuery {
+    q: String,
+}
+
+/// Published articles whose headline holds every word of `q`, newest first: what an editor
+/// links to inline or pins as related. Each comes with its key, headline and address.
+pub async fn find(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    axum::extract::Query(query): axum::extract::Query<FindQuery>,
+) -> Result<Json<Value>, ApiError> {
+    use dateline_core::account::Role;
+    let grants = &account.grants;
+    if !(grants.has(Role::Contributor) || grants.has(Role::Editor) || grants.has(Role::ChiefEditor))
+    {
+        return Err(ApiError::Forbidden(format!(
+            "{} has no editorial role, and so nothing to link",
+            account.username
+        )));
+    }
+    let words = dateline_core::text::clean_line(&query.q);
+    if words.chars().count() < 2 || words.len() > 200 {
+        return Err(ApiError::Unprocessable(
+            "\"q\" must hold 2 to 200 characters of a headline".into(),
+        ));
+    }
+    let now = Timestamp::now();
+    let site = &state.site;
+    let found = state.store.find_links(&words, now, 12).await?;
+    Ok(Json(json!({
+        "articles": found.iter().map(|l| json!({
+            "key": l.key.as_str(),
+            "headline": l.headline,
+            "url": l.address(&site.address, &site.time_zone),
+            "published": l.published.to_string(),
+            "lang": l.lang.as_str(),
         })).collect::<Vec<_>>(),
     })))
 }

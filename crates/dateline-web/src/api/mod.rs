@@ -22,6 +22,7 @@ mod accounts;
 mod articles;
 mod audit;
 mod limiter;
+mod media;
 mod newsroom;
 mod revisions;
 mod session;
@@ -53,8 +54,15 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         )
         .route("/articles/{id}/diff", get(revisions::compare))
         .route("/accounts", get(accounts::list).post(accounts::create))
+        .route("/accounts/{username}", put(accounts::update))
         .route("/accounts/{username}/disable", post(accounts::disable))
         .route("/accounts/{username}/enable", post(accounts::enable))
+        .route(
+            "/media",
+            post(media::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(crate::media::MAX_UPLOAD)),
+        )
+        .route("/links", get(articles::find))
         .route("/audit", get(audit::list))
         .route("/corrections", get(newsroom::corrections))
         .route("/sections", get(newsroom::sections))
