@@ -5,6 +5,9 @@ use axum::response::IntoResponse;
 
 const CSS: &str = include_str!("../assets/site.css");
 const ICON: &str = include_str!("../assets/icon.svg");
+/// The admin's one script and stylesheet, written for the project; no build step makes them.
+pub const ADMIN_JS: &str = include_str!("../assets/admin.js");
+const ADMIN_CSS: &str = include_str!("../assets/admin.css");
 
 pub async fn stylesheet() -> impl IntoResponse {
     (
@@ -30,5 +33,25 @@ pub async fn robots() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         "User-agent: *\nAllow: /\n",
+    )
+}
+
+pub async fn admin_stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        ADMIN_CSS,
+    )
+}
+
+pub async fn admin_script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        ADMIN_JS,
     )
 }

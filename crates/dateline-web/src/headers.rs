@@ -34,6 +34,12 @@ pub fn content_security_policy(image_hosts: &[String]) -> String {
     )
 }
 
+/// The admin's Content-Security-Policy: the site's, with scripts from the site itself and
+/// nowhere else (no inline script, no `eval`).
+pub fn admin_content_security_policy(image_hosts: &[String]) -> String {
+    content_security_policy(image_hosts).replace("script-src 'none'", "script-src 'self'")
+}
+
 /// Adds the security headers to every response, and the validators to pages.
 pub async fn security_and_caching(
     State(state): State<Arc<AppState>>,
@@ -43,6 +49,7 @@ pub async fn security_and_caching(
     // A HEAD's body is gone before this layer sees it: only a GET's page is digested.
     let get = request.method() == Method::GET;
     let conditional = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let admin = crate::admin::is_admin(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
@@ -52,10 +59,12 @@ pub async fn security_and_caching(
         "strict-origin-when-cross-origin",
     );
     set(headers, header::X_FRAME_OPTIONS, "DENY");
-    if let Ok(csp) = HeaderValue::from_str(&state.csp) {
+    let csp = if admin { &state.admin_csp } else { &state.csp };
+    if let Ok(csp) = HeaderValue::from_str(csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
-    if !get || response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG)
+    // Admin pages are one person's, and never cached: no validators.
+    if admin || !get || response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG)
     {
         return response;
     }

@@ -10,6 +10,7 @@ use dateline_storage::Store;
 use jiff::tz::TimeZone;
 
 pub mod api;
+pub mod admin;
 mod assets;
 mod error;
 mod headers;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub templates: render::Templates,
     /// The Content-Security-Policy every response carries.
     pub csp: String,
+    /// The admin's: the same, with the admin's own script allowed.
+    pub admin_csp: String,
     /// Failed logins, to refuse guessing.
     pub logins: api::LoginLimiter,
     /// Notified when a schedule is set, so that the scheduler wakes for it.
@@ -95,12 +98,15 @@ pub fn app(store: Arc<dyn Store>, site: Site, schedules: Arc<tokio::sync::Notify
         store,
         templates: render::Templates::new(),
         csp: headers::content_security_policy(&site.image_hosts),
+        admin_csp: headers::admin_content_security_policy(&site.image_hosts),
         logins: api::LoginLimiter::default(),
         schedules,
         site,
     });
     let mut router = Router::new()
         .route("/assets/site.css", get(assets::stylesheet))
+        .route("/assets/admin.css", get(assets::admin_stylesheet))
+        .route("/assets/admin.js", get(assets::admin_script))
         .route("/assets/icon.svg", get(assets::icon))
         .route("/favicon.ico", get(assets::icon))
         .route("/robots.txt", get(assets::robots))
@@ -141,6 +147,7 @@ pub fn app(store: Arc<dyn Store>, site: Site, schedules: Arc<tokio::sync::Notify
         }
     }
     router
+        .merge(admin::router().layer(middleware::from_fn(admin::no_store)))
         .nest("/api/v1", api::router(state.clone()))
         .fallback(pages::article::by_address)
         .layer(middleware::from_fn_with_state(

@@ -45,15 +45,26 @@ pub(super) async fn with_url(
         "embargo_until".into(),
         json!(w.embargo_until.map(|t| t.to_string())),
     );
-    if w.live_from.is_some_and(|from| from <= now) {
-        let site = &state.site;
-        let link = state.store.links_by_keys(&[w.key.to_string()], now).await?;
-        if let Some(link) = link.first() {
-            let url = site.absolute(&link.address(&site.address, &site.time_zone));
-            out.insert("url".into(), json!(url));
-        }
+    if let Some(url) = public_url(state, w, now).await? {
+        out.insert("url".into(), json!(url));
     }
     Ok(Value::Object(out))
+}
+
+/// The article's public address, while readers can see it.
+pub(crate) async fn public_url(
+    state: &AppState,
+    w: &Worked,
+    now: Timestamp,
+) -> Result<Option<String>, StorageError> {
+    if !w.live_from.is_some_and(|from| from <= now) {
+        return Ok(None);
+    }
+    let site = &state.site;
+    let link = state.store.links_by_keys(&[w.key.to_string()], now).await?;
+    Ok(link
+        .first()
+        .map(|link| site.absolute(&link.address(&site.address, &site.time_zone))))
 }
 
 pub(super) fn refusal(r: Refusal) -> ApiError {
@@ -64,7 +75,7 @@ pub(super) fn refusal(r: Refusal) -> ApiError {
 }
 
 /// Reads an article from a request body into the domain, with the outlet's rules and sanitizer.
-pub(super) fn parse_article(
+pub(crate) fn parse_article(
     state: &AppState,
     mut body: Map<String, Value>,
     key: &str,
@@ -114,7 +125,7 @@ fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-pub(super) fn subject<'a>(w: &'a Worked) -> Subject<'a> {
+pub(crate) fn subject<'a>(w: &'a Worked) -> Subject<'a> {
     Subject {
         state: Some(w.state),
         desk: &w.section,
@@ -122,7 +133,7 @@ pub(super) fn subject<'a>(w: &'a Worked) -> Subject<'a> {
     }
 }
 
-pub(super) async fn load(state: &AppState, id: &str) -> Result<Worked, ApiError> {
+pub(crate) async fn load(state: &AppState, id: &str) -> Result<Worked, ApiError> {
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::NotFound(format!("article {id:?} not found")))?;
@@ -135,7 +146,7 @@ pub(super) async fn load(state: &AppState, id: &str) -> Result<Worked, ApiError>
 
 /// Whether the caller may read an article: anyone with a token one that readers can see now;
 /// otherwise (a draft, or a published article still under embargo) whoever may edit it.
-pub(super) fn may_read(account: &Account, w: &Worked) -> Result<(), ApiError> {
+pub(crate) fn may_read(account: &Account, w: &Worked) -> Result<(), ApiError> {
     if w.state == WorkflowState::Published
         && w.live_from.is_some_and(|from| from <= Timestamp::now())
     {

@@ -30,6 +30,11 @@ mod tokens;
 mod webhooks;
 
 pub use limiter::LoginLimiter;
+pub(crate) use articles::{
+    load as load_article, may_read as may_read_article, parse_article as parse_article_record,
+    public_url, subject as subject_of,
+};
+pub(crate) use session::cookie as session_cookie;
 
 /// The address a request came from, put on each request by the server.
 #[derive(Debug, Clone, Copy)]

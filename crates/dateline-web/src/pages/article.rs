@@ -102,7 +102,7 @@ pub async fn by_address(
     Ok(Html(render(&state, page, &frame.sections, current)?).into_response())
 }
 
-fn render(
+pub(crate) fn render(
     state: &AppState,
     page: ArticlePage,
     sections: &[Section],
