@@ -130,11 +130,13 @@ impl Sanitizer {
                     ("img", "src") => image_allowed(value, &hosts),
                     // Every candidate of a responsive image obeys the rule for `src`.
                     ("img", "srcset") => srcset_allowed(value, &hosts),
-                    ("img", "sizes") => value.chars().all(|c| {
-                        c.is_ascii_alphanumeric() || " (),.-:%".contains(c)
-                    }),
+                    ("img", "sizes") => value
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || " (),.-:%".contains(c)),
                     ("img", "width" | "height") => {
-                        !value.is_empty() && value.len() <= 5 && value.bytes().all(|b| b.is_ascii_digit())
+                        !value.is_empty()
+                            && value.len() <= 5
+                            && value.bytes().all(|b| b.is_ascii_digit())
                     }
                     // ammonia checks the schemes of links and images, not of quotations; and an
                     // address that a browser cannot even parse leads nowhere.

@@ -69,11 +69,7 @@ impl MediaId {
 }
 
 fn hex32(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .take(16)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    bytes.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 impl fmt::Display for MediaId {
@@ -157,7 +153,9 @@ mod tests {
         };
         assert_eq!(m.default_width(), 1280);
         assert_eq!(m.height_at(1280), 960);
-        assert!(m.srcset().starts_with(&format!("/media/{}/320.jpg 320w, ", m.id)));
+        assert!(m
+            .srcset()
+            .starts_with(&format!("/media/{}/320.jpg 320w, ", m.id)));
         assert_eq!(MediaId::parse(m.id.as_str()), Some(m.id.clone()));
         assert_eq!(MediaId::parse("../../etc/passwd"), None);
         assert_eq!(MediaId::parse(&m.id.as_str().to_uppercase()), None);

@@ -67,7 +67,14 @@ fn attribute_allowed(element: &str, attribute: &str) -> bool {
             ("a", "href" | "rel")
                 | (
                     "img",
-                    "src" | "alt" | "width" | "height" | "srcset" | "sizes" | "loading" | "decoding"
+                    "src"
+                        | "alt"
+                        | "width"
+                        | "height"
+                        | "srcset"
+                        | "sizes"
+                        | "loading"
+                        | "decoding"
                 )
                 | ("blockquote" | "q", "cite")
                 | ("time", "datetime")
@@ -117,7 +124,11 @@ fn problems(html: &str) -> Vec<String> {
                     .collect(),
                 _ => vec![],
             };
-            let attribute = if attribute == "srcset" { "src" } else { attribute };
+            let attribute = if attribute == "srcset" {
+                "src"
+            } else {
+                attribute
+            };
             for value in addresses {
                 match base.join(value) {
                     Ok(url) => {
@@ -259,11 +270,18 @@ fn a_responsive_image_keeps_its_renditions_and_loads_lazily() {
         "/media/ab12/320.jpg 320w, /media/ab12/1280.jpg 1280w"
     );
     assert_eq!(attr("sizes"), "(min-width: 48rem) 46rem, 100vw");
-    assert_eq!((attr("width"), attr("height")), ("1280".into(), "853".into()));
+    assert_eq!(
+        (attr("width"), attr("height")),
+        ("1280".into(), "853".into())
+    );
     assert_eq!(attr("loading"), "lazy");
     // A srcset with one address from elsewhere goes whole; the image keeps its src.
     let html = sanitizer()
         .clean(r#"<img src="/a.jpg" srcset="/a.jpg 1x, https://evil.example/b.jpg 2x" alt="x">"#);
-    assert!(html.as_str().contains("src=\"/a.jpg\""), "{}", html.as_str());
+    assert!(
+        html.as_str().contains("src=\"/a.jpg\""),
+        "{}",
+        html.as_str()
+    );
     assert!(!html.as_str().contains("srcset"), "{}", html.as_str());
 }

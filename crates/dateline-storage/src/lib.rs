@@ -272,8 +272,7 @@ pub trait Store: Send + Sync + 'static {
         since: Timestamp,
     ) -> Result<Vec<(ArticleId, String)>, StorageError>;
     /// Records an uploaded image whose files are in place; the same image again is a no-op.
-    async fn add_media(&self, media: &Media, by: i64, now: Timestamp)
-        -> Result<(), StorageError>;
+    async fn add_media(&self, media: &Media, by: i64, now: Timestamp) -> Result<(), StorageError>;
     async fn media(&self, id: &MediaId) -> Result<Option<Media>, StorageError>;
     /// The live articles with these keys, in no particular order.
     async fn links_by_keys(

@@ -1200,7 +1200,8 @@ impl Store for SqliteStore {
                 "SELECT o.article_id, acc.username FROM article_opens o \
                  JOIN accounts acc ON acc.id = o.account_id WHERE o.at >= ",
             );
-            q.push_bind(since.as_second()).push(" AND o.article_id IN (");
+            q.push_bind(since.as_second())
+                .push(" AND o.article_id IN (");
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(id.get());
@@ -1212,12 +1213,7 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    async fn add_media(
-        &self,
-        media: &Media,
-        by: i64,
-        now: Timestamp,
-    ) -> Result<(), StorageError> {
+    async fn add_media(&self, media: &Media, by: i64, now: Timestamp) -> Result<(), StorageError> {
         let widths = serde_json::to_string(&media.widths)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let mut tx = self.write().await?;

@@ -102,11 +102,11 @@
       if (r.ok) location.reload(); else say(r.data.message || `Refused (${r.status}).`);
     });
   }
-  const history = $('.history');
-  if (history) {
-    for (const button of $$('button[data-restore]', history)) {
+  const revisions = $('.history');
+  if (revisions) {
+    for (const button of $$('button[data-restore]', revisions)) {
       button.addEventListener('click', async () => {
-        const { id, revision } = history.dataset;
+        const { id, revision } = revisions.dataset;
         const r = await api('POST', `/api/v1/articles/${id}/revisions/${button.dataset.restore}/restore`, { base_revision: Number(revision) });
         if (r.ok) location.assign(`/admin/articles/${id}/history`);
         else say(r.data.message || `Refused (${r.status}).`);
@@ -129,8 +129,14 @@
     for (const child of Array.from(node.childNodes)) {
       if (child.nodeType === Node.TEXT_NODE) {
         const text = child.textContent.replace(/\s+/g, ' ');
-        if (text.trim() || (parent.lastChild && text === ' ')) parent.append(text);
-        list = null;
+        if (text.trim()) {
+          parent.append(text);
+          list = null;
+        } else {
+          // Whitespace between inline runs is a space; between blocks it is nothing.
+          const prev = parent.lastChild;
+          if (prev && !(prev.nodeType === 1 && (BLOCKS.has(prev.nodeName) || prev.nodeName === 'LI'))) parent.append(' ');
+        }
         continue;
       }
       if (child.nodeType !== Node.ELEMENT_NODE) continue; // comments and the like
@@ -331,12 +337,14 @@
         $('#conflict').hidden = true;
         $('#merge').hidden = true;
         if (!id) {
-          // The new article has an address now: keep the text under it, then go there.
+          // The new article has an address now: the page takes it, with no reload, so that
+          // the editor can go on typing.
           id = String(r.data.id);
           forget('');
           if (JSON.stringify(collect()) !== snapshot) keepLocally();
-          location.replace(`/admin/articles/${id}`);
-          return;
+          form.dataset.id = id;
+          window.history.replaceState(null, '', `/admin/articles/${id}`);
+          adopt();
         }
         if (JSON.stringify(collect()) === snapshot) forget(id); else keepLocally();
         show(`Saved: revision ${revision}, ${when(new Date().toISOString())}.`);
@@ -451,6 +459,7 @@
         const blocks = document.createDocumentFragment();
         let para = null;
         for (const n of nodes) {
+          if (n.nodeType === 3 && !n.textContent.trim() && !para) continue;
           if (n.nodeType === 1 && BLOCKS.has(n.nodeName)) { para = null; blocks.append(n); } else {
             if (!para) { para = document.createElement('p'); blocks.append(para); }
             para.append(n);
@@ -633,8 +642,31 @@
       });
     }
 
+    // A new article's first save: the server's page for it gives the state line and the
+    // workflow actions this account may take.
+    async function adopt() {
+      try {
+        const page = await fetch(`/admin/articles/${id}`, { credentials: 'same-origin' });
+        const doc = new DOMParser().parseFromString(await page.text(), 'text/html');
+        for (const css of ['.state', '.workflow']) {
+          const fresh = $(css, doc);
+          const here = $(css);
+          if (!fresh) continue;
+          const node = document.importNode(fresh, true);
+          if (here) here.replaceWith(node); else $('.editor-side').append(node);
+        }
+        document.title = doc.title;
+        bindActions();
+        heartbeat();
+        setInterval(heartbeat, 60000);
+      } catch { show('Saved; reload the page for its workflow actions.'); }
+    }
+
     // --- Workflow ---
+    function bindActions() {
     for (const b of $$('[data-action]')) {
+      if (b.dataset.bound) continue;
+      b.dataset.bound = 'yes';
       b.addEventListener('click', async () => {
         const action = b.dataset.action;
         const request = { action };
@@ -675,6 +707,8 @@
         show(`Refused: ${r.data.message || r.status}`);
       });
     }
+    }
+    bindActions();
 
     // --- Who else has it open ---
     async function heartbeat() {

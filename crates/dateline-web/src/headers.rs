@@ -64,7 +64,10 @@ pub async fn security_and_caching(
         headers.insert(header::CONTENT_SECURITY_POLICY, csp);
     }
     // Admin pages are one person's, and never cached: no validators.
-    if admin || !get || response.status() != StatusCode::OK || response.headers().contains_key(header::ETAG)
+    if admin
+        || !get
+        || response.status() != StatusCode::OK
+        || response.headers().contains_key(header::ETAG)
     {
         return response;
     }

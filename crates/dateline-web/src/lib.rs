@@ -9,8 +9,8 @@ use dateline_core::{AddressPattern, DatelineFormat, Lang};
 use dateline_storage::Store;
 use jiff::tz::TimeZone;
 
-pub mod api;
 pub mod admin;
+pub mod api;
 mod assets;
 mod error;
 mod headers;

@@ -78,8 +78,7 @@ pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
     };
     let mut decoder = reader.into_decoder().map_err(broken)?;
     let (width, height) = decoder.dimensions();
-    if u64::from(width) * u64::from(height) > MAX_PIXELS || width > MAX_SIDE || height > MAX_SIDE
-    {
+    if u64::from(width) * u64::from(height) > MAX_PIXELS || width > MAX_SIDE || height > MAX_SIDE {
         return Err(MediaError::TooManyPixels { width, height });
     }
     if width == 0 || height == 0 {
@@ -157,8 +156,7 @@ pub async fn serve(
     let Some((width, ext)) = file.split_once('.') else {
         return not_found();
     };
-    let (Ok(width), Some(format)) = (width.parse::<u32>(), MediaFormat::from_extension(ext))
-    else {
+    let (Ok(width), Some(format)) = (width.parse::<u32>(), MediaFormat::from_extension(ext)) else {
         return not_found();
     };
     // Only names this server wrote: digits, a dot, a known extension.
@@ -193,7 +191,11 @@ mod tests {
     #[test]
     fn renditions_are_made_in_the_right_format_and_size() {
         let photo = encode(
-            DynamicImage::ImageRgb8(image::RgbImage::from_pixel(1000, 500, image::Rgb([9, 90, 200]))),
+            DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+                1000,
+                500,
+                image::Rgb([9, 90, 200]),
+            )),
             ImageFormat::Jpeg,
         );
         let done = process(&photo).expect("a JPEG is processed");
@@ -202,13 +204,19 @@ mod tests {
         assert_eq!(done.media.widths, [320, 640, 960, 1000]);
         for (w, bytes) in &done.files {
             let back = image::load_from_memory(bytes).expect("a rendition decodes");
-            assert_eq!((back.width(), back.height()), (*w, done.media.height_at(*w)));
+            assert_eq!(
+                (back.width(), back.height()),
+                (*w, done.media.height_at(*w))
+            );
         }
         let graphic = encode(
             DynamicImage::ImageRgba8(image::RgbaImage::new(100, 50)),
             ImageFormat::Png,
         );
-        assert_eq!(process(&graphic).expect("a PNG").media.format, MediaFormat::Png);
+        assert_eq!(
+            process(&graphic).expect("a PNG").media.format,
+            MediaFormat::Png
+        );
     }
 
     #[test]
@@ -219,8 +227,14 @@ mod tests {
             Err(MediaError::NotAnImage(_))
         ));
         let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;";
-        let refused = process(gif).err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(refused, "the file is not a JPEG, PNG or WebP image: its content is image/gif");
+        let refused = process(gif)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert_eq!(
+            refused,
+            "the file is not a JPEG, PNG or WebP image: its content is image/gif"
+        );
         // A PNG header that claims a huge picture is refused before any pixel is allocated.
         let mut huge = encode(
             DynamicImage::ImageRgb8(image::RgbImage::new(1, 1)),
@@ -234,7 +248,10 @@ mod tests {
             DynamicImage::ImageRgb8(image::RgbImage::new(64, 64)),
             ImageFormat::Jpeg,
         );
-        assert!(matches!(process(&photo[..photo.len() / 2]), Err(MediaError::Broken(_))));
+        assert!(matches!(
+            process(&photo[..photo.len() / 2]),
+            Err(MediaError::Broken(_))
+        ));
     }
 
     #[test]
@@ -246,7 +263,9 @@ mod tests {
         // An APP1 Exif segment after the start-of-image marker, as a phone camera writes one
         // with the place the picture was taken.
         let payload = b"Exif\0\0GPSLatitude 59.3293 GPSLongitude 18.0686";
-        let length = u16::try_from(payload.len() + 2).unwrap_or_default().to_be_bytes();
+        let length = u16::try_from(payload.len() + 2)
+            .unwrap_or_default()
+            .to_be_bytes();
         let mut tagged = photo[..2].to_vec();
         tagged.extend_from_slice(&[0xFF, 0xE1, length[0], length[1]]);
         tagged.extend_from_slice(payload);

@@ -37,16 +37,46 @@ impl Templates {
                 "corrections.html",
                 include_str!("../templates/corrections.html"),
             ),
-            ("admin/base.html", include_str!("../templates/admin/base.html")),
-            ("admin/login.html", include_str!("../templates/admin/login.html")),
-            ("admin/forbidden.html", include_str!("../templates/admin/forbidden.html")),
-            ("admin/password.html", include_str!("../templates/admin/password.html")),
-            ("admin/desk.html", include_str!("../templates/admin/desk.html")),
-            ("admin/editor.html", include_str!("../templates/admin/editor.html")),
-            ("admin/history.html", include_str!("../templates/admin/history.html")),
-            ("admin/accounts.html", include_str!("../templates/admin/accounts.html")),
-            ("admin/webhooks.html", include_str!("../templates/admin/webhooks.html")),
-            ("admin/audit.html", include_str!("../templates/admin/audit.html")),
+            (
+                "admin/base.html",
+                include_str!("../templates/admin/base.html"),
+            ),
+            (
+                "admin/login.html",
+                include_str!("../templates/admin/login.html"),
+            ),
+            (
+                "admin/forbidden.html",
+                include_str!("../templates/admin/forbidden.html"),
+            ),
+            (
+                "admin/password.html",
+                include_str!("../templates/admin/password.html"),
+            ),
+            (
+                "admin/desk.html",
+                include_str!("../templates/admin/desk.html"),
+            ),
+            (
+                "admin/editor.html",
+                include_str!("../templates/admin/editor.html"),
+            ),
+            (
+                "admin/history.html",
+                include_str!("../templates/admin/history.html"),
+            ),
+            (
+                "admin/accounts.html",
+                include_str!("../templates/admin/accounts.html"),
+            ),
+            (
+                "admin/webhooks.html",
+                include_str!("../templates/admin/webhooks.html"),
+            ),
+            (
+                "admin/audit.html",
+                include_str!("../templates/admin/audit.html"),
+            ),
         ];
         for (name, source) in sources {
             // The templates are part of the binary and covered by tests: a syntax error is a

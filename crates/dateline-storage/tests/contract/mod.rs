@@ -1344,14 +1344,22 @@ pub async fn editors_preview_drafts_find_headlines_and_see_who_has_what_open(
     import(
         &*store,
         &[
-            article("a", "Harbour reopens after the storm", "2021-01-01T00:00:00Z"),
+            article(
+                "a",
+                "Harbour reopens after the storm",
+                "2021-01-01T00:00:00Z",
+            ),
             article("b", "Storm closes the harbour", "2021-01-02T00:00:00Z"),
             article("c", "A 100% rise_in rents", "2021-01-03T00:00:00Z"),
         ],
     )
     .await;
     let draft = store
-        .create_draft(&article("d", "A draft on the harbour", "2021-01-04T00:00:00Z"), me, now)
+        .create_draft(
+            &article("d", "A draft on the harbour", "2021-01-04T00:00:00Z"),
+            me,
+            now,
+        )
         .await
         .unwrap();
     assert!(store.article_page(draft.id, now).await.unwrap().is_none());

@@ -135,11 +135,36 @@ pub async fn show(
         offset: 0,
     };
     let mut groups = vec![
-        Group { key: "draft", title: "Drafts", empty: "No drafts.", rows: vec![] },
-        Group { key: "submitted", title: "Submitted", empty: "Nothing waits for an editor.", rows: vec![] },
-        Group { key: "scheduled", title: "Scheduled", empty: "Nothing is scheduled.", rows: vec![] },
-        Group { key: "embargoed", title: "Embargoed", empty: "Nothing is under embargo.", rows: vec![] },
-        Group { key: "published", title: "Published today", empty: "Nothing published today yet.", rows: vec![] },
+        Group {
+            key: "draft",
+            title: "Drafts",
+            empty: "No drafts.",
+            rows: vec![],
+        },
+        Group {
+            key: "submitted",
+            title: "Submitted",
+            empty: "Nothing waits for an editor.",
+            rows: vec![],
+        },
+        Group {
+            key: "scheduled",
+            title: "Scheduled",
+            empty: "Nothing is scheduled.",
+            rows: vec![],
+        },
+        Group {
+            key: "embargoed",
+            title: "Embargoed",
+            empty: "Nothing is under embargo.",
+            rows: vec![],
+        },
+        Group {
+            key: "published",
+            title: "Published today",
+            empty: "Nothing published today yet.",
+            rows: vec![],
+        },
     ];
     let today = now
         .to_zoned(state.site.time_zone.clone())
@@ -184,7 +209,9 @@ pub async fn show(
     let sections = state.store.sections().await?;
     let desks = sections
         .iter()
-        .filter(|s| visible_to.as_ref().is_none_or(|(d, _)| d.contains(&s.key)) || !grants.has(Role::Editor))
+        .filter(|s| {
+            visible_to.as_ref().is_none_or(|(d, _)| d.contains(&s.key)) || !grants.has(Role::Editor)
+        })
         .map(|s| Choice {
             value: s.key.to_string(),
             label: s.name.text(state.site.primary().as_str(), "").to_string(),

@@ -93,7 +93,12 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    pub fn new(state: &AppState, desk: &Desk, title: impl Into<String>, current: &'static str) -> Chrome {
+    pub fn new(
+        state: &AppState,
+        desk: &Desk,
+        title: impl Into<String>,
+        current: &'static str,
+    ) -> Chrome {
         let grants = &desk.account.grants;
         Chrome {
             title: title.into(),
@@ -104,7 +109,12 @@ impl Chrome {
                 || grants.has(Role::Editor)
                 || grants.has(Role::ChiefEditor),
             admin: grants.has(Role::Admin),
-            zone: state.site.time_zone.iana_name().unwrap_or("UTC").to_string(),
+            zone: state
+                .site
+                .time_zone
+                .iana_name()
+                .unwrap_or("UTC")
+                .to_string(),
             current,
         }
     }

@@ -51,7 +51,10 @@ struct Plain {
     chrome: Chrome,
 }
 
-pub async fn password(State(state): State<Arc<AppState>>, desk: Desk) -> Result<Response, AppError> {
+pub async fn password(
+    State(state): State<Arc<AppState>>,
+    desk: Desk,
+) -> Result<Response, AppError> {
     let chrome = Chrome::new(&state, &desk, "Change your password", "password");
     page(&state, "admin/password.html", Plain { chrome })
 }
@@ -61,7 +64,10 @@ fn admin_only(state: &AppState, desk: &Desk, chrome: Chrome) -> Option<Result<Re
         forbidden(
             state,
             chrome,
-            format!("{} is not an admin: this page is for admins", desk.account.username),
+            format!(
+                "{} is not an admin: this page is for admins",
+                desk.account.username
+            ),
         )
     })
 }
@@ -82,7 +88,10 @@ struct AccountsView {
     sections: Vec<String>,
 }
 
-pub async fn accounts(State(state): State<Arc<AppState>>, desk: Desk) -> Result<Response, AppError> {
+pub async fn accounts(
+    State(state): State<Arc<AppState>>,
+    desk: Desk,
+) -> Result<Response, AppError> {
     let chrome = Chrome::new(&state, &desk, "Accounts", "accounts");
     if let Some(refused) = admin_only(&state, &desk, chrome) {
         return refused;
@@ -95,8 +104,18 @@ pub async fn accounts(State(state): State<Arc<AppState>>, desk: Desk) -> Result<
         .iter()
         .map(|a| AccountRow {
             username: a.username.to_string(),
-            roles: a.grants.roles().map(Role::name).collect::<Vec<_>>().join(", "),
-            desks: a.grants.desks().map(|d| d.as_str()).collect::<Vec<_>>().join(", "),
+            roles: a
+                .grants
+                .roles()
+                .map(Role::name)
+                .collect::<Vec<_>>()
+                .join(", "),
+            desks: a
+                .grants
+                .desks()
+                .map(|d| d.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             disabled: a.disabled,
             me: a.id == desk.account.id,
         })
@@ -132,7 +151,10 @@ struct WebhooksView {
     webhooks: Vec<HookRow>,
 }
 
-pub async fn webhooks(State(state): State<Arc<AppState>>, desk: Desk) -> Result<Response, AppError> {
+pub async fn webhooks(
+    State(state): State<Arc<AppState>>,
+    desk: Desk,
+) -> Result<Response, AppError> {
     let chrome = Chrome::new(&state, &desk, "Webhooks", "webhooks");
     if let Some(refused) = admin_only(&state, &desk, chrome) {
         return refused;
@@ -141,14 +163,21 @@ pub async fn webhooks(State(state): State<Arc<AppState>>, desk: Desk) -> Result<
     let end = state.store.stream_end().await?;
     let mut webhooks = Vec::new();
     for hook in state.store.webhooks().await? {
-        let position = state.store.stream_position(&webhook_consumer(hook.id)).await?;
+        let position = state
+            .store
+            .stream_position(&webhook_consumer(hook.id))
+            .await?;
         webhooks.push(HookRow {
             id: hook.id,
             url: hook.url.as_str().to_string(),
             behind: (end - position).max(0),
         });
     }
-    page(&state, "admin/webhooks.html", WebhooksView { chrome, webhooks })
+    page(
+        &state,
+        "admin/webhooks.html",
+        WebhooksView { chrome, webhooks },
+    )
 }
 
 #[derive(Deserialize)]
@@ -201,5 +230,13 @@ pub async fn audit(
             address: e.address.clone().unwrap_or_default(),
         })
         .collect();
-    page(&state, "admin/audit.html", AuditView { chrome, entries, older })
+    page(
+        &state,
+        "admin/audit.html",
+        AuditView {
+            chrome,
+            entries,
+            older,
+        },
+    )
 }

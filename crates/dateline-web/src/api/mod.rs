@@ -29,11 +29,11 @@ mod session;
 mod tokens;
 mod webhooks;
 
-pub use limiter::LoginLimiter;
 pub(crate) use articles::{
     load as load_article, may_read as may_read_article, parse_article as parse_article_record,
     public_url, subject as subject_of,
 };
+pub use limiter::LoginLimiter;
 pub(crate) use session::cookie as session_cookie;
 
 /// The address a request came from, put on each request by the server.
@@ -64,8 +64,9 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/accounts/{username}/enable", post(accounts::enable))
         .route(
             "/media",
-            post(media::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(crate::media::MAX_UPLOAD)),
+            post(media::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::media::MAX_UPLOAD,
+            )),
         )
         .route("/links", get(articles::find))
         .route("/audit", get(audit::list))

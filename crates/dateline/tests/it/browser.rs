@@ -7,17 +7,67 @@ use fantoccini::{ClientBuilder, Locator};
 
 use crate::helpers::{repo_root, TestApp};
 
-struct Driver(Child);
+/// ChromeDriver, running Debian's Chromium headless; stopped when dropped.
+pub struct Chromium {
+    driver: Child,
+    port: u16,
+    profiles: std::sync::Mutex<Vec<tempfile::TempDir>>,
+}
 
-impl Drop for Driver {
+impl Drop for Chromium {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Chromium {
+    pub fn start() -> Chromium {
+        let port = free_port();
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (scripts/test installs Debian's chromium-driver)");
+        Chromium {
+            driver,
+            port,
+            profiles: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A new browser window with its own profile: its own cookies and storage.
+    pub async fn session(&self) -> fantoccini::Client {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let caps = serde_json::json!({
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-component-update", "--no-first-run", "--window-size=1280,1500",
+                         format!("--user-data-dir={}", profile.path().display())]
+            }
+        });
+        if let Ok(mut profiles) = self.profiles.lock() {
+            profiles.push(profile);
+        }
+        let caps = caps.as_object().cloned().expect("object");
+        for _ in 0..50 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.port))
+                .await
+            {
+                Ok(c) => return c,
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        panic!("chromedriver accepts no session");
     }
 }
 
 /// The text of the one element matching `css` on the current page.
-async fn text_of(client: &fantoccini::Client, css: &str) -> String {
+pub async fn text_of(client: &fantoccini::Client, css: &str) -> String {
     let element = client
         .find(Locator::Css(css))
         .await
@@ -37,39 +87,8 @@ fn free_port() -> u16 {
 
 #[tokio::test]
 async fn a_reader_opens_the_home_page_and_follows_a_story() {
-    let port = free_port();
-    let driver = Command::new("chromedriver")
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver is installed (scripts/test installs Debian's chromium-driver)");
-    let _driver = Driver(driver);
-    let profile = tempfile::tempdir().expect("profile dir");
-    let caps = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": "/usr/bin/chromium",
-            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                     "--disable-component-update", "--no-first-run", "--window-size=1280,1500",
-                     format!("--user-data-dir={}", profile.path().display())]
-        }
-    });
-    let caps = caps.as_object().cloned().expect("object");
-    let mut client = None;
-    for _ in 0..50 {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    let client = client.expect("chromedriver accepts a session");
+    let chromium = Chromium::start();
+    let client = chromium.session().await;
 
     let app = TestApp::demo().await;
     client.goto(&app.url("/")).await.expect("home page");

@@ -1,0 +1,645 @@
+//! The editor's desk in headless Chromium, through the real server: writing, scheduling,
+//! correcting, two editors at once, pasting, a lost connection, and the publish-time check.
+
+use std::time::Duration;
+
+use dateline_core::account::Role;
+use dateline_core::ArticleId;
+use fantoccini::{Client, Locator};
+use scraper::{Html, Selector};
+use serde_json::{json, Value};
+
+use crate::browser::{text_of, Chromium};
+use crate::helpers::{repo_root, TestApp};
+
+const PASSWORD: &str = "a long test password";
+
+async fn log_in(client: &Client, app: &TestApp, name: &str, next: &str) {
+    client
+        .goto(&app.url(&format!("/admin/login?next={next}")))
+        .await
+        .expect("login page");
+    client
+        .find(Locator::Css("#username"))
+        .await
+        .expect("name")
+        .send_keys(name)
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .expect("password")
+        .send_keys(PASSWORD)
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("#login button"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("log in");
+    wait_for(client, |url| {
+        url.ends_with(next.split('?').next().unwrap_or(next))
+    })
+    .await;
+}
+
+/// Waits until the browser's address satisfies `ok`.
+async fn wait_for(client: &Client, ok: impl Fn(&str) -> bool) -> String {
+    for _ in 0..100 {
+        if let Ok(url) = client.current_url().await {
+            if ok(url.path()) {
+                return url.path().to_string();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let messages = messages(client).await;
+    panic!(
+        "the browser never got there: {:?}; the page says {messages}",
+        client.current_url().await
+    );
+}
+
+/// What the page's messages say, for a failure to explain itself.
+async fn messages(client: &Client) -> Value {
+    client
+        .execute(
+            "return Array.from(document.querySelectorAll('.error, #status, #save-status, #problems')).map(e => e.id + ': ' + e.textContent).join(' | ');",
+            vec![],
+        )
+        .await
+        .unwrap_or_default()
+}
+
+/// Waits until the element matching `css` has a text containing `text`.
+async fn wait_text(client: &Client, css: &str, text: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..150 {
+        if let Ok(e) = client.find(Locator::Css(css)).await {
+            last = e.text().await.unwrap_or_default();
+            if last.contains(text) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let messages = messages(client).await;
+    panic!("{css} never said {text:?}; it says {last:?}; the page says {messages}");
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("cannot type into {css}: {e}"));
+}
+
+/// Puts the caret at the end of the editor's body.
+async fn caret_at_end(client: &Client) {
+    client
+        .execute(
+            "const b = document.querySelector('#body'); b.focus(); const r = document.createRange(); \
+             r.selectNodeContents(b.lastElementChild || b); r.collapse(false); \
+             const s = getSelection(); s.removeAllRanges(); s.addRange(r);",
+            vec![],
+        )
+        .await
+        .expect("caret");
+}
+
+async fn stored(app: &TestApp, id: i64) -> serde_json::Map<String, Value> {
+    app.store
+        .worked_article(ArticleId::new(id))
+        .await
+        .expect("read")
+        .expect("exists")
+        .record
+}
+
+/// The names of the elements of an HTML fragment, in document order.
+fn elements(html: &str) -> Vec<String> {
+    Html::parse_fragment(html)
+        .tree
+        .nodes()
+        .filter_map(|n| n.value().as_element().map(|e| e.name().to_string()))
+        .filter(|n| n != "html" && n != "body")
+        .collect()
+}
+
+fn id_from(path: &str) -> i64 {
+    path.trim_start_matches("/admin/articles/")
+        .split('/')
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no article id in {path}"))
+}
+
+/// A JPEG photograph, 1200 by 800, for the image dialog.
+fn photo() -> tempfile::NamedTempFile {
+    let mut image = image::RgbImage::new(1200, 800);
+    for (x, y, p) in image.enumerate_pixels_mut() {
+        *p = image::Rgb([(x / 5) as u8, (y / 4) as u8, 120]);
+    }
+    let file = tempfile::Builder::new()
+        .suffix(".jpg")
+        .tempfile()
+        .expect("temp file");
+    image
+        .save_with_format(file.path(), image::ImageFormat::Jpeg)
+        .expect("write the photo");
+    file
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contributor_writes_an_editor_schedules_and_corrects() {
+    let app = TestApp::demo().await;
+    app.account("writer", &[Role::Contributor], &[], PASSWORD)
+        .await;
+    app.account("desk", &[Role::Editor], &["world"], PASSWORD)
+        .await;
+    let lead = app.page("/").await;
+    let target_headline = lead.text(".lead .headline a");
+    let words: Vec<&str> = target_headline.split_whitespace().take(3).collect();
+    let chromium = Chromium::start();
+    let client = chromium.session().await;
+    let shots =
+        std::env::var_os("DATELINE_SCREENSHOTS").map(|_| repo_root().join("docs/screenshots"));
+
+    // The contributor writes.
+    log_in(&client, &app, "writer", "/admin/articles/new").await;
+    type_into(&client, "#headline", "Ferry line to the islands reopens").await;
+    client
+        .execute(
+            "document.querySelector('#section').value = 'world';",
+            vec![],
+        )
+        .await
+        .expect("desk");
+    click(&client, "#body").await;
+    type_into(
+        &client,
+        "#body",
+        "The ferry runs again from Monday.\u{E007}",
+    )
+    .await;
+    click(&client, "[data-block=h2]").await;
+    type_into(&client, "#body", "What changes\u{E007}").await;
+    click(&client, "[data-block=p]").await;
+    type_into(&client, "#body", "Tickets cost ").await;
+    click(&client, "[data-mark=bold]").await;
+    type_into(&client, "#body", "less than before").await;
+    click(&client, "[data-mark=bold]").await;
+    type_into(&client, "#body", ", says the ").await;
+    click(&client, "[data-open=link-dialog]").await;
+    type_into(&client, "#link-url", "https://example.org/timetable").await;
+    click(&client, "#link-dialog button[value=ok]").await;
+    caret_at_end(&client).await;
+    type_into(&client, "#body", " operator.").await;
+    // An image, with alt text, a caption and a credit.
+    let photo = photo();
+    click(&client, "[data-open=image-dialog]").await;
+    type_into(&client, "#image-file", &photo.path().display().to_string()).await;
+    type_into(&client, "#image-alt", "The ferry at the quay").await;
+    type_into(&client, "#image-caption", "The ferry returns").await;
+    type_into(&client, "#image-credit", "Photo: Desk").await;
+    click(&client, "#image-dialog button[value=ok]").await;
+    wait_text(&client, "#body figcaption", "The ferry returns").await;
+    // An inline related headline, found by typing.
+    click(&client, "[data-open=related-dialog]").await;
+    type_into(&client, "#inline-find", &words.join(" ")).await;
+    wait_text(&client, "#inline-found", &target_headline).await;
+    click(&client, "#inline-found button").await;
+    wait_text(&client, "#body .inline-related", &target_headline).await;
+    if let Some(shots) = &shots {
+        std::fs::create_dir_all(shots).expect("screenshot dir");
+        std::fs::write(
+            shots.join("editor.png"),
+            client.screenshot().await.expect("shot"),
+        )
+        .expect("write");
+    }
+    click(&client, "#save").await;
+    let path = wait_for(&client, |p| {
+        p.starts_with("/admin/articles/") && !p.ends_with("/new")
+    })
+    .await;
+    let id = id_from(&path);
+    wait_text(&client, "#state-name", "draft").await;
+    wait_text(&client, "[data-action=submit]", "Submit").await;
+    // A contributor cannot reach the publish action.
+    assert!(client
+        .find(Locator::Css("[data-action=publish]"))
+        .await
+        .is_err());
+    assert!(client
+        .find(Locator::Css("[data-action=schedule]"))
+        .await
+        .is_err());
+    click(&client, "[data-action=submit]").await;
+    wait_text(&client, "#state-name", "submitted").await;
+
+    let record = stored(&app, id).await;
+    let body = record["body"].as_str().expect("body").to_string();
+    assert_eq!(
+        elements(&body),
+        [
+            "p",
+            "h2",
+            "p",
+            "b",
+            "a",
+            "figure",
+            "img",
+            "figcaption",
+            "small",
+            "p",
+            "a"
+        ],
+        "{body}"
+    );
+    let doc = Html::parse_fragment(&body);
+    let img = doc
+        .select(&Selector::parse("img").expect("css"))
+        .next()
+        .expect("img");
+    assert_eq!(img.value().attr("alt"), Some("The ferry at the quay"));
+    assert!(
+        img.value()
+            .attr("srcset")
+            .is_some_and(|s| s.contains(" 320w, ")),
+        "{body}"
+    );
+    assert_eq!(img.value().attr("width"), Some("1200"));
+    let src = img.value().attr("src").expect("src").to_string();
+    let image = app.get(&src).await;
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/jpeg");
+    assert!(
+        body.contains("<a href=\"https://example.org/timetable\""),
+        "{body}"
+    );
+    let inline_key = lead_key(&app, &target_headline).await;
+    // The inline link is stored empty: the page fills in the target's current headline.
+    let inline = doc
+        .select(&Selector::parse("a[href^='article:']").expect("css"))
+        .next()
+        .expect("an inline link");
+    assert_eq!(
+        inline.value().attr("href"),
+        Some(format!("article:{inline_key}").as_str())
+    );
+    assert_eq!(inline.text().count(), 0, "{body}");
+
+    // The editor schedules it a few seconds ahead, in the outlet's zone.
+    client.delete_all_cookies().await.expect("log out");
+    log_in(&client, &app, "desk", "/admin").await;
+    let row = wait_text(&client, "#submitted", "Ferry line to the islands reopens").await;
+    assert!(row.contains("writer"), "{row}");
+    if let Some(shots) = &shots {
+        std::fs::write(
+            shots.join("desk.png"),
+            client.screenshot().await.expect("shot"),
+        )
+        .expect("write");
+    }
+    client
+        .goto(&app.url(&format!("/admin/articles/{id}")))
+        .await
+        .expect("editor");
+    let zone = app.config.time_zone().expect("zone");
+    let at = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(4))
+        .to_zoned(zone)
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    client
+        .execute(
+            "document.querySelector('#schedule-at').value = arguments[0];",
+            vec![json!(at)],
+        )
+        .await
+        .expect("time");
+    click(&client, "[data-action=schedule]").await;
+    wait_text(&client, "#state-name", "scheduled").await;
+    let address = {
+        let mut found = None;
+        for _ in 0..100 {
+            if let Some(w) = app
+                .store
+                .worked_article(ArticleId::new(id))
+                .await
+                .expect("read")
+            {
+                if w.state.name() == "published" {
+                    found = Some(app.address_of(id).await);
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        found.expect("the schedule fired")
+    };
+    let page = app.page(&address).await;
+    assert_eq!(page.status, 200);
+    // What readers see is what was stored, the inline link given its target's headline.
+    let shown = Html::parse_document(&app.get(&address).await.text().await.expect("page"));
+    let public = shown
+        .select(&Selector::parse(".body").expect("css"))
+        .next()
+        .expect("the body")
+        .inner_html();
+    let stored_body = stored(&app, id).await["body"]
+        .as_str()
+        .expect("body")
+        .to_string();
+    assert_eq!(elements(&public), elements(&stored_body), "{public}");
+    assert_eq!(page.text(".body .inline-related"), target_headline);
+    assert_eq!(page.attr(".body img", "src"), src);
+
+    // A correction, from the editor, on the page.
+    client.refresh().await.expect("reload");
+    type_into(
+        &client,
+        "#correction-note",
+        "An earlier version gave the wrong day.",
+    )
+    .await;
+    click(&client, "[data-action=correct]").await;
+    for _ in 0..50 {
+        if app
+            .page(&address)
+            .await
+            .texts(".correction")
+            .join(" ")
+            .contains("wrong day")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let corrections = app.page(&address).await.texts(".correction").join(" ");
+    assert!(
+        corrections.contains("An earlier version gave the wrong day."),
+        "{corrections}"
+    );
+    client.close().await.expect("close");
+}
+
+/// The key of the published article with this headline.
+async fn lead_key(app: &TestApp, headline: &str) -> String {
+    let found = app
+        .store
+        .find_links(headline, jiff::Timestamp::now(), 5)
+        .await
+        .expect("find");
+    found
+        .iter()
+        .find(|l| l.headline == headline)
+        .map(|l| l.key.to_string())
+        .expect("the article is found by its headline")
+}
+
+async fn draft(app: &TestApp, token: &str, body: &str) -> i64 {
+    let (status, created) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/articles",
+            Some(token),
+            Some(json!({"headline": "Bridge repairs begin", "section": "news", "body": body})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["id"].as_i64().expect("id")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_editors_save_one_article_and_merge_by_hand() {
+    let app = TestApp::spawn().await;
+    app.section("news", 1, "News").await;
+    app.account("ana", &[Role::ChiefEditor], &[], PASSWORD)
+        .await;
+    app.account("ben", &[Role::ChiefEditor], &[], PASSWORD)
+        .await;
+    let token = app.token("ana", PASSWORD).await;
+    let id = draft(&app, &token, "<p>Work starts on the bridge.</p>").await;
+    let chromium = Chromium::start();
+    let (ana, ben) = (chromium.session().await, chromium.session().await);
+    let editor = format!("/admin/articles/{id}");
+    log_in(&ana, &app, "ana", &editor).await;
+    log_in(&ben, &app, "ben", &editor).await;
+    wait_text(&ben, "#others", "ana").await;
+
+    caret_at_end(&ana).await;
+    type_into(&ana, "#body", " Ana adds the closing dates.").await;
+    wait_text(&ana, "#save-status", "Saved: revision 2").await;
+
+    caret_at_end(&ben).await;
+    type_into(&ben, "#body", " Ben adds the detour.").await;
+    wait_text(&ben, "#conflict-message", "ana saved revision 2").await;
+    let theirs = text_of(&ben, "#conflict-diff").await;
+    assert!(theirs.contains("Ana adds the closing dates."), "{theirs}");
+    click(&ben, "[data-resolve=merge]").await;
+    wait_text(&ben, "#theirs", "Ana adds the closing dates.").await;
+    caret_at_end(&ben).await;
+    type_into(&ben, "#body", " Ana adds the closing dates.").await;
+    click(&ben, "#save").await;
+    wait_text(&ben, "#save-status", "Saved: revision 3").await;
+
+    let revisions = app
+        .store
+        .revisions(ArticleId::new(id))
+        .await
+        .expect("revisions");
+    assert_eq!(revisions.len(), 3);
+    let text_of_revision = |n: i64| {
+        let store = app.store.clone();
+        async move {
+            let (_, record) = store
+                .revision(ArticleId::new(id), n)
+                .await
+                .expect("read")
+                .expect("kept");
+            record["body"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    let second = text_of_revision(2).await;
+    let third = text_of_revision(3).await;
+    assert!(
+        second.contains("Ana adds the closing dates.") && !second.contains("Ben"),
+        "{second}"
+    );
+    assert!(
+        third.contains("Ana adds the closing dates.") && third.contains("Ben adds the detour."),
+        "{third}"
+    );
+    // The history page shows both, with who saved each.
+    ben.goto(&app.url(&format!("{editor}/history")))
+        .await
+        .expect("history");
+    let table = text_of(&ben, ".revisions").await;
+    assert!(table.contains("ana") && table.contains("ben"), "{table}");
+    ana.close().await.expect("close");
+    ben.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paste_keeps_structure_and_a_lost_connection_loses_no_keystroke() {
+    let app = TestApp::spawn().await;
+    app.section("news", 1, "News").await;
+    app.account("ana", &[Role::ChiefEditor], &[], PASSWORD)
+        .await;
+    let token = app.token("ana", PASSWORD).await;
+    let id = draft(&app, &token, "<p>Start.</p>").await;
+    let chromium = Chromium::start();
+    let client = chromium.session().await;
+    let editor = format!("/admin/articles/{id}");
+    log_in(&client, &app, "ana", &editor).await;
+
+    // A word processor's HTML, pasted as a browser would deliver it.
+    let fixture =
+        std::fs::read_to_string(repo_root().join("crates/dateline/tests/fixtures/word-paste.html"))
+            .expect("fixture");
+    caret_at_end(&client).await;
+    client
+        .execute(
+            "const data = new DataTransfer(); data.setData('text/html', arguments[0]); \
+             data.setData('text/plain', 'plain'); \
+             document.querySelector('#body').dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true}));",
+            vec![json!(fixture)],
+        )
+        .await
+        .expect("paste");
+    wait_text(&client, "#save-status", "Saved: revision 2").await;
+    let pasted = client
+        .execute("return window.pasted === undefined;", vec![])
+        .await
+        .expect("ask");
+    assert_eq!(pasted, json!(true), "the pasted script ran");
+    let body = stored(&app, id).await["body"]
+        .as_str()
+        .expect("body")
+        .to_string();
+    assert_eq!(
+        elements(&body),
+        ["p", "h2", "p", "strong", "em", "ul", "li", "li", "h2", "p", "a", "ol", "li", "li"],
+        "{body}"
+    );
+    let doc = Html::parse_fragment(&body);
+    let lists: Vec<String> = doc
+        .select(&Selector::parse("ul li").expect("css"))
+        .map(|li| li.text().collect::<String>().trim().to_string())
+        .collect();
+    assert_eq!(lists, ["New quays by 2028", "A ferry every hour"]);
+    for gone in [
+        "style",
+        "class",
+        "span",
+        "hidden note",
+        "javascript",
+        "onclick",
+        "image001",
+        "alert",
+        "·",
+    ] {
+        assert!(!body.contains(gone), "{gone} survived: {body}");
+    }
+    assert!(
+        body.contains("<a href=\"https://example.org/plan\""),
+        "{body}"
+    );
+
+    // The connection drops: what is typed stays in the browser, and survives a reload.
+    client
+        .execute(
+            "window.fetch = () => Promise.reject(new TypeError('offline'));",
+            vec![],
+        )
+        .await
+        .expect("offline");
+    caret_at_end(&client).await;
+    type_into(&client, "#body", " Typed while offline.").await;
+    wait_text(&client, "#save-status", "connection is lost").await;
+    assert!(!stored(&app, id).await["body"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("offline"));
+    client.refresh().await.expect("reload");
+    wait_text(&client, "#body", "Typed while offline.").await;
+    wait_text(&client, "#save-status", "Saved: revision 3").await;
+    assert!(stored(&app, id).await["body"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Typed while offline."));
+    client.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_an_image_without_alt_text_is_refused_with_the_reason() {
+    let app = TestApp::spawn().await;
+    app.section("news", 1, "News").await;
+    app.account("ana", &[Role::ChiefEditor], &[], PASSWORD)
+        .await;
+    app.account("writer", &[Role::Contributor], &[], PASSWORD)
+        .await;
+    let token = app.token("writer", PASSWORD).await;
+    let id = draft(
+        &app,
+        &token,
+        "<p>Text.</p><figure><img src=\"/media/photo.jpg\"></figure><h3>Too deep</h3>",
+    )
+    .await;
+    let chromium = Chromium::start();
+    let client = chromium.session().await;
+    let editor = format!("/admin/articles/{id}");
+    // The contributor has no way to publish, in the page or through the API.
+    log_in(&client, &app, "writer", &editor).await;
+    assert!(client
+        .find(Locator::Css("[data-action=publish]"))
+        .await
+        .is_err());
+    let (status, _) = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/v1/articles/{id}/actions"),
+            Some(&token),
+            Some(json!({"action": "publish"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    client.delete_all_cookies().await.expect("log out");
+    log_in(&client, &app, "ana", &editor).await;
+    click(&client, "[data-action=publish]").await;
+    let problems = wait_text(&client, "#problems", "has no alt text").await;
+    assert!(
+        problems.contains("image 1 (/media/photo.jpg) has no alt text"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("heading \"Too deep\" is h3"),
+        "{problems}"
+    );
+    let w = app
+        .store
+        .worked_article(ArticleId::new(id))
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(w.state.name(), "draft");
+    client.close().await.expect("close");
+}
