@@ -537,7 +537,12 @@
       $$('.error', dialog).forEach((x) => { x.textContent = ''; });
       dialog.showModal();
     }
+    for (const dialog of $$('dialog')) {
+      for (const b of $$('[data-close]', dialog)) b.addEventListener('click', () => dialog.close('cancel'));
+    }
     const linkDialog = $('#link-dialog');
+    $('form', linkDialog).addEventListener('submit', (e) => { e.preventDefault(); linkDialog.close('ok'); });
+    $('form', $('#related-dialog')).addEventListener('submit', (e) => e.preventDefault());
     linkDialog.addEventListener('close', () => {
       const url = $('#link-url').value.trim();
       if (linkDialog.returnValue === 'ok' && /^(https?:\/\/|mailto:)/i.test(url)) command('createLink', url);
@@ -546,7 +551,6 @@
     });
     const imageDialog = $('#image-dialog');
     $('form', imageDialog).addEventListener('submit', async (e) => {
-      if (!e.submitter || e.submitter.value !== 'ok') return;
       e.preventDefault();
       const error = $('#image-error');
       const file = $('#image-file').files[0];

@@ -643,3 +643,101 @@ async fn publishing_an_image_without_alt_text_is_refused_with_the_reason() {
     assert_eq!(w.state.name(), "draft");
     client.close().await.expect("close");
 }
+
+/// The admin runs only its own script, under `script-src 'self'`: no inline script, style or
+/// event handler on any of its pages, and all its JavaScript within the budget.
+#[tokio::test]
+async fn the_admin_runs_only_its_own_script_within_its_budget() {
+    let app = TestApp::demo().await;
+    app.account("boss", &[Role::ChiefEditor, Role::Admin], &[], PASSWORD)
+        .await;
+    let cookie = app.session_cookie("boss", PASSWORD).await;
+    let script = app.get("/assets/admin.js").await;
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let bytes = script.bytes().await.expect("script").len();
+    println!("admin JavaScript: {bytes} bytes before compression");
+    assert!(
+        bytes < 60 * 1024,
+        "the admin's JavaScript is {bytes} bytes: the budget is 60 KB"
+    );
+    let desk = Html::parse_document(
+        &app.admin_page("/admin", &cookie)
+            .await
+            .text()
+            .await
+            .expect("page"),
+    );
+    let first = desk
+        .select(&Selector::parse(".stories a").expect("css"))
+        .next()
+        .and_then(|a| a.value().attr("href"))
+        .map(str::to_string)
+        .unwrap_or_else(|| "/admin/articles/1".to_string());
+    let scripts: Vec<String> = Html::parse_document(
+        &app.admin_page("/admin", &cookie)
+            .await
+            .text()
+            .await
+            .expect("page"),
+    )
+    .select(&Selector::parse("script[src]").expect("css"))
+    .filter_map(|s| s.value().attr("src").map(str::to_string))
+    .collect();
+    assert_eq!(
+        scripts,
+        ["/assets/admin.js"],
+        "every script the admin loads is this one"
+    );
+    for path in [
+        "/admin".to_string(),
+        "/admin/login".to_string(),
+        first.clone(),
+        format!("{first}/history"),
+        "/admin/articles/new".to_string(),
+        "/admin/accounts".to_string(),
+        "/admin/audit".to_string(),
+    ] {
+        let response = app.admin_page(&path, &cookie).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .expect("text")
+            .to_string();
+        assert!(
+            csp.contains("script-src 'self';") && !csp.contains("unsafe"),
+            "{path}: {csp}"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-store", "{path}");
+        let page = Html::parse_document(&response.text().await.expect("page"));
+        for element in page.tree.nodes().filter_map(|n| n.value().as_element()) {
+            if element.name() == "script" {
+                let data = element.attr("type") == Some("application/json");
+                assert!(
+                    element.attr("src").is_some() || data,
+                    "{path}: an inline script"
+                );
+            }
+            assert_ne!(element.name(), "style", "{path}: an inline stylesheet");
+            for (name, _) in element.attrs() {
+                assert!(
+                    name != "style" && !name.starts_with("on"),
+                    "{path}: {name} on <{}>",
+                    element.name()
+                );
+            }
+        }
+    }
+    // Without a session, every admin page sends the browser to log in, and comes back.
+    let response = app.get("/admin/audit?before=5").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "/admin/login?next=%2Fadmin%2Faudit%3Fbefore%3D5"
+    );
+    // The login page never sends the browser off the admin.
+    let login = app.page("/admin/login?next=//evil.example/admin").await;
+    assert_eq!(login.attr("#login", "data-next"), "/admin");
+}

@@ -207,6 +207,32 @@ impl TestApp {
             .expect("account")
     }
 
+    /// A browser session's cookie (`dateline_session=...`), from `POST /api/v1/session`.
+    pub async fn session_cookie(&self, name: &str, password: &str) -> String {
+        let response = self
+            .client
+            .post(self.url("/api/v1/session"))
+            .json(&serde_json::json!({"username": name, "password": password}))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 201);
+        let cookie = response.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .expect("text");
+        cookie.split(';').next().expect("a cookie").to_string()
+    }
+
+    /// An admin page, as the signed-in browser with this session cookie gets it.
+    pub async fn admin_page(&self, path: &str, cookie: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// An API token for an account, from `POST /api/v1/tokens`.
     pub async fn token(&self, name: &str, password: &str) -> String {
         let (status, body) = self

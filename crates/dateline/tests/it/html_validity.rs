@@ -84,6 +84,38 @@ async fn every_kind_of_page_is_valid_html() {
         std::fs::write(&file, body).expect("write");
         files.push((path.clone(), file));
     }
+    // The admin's pages, as an account that is both chief editor and admin sees them.
+    app.account(
+        "boss",
+        &[
+            dateline_core::account::Role::ChiefEditor,
+            dateline_core::account::Role::Admin,
+        ],
+        &[],
+        "a long enough password",
+    )
+    .await;
+    let cookie = app.session_cookie("boss", "a long enough password").await;
+    let admin_paths = [
+        "/admin".to_string(),
+        "/admin/login".to_string(),
+        "/admin/articles/new".to_string(),
+        format!("/admin/articles/{lead_id}"),
+        format!("/admin/articles/{lead_id}/history"),
+        format!("/admin/articles/{lead_id}/preview"),
+        "/admin/password".to_string(),
+        "/admin/accounts".to_string(),
+        "/admin/webhooks".to_string(),
+        "/admin/audit".to_string(),
+    ];
+    for (i, path) in admin_paths.iter().enumerate() {
+        let response = app.admin_page(path, &cookie).await;
+        assert_eq!(response.status(), 200, "{path}");
+        let body = response.text().await.expect("body");
+        let file = dir.path().join(format!("admin-{i}.html"));
+        std::fs::write(&file, body).expect("write");
+        files.push((path.clone(), file));
+    }
     // A page known to be broken proves the checker ran and reports what it finds.
     let canary = dir.path().join("canary.html");
     std::fs::write(
@@ -104,6 +136,15 @@ async fn every_kind_of_page_is_valid_html() {
     let problems: Vec<String> = messages
         .iter()
         .filter(|m| m["type"] == "error" || m["subType"] == "warning")
+        // This checker's notes that <dialog> and datetime-local are "not supported in all
+        // browsers" are out of date: every current browser has both (the admin's editor uses
+        // them). Only those two notes are set aside; every other warning still fails.
+        .filter(|m| {
+            let message = m["message"].as_str().unwrap_or_default();
+            !(message.ends_with("is not supported in all browsers. Please be sure to test, and consider using a polyfill.")
+                && (message.starts_with("The “dialog” element")
+                    || message.starts_with("The “datetime-local” input type")))
+        })
         .map(|m| {
             let url = m["url"].as_str().unwrap_or_default();
             let path = files
