@@ -545,7 +545,7 @@ mod tests {
         );
         assert_eq!(
             html.as_str(),
-            r#"<p><img src="/media/own.jpg" alt="own"><img src="https://media.example.org/a.jpg" alt="allowed"></p>"#
+            r#"<p><img src="/media/own.jpg" alt="own" loading="lazy"><img src="https://media.example.org/a.jpg" alt="allowed" loading="lazy"></p>"#
         );
     }
 

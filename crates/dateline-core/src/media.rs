@@ -99,7 +99,9 @@ impl Media {
             .filter(|w| *w < width)
             .collect();
         let widest = RENDITION_WIDTHS[RENDITION_WIDTHS.len() - 1];
-        widths.push(width.min(widest));
+        if width <= widest {
+            widths.push(width);
+        }
         widths
     }
 

@@ -146,7 +146,7 @@ pub async fn new(State(state): State<Arc<AppState>>, desk: Desk) -> Result<Respo
             read_only: None,
             headline: String::new(),
             summary: String::new(),
-            body: minijinja::Value::from_safe_string(String::new()),
+            body: crate::render::html(&dateline_core::SafeHtml::default()),
             sections,
             langs,
             byline: String::new(),

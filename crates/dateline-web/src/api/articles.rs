@@ -57,7 +57,7 @@ pub(crate) async fn public_url(
     w: &Worked,
     now: Timestamp,
 ) -> Result<Option<String>, StorageError> {
-    if !w.live_from.is_some_and(|from| from <= now) {
+    if w.live_from.is_none_or(|from| from > now) {
         return Ok(None);
     }
     let site = &state.site;
