@@ -160,8 +160,11 @@ async fn every_route_answers_every_persona_as_it_should() {
         ChangePassword,
         IssueToken,
         CorrectPublished,
+        FindLinks,
+        UploadImage,
+        ChangeGrants,
     }
-    let matrix: [(Route, [u16; 7]); 38] = [
+    let matrix: [(Route, [u16; 7]); 41] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -218,12 +221,48 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::LogOut, [401, 400, 400, 400, 400, 400, 401]),
         (Route::ChangePassword, [401, 204, 204, 204, 204, 204, 401]),
         (Route::CorrectPublished, [401, 403, 200, 403, 200, 403, 401]),
+        (Route::FindLinks, [401, 200, 200, 200, 200, 403, 401]),
+        (Route::UploadImage, [401, 201, 201, 201, 201, 403, 401]),
+        (Route::ChangeGrants, [401, 403, 403, 403, 403, 200, 401]),
     ];
+    let png = {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(image::RgbImage::new(40, 30))
+            .write_to(&mut bytes, image::ImageFormat::Png)
+            .expect("a PNG");
+        bytes.into_inner()
+    };
     let mut checked = 0;
     for (route, expected) in matrix {
         for (persona, want) in personas.iter().zip(expected) {
             let token = persona.token.as_deref();
             let (got, body) = match route {
+                Route::FindLinks => {
+                    call(&app, Method::GET, "/api/v1/links?q=Matrix", token, None).await
+                }
+                Route::UploadImage => {
+                    let mut request = app
+                        .client
+                        .post(app.url("/api/v1/media"))
+                        .header("content-type", "image/png")
+                        .body(png.clone());
+                    if let Some(token) = token {
+                        request = request.bearer_auth(token);
+                    }
+                    let response = request.send().await.expect("request");
+                    let status = response.status().as_u16();
+                    (status, response.json().await.unwrap_or(Value::Null))
+                }
+                Route::ChangeGrants => {
+                    call(
+                        &app,
+                        Method::PUT,
+                        "/api/v1/accounts/sport-editor",
+                        token,
+                        Some(json!({"roles": ["editor"], "desks": ["sport"]})),
+                    )
+                    .await
+                }
                 Route::Document => {
                     call(&app, Method::GET, "/api/v1/openapi.json", token, None).await
                 }
@@ -583,7 +622,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 38 * 7);
+    assert_eq!(checked, 41 * 7);
 
     // The admin reads who did what, from where.
     let admin = personas[5].token.clone().expect("admin");
@@ -662,6 +701,9 @@ async fn every_route_answers_every_persona_as_it_should() {
             "POST /session/password",
             "POST /tokens",
             "correct (published)",
+            "GET /links",
+            "POST /media",
+            "PUT /accounts/{username}",
         ][i]
     }
 }
