@@ -194,17 +194,18 @@ fn image_allowed(src: &str, hosts: &[String]) -> bool {
 }
 
 /// Whether every candidate of a `srcset` (`ADDRESS WIDTHw, ...`) is an allowed image address
-/// with a plain width or density descriptor.
+/// with a plain width or density descriptor, as the editor writes them.
 fn srcset_allowed(srcset: &str, hosts: &[String]) -> bool {
     srcset.split(',').all(|candidate| {
         let mut parts = candidate.split_whitespace();
         let (Some(url), descriptor, None) = (parts.next(), parts.next(), parts.next()) else {
             return false;
         };
-        // A comma inside an address would split it differently for a browser: refused above,
-        // since the pieces are then not addresses with descriptors.
+        // Every candidate must carry its descriptor: a comma inside an address
+        // (`https://own,@elsewhere/x.jpg 1w`) would otherwise split into pieces that each pass
+        // here while a browser reads one address on another host.
         image_allowed(url, hosts)
-            && descriptor.is_none_or(|d| {
+            && descriptor.is_some_and(|d| {
                 let digits = d.trim_end_matches(['w', 'x']);
                 d.len() > digits.len()
                     && !digits.is_empty()

@@ -92,6 +92,26 @@ fn sanitizer() -> Sanitizer {
     })
 }
 
+/// The addresses of a `srcset`, read as the HTML standard's parser does: an address runs to
+/// the next whitespace (commas in it included), then a descriptor runs to the next comma.
+fn srcset_addresses(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == ',');
+        if rest.is_empty() {
+            return out;
+        }
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        out.push(rest[..end].trim_end_matches(','));
+        rest = &rest[end..];
+        match rest.find(',') {
+            Some(comma) => rest = &rest[comma..],
+            None => return out,
+        }
+    }
+}
+
 /// Everything in `html` that a browser could run or load from elsewhere, as a list of problems.
 fn problems(html: &str) -> Vec<String> {
     // A body is placed inside a <div> of the page: parse it in that context.
@@ -118,10 +138,8 @@ fn problems(html: &str) -> Vec<String> {
             let addresses: Vec<&str> = match attribute {
                 "href" | "src" | "cite" => vec![value],
                 // Each candidate of a srcset is an image address like src.
-                "srcset" => value
-                    .split(',')
-                    .filter_map(|c| c.split_whitespace().next())
-                    .collect(),
+                // A browser reads an address up to whitespace, commas and all: so does this.
+                "srcset" => srcset_addresses(value),
                 _ => vec![],
             };
             let attribute = if attribute == "srcset" {

@@ -7,6 +7,9 @@
   const $ = (css, root = document) => root.querySelector(css);
   const $$ = (css, root = document) => Array.from(root.querySelectorAll(css));
   const csrf = document.body.dataset.csrf || '';
+  const user = document.body.dataset.user || '';
+  // What the browser keeps of an account's unsaved articles: one key an article, per account.
+  const keptPrefix = `dateline-article-${user}-`;
   const zone = document.body.dataset.zone || 'UTC';
 
   // Calls the API; answers {ok, status, data}, or throws when the network is down.
@@ -64,6 +67,10 @@
   const logout = $('#logout');
   if (logout) {
     logout.addEventListener('click', async () => {
+      // A shared newsroom computer keeps nothing of this account once it has logged out.
+      try {
+        for (const key of Object.keys(localStorage)) if (key.startsWith(keptPrefix)) localStorage.removeItem(key);
+      } catch { /* no storage */ }
       try { await api('DELETE', '/api/v1/session'); } finally { location.assign('/admin/login'); }
     });
   }
@@ -75,7 +82,7 @@
       e.preventDefault();
       const body = {};
       for (const input of $$('input[name], select[name], textarea[name]', form)) {
-        const v = input.value.trim();
+        const v = input.type === 'password' ? input.value : input.value.trim();
         if (input.dataset.list) body[input.name] = v.split(',').map((x) => x.trim()).filter(Boolean);
         else if (v !== '') body[input.name] = input.type === 'number' ? Number(v) : v;
       }
@@ -198,7 +205,10 @@
     const headlines = JSON.parse($('#inline').textContent || '{}');
     const status = $('#save-status');
     const autosaves = state === 'new' || state === 'draft' || state === 'submitted';
-    const localKey = (which) => `dateline-article-${which || 'new'}`;
+    const localKey = (which) => `${keptPrefix}${which || 'new'}`;
+    // A new article's key is chosen here, once, so that a save retried after a lost answer
+    // cannot make a second article.
+    let newKey = '';
     let saving = false;
     let again = false;
     let lastSaved = '';
@@ -264,7 +274,7 @@
       body.innerHTML = '';
       body.append(cleanStored(article.body || ''));
       for (const name of ['byline', 'credit', 'series', 'translation_of', 'section', 'lang']) {
-        if (article[name] !== undefined) $(`#${name}`).value = article[name] || '';
+        $(`#${name}`).value = article[name] || '';
       }
       $('#episode').value = article.episode || '';
       $('#web_editors').value = (article.web_editors || []).join(', ');
@@ -294,7 +304,7 @@
     // Every keystroke is kept in this browser until the server has it.
     function keepLocally() {
       try {
-        localStorage.setItem(localKey(id), JSON.stringify({ base: revision, article: collect(), at: Date.now() }));
+        localStorage.setItem(localKey(id), JSON.stringify({ base: revision, key: newKey, article: collect(), at: Date.now() }));
       } catch { /* a full or disabled storage: the server copy is all there is */ }
     }
     const forget = (which) => { try { localStorage.removeItem(localKey(which)); } catch { /* nothing kept */ } };
@@ -303,13 +313,19 @@
     function changed() {
       keepLocally();
       if (JSON.stringify(collect()) === lastSaved) return;
-      if (autosaves) { show('Unsaved changes: saving soon…'); autosave(); } else show('Unsaved changes: Save (Ctrl+S) to update the article readers see.');
+      if (!$('#merge').hidden) show('Merging: save when your text holds what you want of theirs.');
+      else if (autosaves) { show('Unsaved changes: saving soon…'); autosave(); } else show('Unsaved changes: Save (Ctrl+S) to update the article readers see.');
     }
 
-    async function save() {
+    async function save(explicit) {
       if (!editable) return;
       if (saving) { again = true; return; }
       if (!$('#conflict').hidden && $('#merge').hidden) { show('Choose how to settle the conflict first.'); return; }
+      if (!$('#merge').hidden) {
+        // Merging: only the editor's own Save says the merge is done.
+        if (!explicit) { show('Merging: save when your text holds what you want of theirs.'); return; }
+        revision = mergeBase;
+      }
       const article = collect();
       if (!article.headline) { show('Not saved yet: write a headline.'); return; }
       const snapshot = JSON.stringify(article);
@@ -320,7 +336,7 @@
       try {
         r = id
           ? await api('PUT', `/api/v1/articles/${id}`, { base_revision: revision, ...article })
-          : await api('POST', '/api/v1/articles', article);
+          : await api('POST', '/api/v1/articles', { key: newKey, ...article });
       } catch {
         saving = false;
         show('Not saved: the connection is lost. Your text is kept in this browser; trying again in 10 seconds.');
@@ -351,6 +367,8 @@
         if (again) { again = false; save(); }
       } else if (r.status === 409 && r.data.current_revision) {
         conflict(r.data);
+      } else if (r.status === 409 && !id) {
+        show('Not saved again: an earlier try already made this article. It is on the desk; your text is kept in this browser.');
       } else if (r.status === 401) {
         show('Not saved: the session has ended. Log in again in another tab; your text is kept in this browser.');
       } else {
@@ -360,8 +378,10 @@
 
     // --- A save refused as stale: what the other saved, and three ways on ---
     let theirs = null;
+    let mergeBase = 0;
     function conflict(data) {
       theirs = data;
+      $('#merge').hidden = true;
       const box = $('#conflict');
       $('#conflict-message').textContent = `${data.saved_by} saved revision ${data.current_revision} at ${when(data.saved_at)}, after the revision ${revision} this text is based on. Nothing of yours is lost: it is still here and in this browser.`;
       const diff = $('#conflict-diff');
@@ -410,7 +430,8 @@
           theirs = null;
           save();
         } else {
-          revision = theirs.current_revision;
+          // The base moves to theirs only when the merged text is saved.
+          mergeBase = theirs.current_revision;
           const view = $('#theirs');
           view.textContent = '';
           view.append(cleanStored(theirs.current.body || ''));
@@ -525,9 +546,9 @@
       $('#headline').addEventListener('input', changed);
       $('#summary').addEventListener('input', changed);
     }
-    form.addEventListener('submit', (e) => { e.preventDefault(); save(); });
+    form.addEventListener('submit', (e) => { e.preventDefault(); save(true); });
     document.addEventListener('keydown', (e) => {
-      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') { e.preventDefault(); save(); }
+      if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') { e.preventDefault(); save(true); }
     });
 
     // --- Dialogs: link, image, related headline ---
@@ -535,20 +556,23 @@
       remember();
       const dialog = $(`#${which}`);
       $$('.error', dialog).forEach((x) => { x.textContent = ''; });
+      dialog.returnValue = '';
       dialog.showModal();
     }
     for (const dialog of $$('dialog')) {
       for (const b of $$('[data-close]', dialog)) b.addEventListener('click', () => dialog.close('cancel'));
     }
     const linkDialog = $('#link-dialog');
-    $('form', linkDialog).addEventListener('submit', (e) => { e.preventDefault(); linkDialog.close('ok'); });
-    $('form', $('#related-dialog')).addEventListener('submit', (e) => e.preventDefault());
-    linkDialog.addEventListener('close', () => {
+    // The link is made as the dialog closes, before anything else can move the caret.
+    $('form', linkDialog).addEventListener('submit', (e) => {
+      e.preventDefault();
       const url = $('#link-url').value.trim();
-      if (linkDialog.returnValue === 'ok' && /^(https?:\/\/|mailto:)/i.test(url)) command('createLink', url);
-      else restore();
+      linkDialog.close('ok');
       $('#link-url').value = '';
+      if (/^(https?:\/\/|mailto:)/i.test(url)) command('createLink', url); else restore();
     });
+    linkDialog.addEventListener('close', () => { if (linkDialog.returnValue !== 'ok') restore(); });
+    $('form', $('#related-dialog')).addEventListener('submit', (e) => e.preventDefault());
     const imageDialog = $('#image-dialog');
     $('form', imageDialog).addEventListener('submit', async (e) => {
       e.preventDefault();
@@ -557,9 +581,14 @@
       const alt = $('#image-alt').value.trim();
       if (!file) { error.textContent = 'Choose an image file.'; return; }
       if (!alt) { error.textContent = 'Write the alt text: what the image shows.'; $('#image-alt').focus(); return; }
+      const insert = e.submitter || $('button[type=submit]', imageDialog);
+      if (insert.disabled) return;
+      insert.disabled = true;
       error.textContent = 'Uploading…';
       let r;
-      try { r = await api('POST', '/api/v1/media', undefined, file); } catch { error.textContent = 'The upload failed: the connection is lost.'; return; }
+      try { r = await api('POST', '/api/v1/media', undefined, file); } catch { r = null; }
+      insert.disabled = false;
+      if (!r) { error.textContent = 'The upload failed: the connection is lost.'; return; }
       if (!r.ok) { error.textContent = r.data.message || `The upload was refused (${r.status}).`; return; }
       const figure = el('figure');
       figure.append(el('img', null, { src: r.data.src, srcset: r.data.srcset, sizes: r.data.sizes, width: r.data.width, height: r.data.height, alt, loading: 'lazy' }));
@@ -593,7 +622,7 @@
           const b = el('button', a.headline, { type: 'button', 'data-key': a.key });
           b.addEventListener('click', () => choose(a));
           const li = el('li');
-          li.append(b, el('span', ` ${a.published.slice(0, 10)}`, { class: 'help' }));
+          li.append(b, el('span', ` ${when(a.published)}`, { class: 'help' }));
           results.append(li);
         }
       }, 200);
@@ -734,7 +763,11 @@
     if (editable) {
       let kept = null;
       try { kept = JSON.parse(localStorage.getItem(localKey(id)) || 'null'); } catch { kept = null; }
-      if (!id) forget('');
+      if (!id) {
+        const random = new Uint8Array(8);
+        crypto.getRandomValues(random);
+        newKey = (kept && kept.key) || `a-${Array.from(random, (b) => b.toString(16).padStart(2, '0')).join('')}`;
+      }
       if (kept && kept.article && JSON.stringify(kept.article) !== lastSaved) {
         const base = kept.base;
         apply(kept.article);

@@ -70,7 +70,8 @@ pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(MAX_PIXELS * 4 + (64 << 20));
+    // Room for the largest picture at 16 bits a channel with transparency.
+    limits.max_alloc = Some(MAX_PIXELS * 8 + (64 << 20));
     reader.limits(limits);
     let broken = |e: image::ImageError| match e {
         image::ImageError::Limits(_) => MediaError::Broken(format!("{e}: it is too large")),
@@ -135,11 +136,19 @@ fn folder(root: &Path, id: &MediaId) -> PathBuf {
 pub fn write(root: &Path, processed: &Processed) -> Result<(), MediaError> {
     let dir = folder(root, &processed.media.id);
     std::fs::create_dir_all(&dir)?;
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     for (w, bytes) in &processed.files {
         let name = format!("{w}.{}", processed.media.format.extension());
-        let temp = dir.join(format!(".{name}.part"));
+        let target = dir.join(&name);
+        // Named by the digest of the upload: a file already there is this very rendition.
+        if target.exists() {
+            continue;
+        }
+        // Two uploads of one image at once each write their own temporary file.
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}.{n}.part", std::process::id()));
         std::fs::write(&temp, bytes)?;
-        std::fs::rename(&temp, dir.join(name))?;
+        std::fs::rename(&temp, target)?;
     }
     Ok(())
 }

@@ -125,6 +125,29 @@ fn object(value: Value) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
+/// Refuses an article that readers would get with an image not described, a link without
+/// text or headings that skip a level, naming each problem.
+pub(super) fn ready_for_readers(id: ArticleId, article: &NewArticle) -> Result<(), ApiError> {
+    let problems = dateline_core::accessibility::problems(article.body());
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::NotReady {
+        message: format!(
+            "article {id} cannot go to readers until {} {} fixed",
+            if problems.len() == 1 { "this" } else { "these" },
+            if problems.len() == 1 { "is" } else { "are" },
+        ),
+        problems,
+    })
+}
+
+/// Whether a save reaches readers, now or at a time set: then it must pass the same check as
+/// publishing.
+pub(super) fn goes_to_readers(state: WorkflowState) -> bool {
+    matches!(state, WorkflowState::Published | WorkflowState::Scheduled)
+}
+
 pub(crate) fn subject<'a>(w: &'a Worked) -> Subject<'a> {
     Subject {
         state: Some(w.state),
@@ -285,6 +308,9 @@ pub async fn save(
             ..subject(&current)
         };
         authorize(&account, Action::Edit, &moved).map_err(refusal)?;
+    }
+    if goes_to_readers(current.state) {
+        ready_for_readers(current.id, &article)?;
     }
     let now = Timestamp::now();
     match state
@@ -454,18 +480,7 @@ pub async fn act(
     authorize(&account, action, &subject(&current)).map_err(refusal)?;
     if matches!(action, Action::Publish | Action::Schedule) {
         let article = parse_article(&state, current.record.clone(), current.key.as_str())?;
-        let problems = dateline_core::accessibility::problems(article.body());
-        if !problems.is_empty() {
-            return Err(ApiError::NotReady {
-                message: format!(
-                    "article {} cannot be published until {} {} fixed",
-                    current.id,
-                    if problems.len() == 1 { "this" } else { "these" },
-                    if problems.len() == 1 { "is" } else { "are" },
-                ),
-                problems,
-            });
-        }
+        ready_for_readers(current.id, &article)?;
     }
     let now = Timestamp::now();
     // Credits are data: an article published without web editors credits the editor who

@@ -34,12 +34,15 @@ pub async fn upload(
             account.username
         )));
     }
-    let _permit = DECODING
+    let permit = DECODING
         .acquire()
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let root = state.site.media_dir.clone();
+    // The permit goes with the work: a client that hangs up does not free a decode's place
+    // while the decode still runs.
     let done = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let processed = process(&bytes)?;
         write(&root, &processed)?;
         Ok::<_, MediaError>(processed.media)

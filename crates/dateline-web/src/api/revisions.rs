@@ -111,6 +111,9 @@ pub async fn restore(
     authorize(&account, Action::Edit, &subject(&current)).map_err(refusal)?;
     let (_, old) = content(&state, current.id, number(&revision)?).await?;
     let article = parse_article(&state, old, current.key.as_str())?;
+    if super::articles::goes_to_readers(current.state) {
+        super::articles::ready_for_readers(current.id, &article)?;
+    }
     // Restoring it onto another desk needs the right there too.
     if article.section() != &current.section {
         let moved = dateline_core::workflow::Subject {

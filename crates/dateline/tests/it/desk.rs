@@ -641,6 +641,44 @@ async fn publishing_an_image_without_alt_text_is_refused_with_the_reason() {
         .expect("read")
         .expect("kept");
     assert_eq!(w.state.name(), "draft");
+
+    // Once published, a save that takes the alt text away is refused in the same words.
+    let chief = app.token("ana", PASSWORD).await;
+    let ok = draft(
+        &app,
+        &chief,
+        "<figure><img src=\"/media/p.jpg\" alt=\"A bridge\"></figure>",
+    )
+    .await;
+    let (status, published) = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/api/v1/articles/{ok}/actions"),
+            Some(&chief),
+            Some(json!({"action": "publish"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{published}");
+    let (status, refused) = app
+        .api(
+            reqwest::Method::PUT,
+            &format!("/api/v1/articles/{ok}"),
+            Some(&chief),
+            Some(
+                json!({"base_revision": published["revision"], "headline": "Bridge repairs begin",
+                        "section": "news", "body": "<figure><img src=\"/media/p.jpg\"></figure>"}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"].as_str()),
+        (422, Some("not_ready")),
+        "{refused}"
+    );
+    assert_eq!(
+        refused["problems"][0],
+        "image 1 (/media/p.jpg) has no alt text: describe it for readers who cannot see it"
+    );
     client.close().await.expect("close");
 }
 
