@@ -779,3 +779,262 @@ async fn the_admin_runs_only_its_own_script_within_its_budget() {
     let login = app.page("/admin/login?next=//evil.example/admin").await;
     assert_eq!(login.attr("#login", "data-next"), "/admin");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_manages_accounts_and_a_reporter_changes_their_password() {
+    let app = TestApp::spawn().await;
+    app.section("news", 1, "News").await;
+    app.account("boss", &[Role::Admin], &[], PASSWORD).await;
+    let chromium = Chromium::start();
+    let client = chromium.session().await;
+    log_in(&client, &app, "boss", "/admin/accounts").await;
+
+    // Add an account: its generated password is shown once.
+    type_into(&client, "#new-username", "lena").await;
+    type_into(&client, "#new-roles", "contributor").await;
+    click(
+        &client,
+        "form[data-api='/api/v1/accounts'] button[type=submit]",
+    )
+    .await;
+    let said = wait_text(&client, "#status", "shown only now").await;
+    let password = said
+        .rsplit(": ")
+        .next()
+        .expect("a password")
+        .trim()
+        .to_string();
+    client.refresh().await.expect("reload");
+    // Make her an editor of the news desk, then disable and enable her.
+    let roles = client
+        .find(Locator::Css("#roles-lena"))
+        .await
+        .expect("roles");
+    roles.clear().await.expect("clear");
+    roles.send_keys("editor").await.expect("type");
+    type_into(&client, "#desks-lena", "news").await;
+    click(
+        &client,
+        "form[data-api='/api/v1/accounts/lena'] button[type=submit]",
+    )
+    .await;
+    wait_text(&client, "#status", "are changed").await;
+    let lena = app
+        .store
+        .account(&dateline_core::account::Username::parse("lena").expect("name"))
+        .await
+        .expect("read")
+        .expect("lena");
+    assert!(lena.grants.has(Role::Editor) && !lena.grants.has(Role::Contributor));
+    assert_eq!(
+        lena.grants.desks().map(|d| d.as_str()).collect::<Vec<_>>(),
+        ["news"]
+    );
+    // A refused change says why, where it was asked.
+    let roles = client
+        .find(Locator::Css("#roles-lena"))
+        .await
+        .expect("roles");
+    roles.clear().await.expect("clear");
+    roles.send_keys("editor-in-chief").await.expect("type");
+    click(
+        &client,
+        "form[data-api='/api/v1/accounts/lena'] button[type=submit]",
+    )
+    .await;
+    wait_text(
+        &client,
+        "form[data-api='/api/v1/accounts/lena'] .error",
+        "editor-in-chief",
+    )
+    .await;
+    client.refresh().await.expect("reload");
+    click(&client, "button[data-post='/api/v1/accounts/lena/disable']").await;
+    wait_text(
+        &client,
+        "button[data-post='/api/v1/accounts/lena/enable']",
+        "Enable lena",
+    )
+    .await;
+    click(&client, "button[data-post='/api/v1/accounts/lena/enable']").await;
+    wait_text(
+        &client,
+        "button[data-post='/api/v1/accounts/lena/disable']",
+        "Disable lena",
+    )
+    .await;
+    // The audit log has all of it.
+    client.goto(&app.url("/admin/audit")).await.expect("audit");
+    let log = text_of(&client, ".audit").await;
+    for action in [
+        "account.create",
+        "account.grants",
+        "account.disable",
+        "account.enable",
+    ] {
+        assert!(log.contains(action), "{action} is not in {log}");
+    }
+
+    // She logs in with the password she was given, changes it, logs out and back in.
+    client
+        .find(Locator::Css("#logout"))
+        .await
+        .expect("logout")
+        .click()
+        .await
+        .expect("click");
+    wait_for(&client, |p| p == "/admin/login").await;
+    client
+        .find(Locator::Css("#username"))
+        .await
+        .expect("name")
+        .send_keys("lena")
+        .await
+        .expect("type");
+    client
+        .find(Locator::Css("#password"))
+        .await
+        .expect("pw")
+        .send_keys(&password)
+        .await
+        .expect("type");
+    click(&client, "#login button").await;
+    wait_for(&client, |p| p == "/admin").await;
+    client
+        .goto(&app.url("/admin/password"))
+        .await
+        .expect("password page");
+    type_into(&client, "#current_password", &password).await;
+    type_into(&client, "#new_password", "  a new passphrase with spaces  ").await;
+    click(&client, "form[data-api] button[type=submit]").await;
+    wait_text(&client, "#status", "Your password is changed").await;
+    let (status, _) = app
+        .api(
+            reqwest::Method::POST,
+            "/api/v1/tokens",
+            None,
+            Some(json!({"username": "lena", "password": "  a new passphrase with spaces  "})),
+        )
+        .await;
+    assert_eq!(status, 201, "the new password, spaces and all, logs in");
+    client.close().await.expect("close");
+}
+
+/// The desk's filters, a draft's preview and a revision's differences, as the server renders them.
+#[tokio::test]
+async fn the_desk_filters_and_an_editor_previews_and_compares() {
+    let app = TestApp::spawn_with(|c| c.languages = vec!["en".into(), "zh".into()]).await;
+    app.section("news", 1, "News").await;
+    app.section("sport", 2, "Sport").await;
+    app.account("chief", &[Role::ChiefEditor], &[], PASSWORD)
+        .await;
+    app.account("sporty", &[Role::Editor], &["sport"], PASSWORD)
+        .await;
+    let token = app.token("chief", PASSWORD).await;
+    let mut ids = Vec::new();
+    for (headline, section, lang) in [
+        ("Harbour news in English", "news", "en"),
+        ("港口新闻", "news", "zh"),
+        ("Cup final tonight", "sport", "en"),
+    ] {
+        let (status, a) = app
+            .api(
+                reqwest::Method::POST,
+                "/api/v1/articles",
+                Some(&token),
+                Some(
+                    json!({"headline": headline, "section": section, "lang": lang,
+                            "body": "<p>The first text.</p>"}),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201, "{a}");
+        ids.push(a["id"].as_i64().expect("id"));
+    }
+    let chief = app.session_cookie("chief", PASSWORD).await;
+    let drafts = |path: &'static str, cookie: String| {
+        let app = &app;
+        async move {
+            let page = app
+                .admin_page(path, &cookie)
+                .await
+                .text()
+                .await
+                .expect("page");
+            let page = Html::parse_document(&page);
+            page.select(&Selector::parse("#draft .stories a").expect("css"))
+                .map(|a| a.text().collect::<String>())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(drafts("/admin", chief.clone()).await.len(), 3);
+    assert_eq!(
+        drafts("/admin?desk=sport", chief.clone()).await,
+        ["Cup final tonight"]
+    );
+    assert_eq!(drafts("/admin?lang=zh", chief.clone()).await, ["港口新闻"]);
+    assert_eq!(
+        drafts("/admin?author=chief&desk=news&lang=en", chief.clone()).await,
+        ["Harbour news in English"]
+    );
+    assert!(drafts("/admin?author=nobody", chief.clone())
+        .await
+        .is_empty());
+    // An editor of the sport desk sees that desk only.
+    let sporty = app.session_cookie("sporty", PASSWORD).await;
+    assert_eq!(
+        drafts("/admin", sporty.clone()).await,
+        ["Cup final tonight"]
+    );
+
+    // The preview is the reader's page of a draft nobody can read yet.
+    let preview = app
+        .admin_page(&format!("/admin/articles/{}/preview", ids[0]), &chief)
+        .await;
+    assert_eq!(preview.status(), 200);
+    let preview = Html::parse_document(&preview.text().await.expect("page"));
+    let h1: String = preview
+        .select(&Selector::parse("h1").expect("css"))
+        .next()
+        .expect("h1")
+        .text()
+        .collect();
+    assert_eq!(h1.trim(), "Harbour news in English");
+    let refused = app
+        .admin_page(&format!("/admin/articles/{}/preview", ids[0]), &sporty)
+        .await;
+    assert_eq!(refused.status(), 403);
+
+    // A second revision, and the history's differences between them.
+    let (status, saved) = app
+        .api(
+            reqwest::Method::PUT,
+            &format!("/api/v1/articles/{}", ids[0]),
+            Some(&token),
+            Some(
+                json!({"base_revision": 1, "headline": "Harbour news, updated", "section": "news",
+                        "body": "<p>The first text, longer.</p><p>A new paragraph.</p>"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    let history = app
+        .admin_page(&format!("/admin/articles/{}/history", ids[0]), &chief)
+        .await
+        .text()
+        .await
+        .expect("page");
+    let history = Html::parse_document(&history);
+    let texts = |css: &str| {
+        history
+            .select(&Selector::parse(css).expect("css"))
+            .map(|e| e.text().collect::<String>())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(texts(".fields th[scope=row]"), ["headline"]);
+    assert!(texts(".body-diff ins").contains(&"A new paragraph.".to_string()));
+    assert!(texts(".body-diff ins")
+        .iter()
+        .any(|t| t.contains("longer.")));
+    assert_eq!(texts("button[data-restore]"), ["Restore 1"]);
+}
