@@ -521,6 +521,20 @@
         if (b.nodeName === 'BUTTON') b.addEventListener('click', () => command(b.dataset.list === 'ol' ? 'insertOrderedList' : 'insertUnorderedList'));
       }
       for (const b of $$('[data-open]')) b.addEventListener('click', () => open(b.dataset.open));
+      // The toolbar is one stop for Tab; the arrow keys, Home and End move within it.
+      const tools = $$('.toolbar button');
+      tools.forEach((b, i) => b.setAttribute('tabindex', i === 0 ? '0' : '-1'));
+      $('.toolbar').addEventListener('keydown', (e) => {
+        const i = tools.indexOf(document.activeElement);
+        if (i < 0) return;
+        const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tools.length - 1 }[e.key];
+        if (to === undefined) return;
+        e.preventDefault();
+        const next = tools[(to + tools.length) % tools.length];
+        tools.forEach((b) => b.setAttribute('tabindex', '-1'));
+        next.setAttribute('tabindex', '0');
+        next.focus();
+      });
       body.addEventListener('input', changed);
       body.addEventListener('paste', (e) => {
         e.preventDefault();

@@ -510,6 +510,27 @@ async fn a_paste_keeps_structure_and_a_lost_connection_loses_no_keystroke() {
     let editor = format!("/admin/articles/{id}");
     log_in(&client, &app, "ana", &editor).await;
 
+    // The toolbar is reached with Tab and walked with the arrow keys.
+    client
+        .execute("document.querySelector('.toolbar button').focus();", vec![])
+        .await
+        .expect("focus");
+    client
+        .active_element()
+        .await
+        .expect("focused")
+        .send_keys("\u{E014}\u{E014}")
+        .await
+        .expect("arrows");
+    let focused = client
+        .execute(
+            "return document.activeElement.getAttribute('aria-label');",
+            vec![],
+        )
+        .await
+        .expect("ask");
+    assert_eq!(focused, json!("Subheading (Ctrl+Alt+3)"));
+
     // A word processor's HTML, pasted as a browser would deliver it.
     let fixture =
         std::fs::read_to_string(repo_root().join("crates/dateline/tests/fixtures/word-paste.html"))
