@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod eval;
 pub mod import;
 pub mod server;
 pub mod user;

@@ -62,6 +62,11 @@ enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Measure Dateline's rankings on a labelled corpus.
+    Eval {
+        #[command(subcommand)]
+        command: EvalCommand,
+    },
     /// Import articles from JSON Lines files, one article a line.
     ///
     /// Importing a file again adds nothing: articles are matched on their "id". Each rejected
@@ -96,6 +101,24 @@ enum Command {
         /// The JSON Lines files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Related stories against plain BM25 more-like-this: P@5, R-precision, MAP and nDCG@10.
+    ///
+    /// Loads a JSON Lines corpus (`id`, `title`, `body`, and `cluster` or `category`) into a
+    /// temporary index in memory and ranks, for every article, all the others; an article is
+    /// related to another when both have the same cluster (or category). Also reports the mean
+    /// reciprocal rank of each article with its headline as the query.
+    Related {
+        /// The labelled corpus.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print {"queries": N, "rankings": {"dateline": {...}, "baseline": {...}}} only.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -275,7 +298,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("DATELINE_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tantivy=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -322,6 +345,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!(address = %server.address, database = %config.database.display(), "serving");
             println!("Serving {} at http://{}/", config.outlet, server.address);
             server.run(shutdown_signal()).await?;
+        }
+        Command::Eval {
+            command: EvalCommand::Related { data, json },
+        } => {
+            let report = tokio::task::spawn_blocking(move || dateline::eval::related(&data, json))
+                .await??;
+            if json {
+                println!("{}", report.json());
+            } else {
+                print!("{}", report.table());
+            }
         }
         Command::User { config, command } => {
             let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;

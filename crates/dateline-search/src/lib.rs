@@ -1,0 +1,680 @@
+//! The search index: published articles in an embedded tantivy index, analyzed per language,
+//! searched with relevance blended with recency, and the neighbours each article has by its
+//! content, from which related stories are ranked (`related.rs`).
+//!
+//! The index holds only what readers may see: its follower (in `dateline-web`) puts an article
+//! in when the stream of changes says it went live and takes it out when it leaves the site.
+//! Everything in it can be rebuilt from the database.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, MoreLikeThisQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
+};
+use tantivy::schema::{
+    Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST,
+    INDEXED, STORED, STRING,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DateTime, DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+pub mod analysis;
+pub mod eval;
+pub mod related;
+
+/// The language groups, each with its own title and body fields.
+const GROUPS: [&str; 4] = ["en", "ru", "zh", "plain"];
+/// The memory the index writer may use before it flushes.
+const WRITER_MEMORY: usize = 64 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("the search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("the search index at {0} was made by another version of Dateline: run `dateline reindex`")]
+    Schema(String),
+    #[error("the query: {0}")]
+    Query(String),
+    #[error("the search index could not be read: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An article as the index takes it.
+#[derive(Debug, Clone)]
+pub struct Indexed {
+    pub id: i64,
+    pub key: String,
+    pub lang: String,
+    pub section: String,
+    pub headline: String,
+    pub summary: Option<String>,
+    /// The body as plain text.
+    pub body: String,
+    pub byline: Option<String>,
+    pub topics: Vec<String>,
+    pub published: Timestamp,
+}
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    key: Field,
+    lang: Field,
+    section: Field,
+    topic: Field,
+    byline: Field,
+    byline_exact: Field,
+    published: Field,
+    spell: Field,
+    title: [Field; 4],
+    body: [Field; 4],
+}
+
+fn text(analyzer: &str, stored: bool) -> TextOptions {
+    let options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(analyzer)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    if stored {
+        options.set_stored()
+    } else {
+        options
+    }
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let id = b.add_i64_field("id", INDEXED | STORED | FAST);
+    let key = b.add_text_field("key", STRING | STORED);
+    let lang = b.add_text_field("lang", STRING | STORED | FAST);
+    let section = b.add_text_field("section", STRING | STORED | FAST);
+    let topic = b.add_text_field("topic", STRING | STORED);
+    let byline = b.add_text_field("byline", text("dl_plain", true));
+    let byline_exact = b.add_text_field("byline_exact", STRING);
+    let published = b.add_date_field("published", INDEXED | STORED | FAST);
+    let spell = b.add_text_field("spell", text("dl_plain", false));
+    let mut title = [id; 4];
+    let mut body = [id; 4];
+    for (i, g) in GROUPS.iter().enumerate() {
+        title[i] = b.add_text_field(&format!("title_{g}"), text(&format!("dl_{g}"), true));
+        body[i] = b.add_text_field(&format!("body_{g}"), text(&format!("dl_{g}"), true));
+    }
+    let fields = Fields {
+        id,
+        key,
+        lang,
+        section,
+        topic,
+        byline,
+        byline_exact,
+        published,
+        spell,
+        title,
+        body,
+    };
+    (b.build(), fields)
+}
+
+fn group_index(lang: &str) -> usize {
+    let g = analysis::group(lang);
+    GROUPS.iter().position(|x| *x == g).unwrap_or(3)
+}
+
+/// What a reader asks: words, and filters.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    pub section: Option<String>,
+    pub lang: Option<String>,
+    pub topic: Option<String>,
+    pub byline: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    pub limit: usize,
+    pub offset: usize,
+}
+
+/// A part of a snippet: text, highlighted where it matched.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Part {
+    pub text: String,
+    pub mark: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Hit {
+    pub id: i64,
+    pub key: String,
+    pub headline: String,
+    pub lang: String,
+    pub section: String,
+    pub published: String,
+    pub snippet: Vec<Part>,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SearchResults {
+    pub total: usize,
+    pub hits: Vec<Hit>,
+    /// A query with each unknown word replaced by the nearest known one, when there is one.
+    pub did_you_mean: Option<String>,
+}
+
+/// The search index, shared by readers and the one writer.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").finish_non_exhaustive()
+    }
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, making it if it is not there.
+    pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
+        std::fs::create_dir_all(dir).map_err(|e| SearchError::Query(format!("{}: {e}", dir.display())))?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| SearchError::Query(format!("{}: {e}", dir.display())))?;
+        let index = Index::open_or_create(directory, schema)
+            .map_err(|_| SearchError::Schema(dir.display().to_string()))?;
+        SearchIndex::with(index, fields)
+    }
+
+    /// An index in memory, for evaluations and tests.
+    pub fn in_memory() -> Result<SearchIndex, SearchError> {
+        let (schema, fields) = schema();
+        SearchIndex::with(Index::create_in_ram(schema), fields)
+    }
+
+    fn with(index: Index, fields: Fields) -> Result<SearchIndex, SearchError> {
+        for (name, analyzer) in analysis::analyzers() {
+            index.tokenizers().register(name, analyzer);
+        }
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer(WRITER_MEMORY)?;
+        Ok(SearchIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        // A writer is never left half-used by a panic: its operations are whole or not at all.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Puts an article in, replacing what the index had of it.
+    pub fn put(&self, a: &Indexed) -> Result<(), SearchError> {
+        let f = &self.fields;
+        let g = group_index(&a.lang);
+        let mut doc = TantivyDocument::default();
+        doc.add_i64(f.id, a.id);
+        doc.add_text(f.key, &a.key);
+        doc.add_text(f.lang, &a.lang);
+        doc.add_text(f.section, &a.section);
+        for t in &a.topics {
+            doc.add_text(f.topic, t);
+        }
+        if let Some(b) = &a.byline {
+            doc.add_text(f.byline, b);
+            doc.add_text(f.byline_exact, b.to_lowercase());
+        }
+        doc.add_date(f.published, DateTime::from_timestamp_secs(a.published.as_second()));
+        doc.add_text(f.title[g], &a.headline);
+        let body = match &a.summary {
+            Some(s) if !s.is_empty() => format!("{s}\n{}", a.body),
+            _ => a.body.clone(),
+        };
+        doc.add_text(f.body[g], &body);
+        if g != 2 {
+            doc.add_text(f.spell, format!("{} {body}", a.headline));
+        }
+        let writer = self.writer();
+        writer.delete_term(Term::from_field_i64(f.id, a.id));
+        writer.add_document(doc)?;
+        Ok(())
+    }
+
+    /// Takes an article out.
+    pub fn remove(&self, id: i64) {
+        self.writer()
+            .delete_term(Term::from_field_i64(self.fields.id, id));
+    }
+
+    /// Takes every article out (before a rebuild).
+    pub fn clear(&self) -> Result<(), SearchError> {
+        self.writer().delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes what was put in and taken out visible to searches.
+    pub fn commit(&self) -> Result<(), SearchError> {
+        self.writer().commit()?;
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// How many articles a search can find.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn text_query(&self, text: &str) -> Box<dyn Query> {
+        let f = &self.fields;
+        let mut fields: Vec<Field> = f.title.to_vec();
+        fields.extend(f.body);
+        let mut parser = QueryParser::for_index(&self.index, fields);
+        for t in f.title {
+            parser.set_field_boost(t, 2.0);
+        }
+        let (query, _) = parser.parse_query_lenient(text);
+        query
+    }
+
+    /// Searches published articles: every word, in any of their languages' fields, with the
+    /// filters; relevance blended with recency; a snippet of each with the matches marked.
+    pub fn search(&self, q: &SearchQuery, now: Timestamp) -> Result<SearchResults, SearchError> {
+        let f = self.fields;
+        let searcher = self.reader.searcher();
+        let words = q.text.trim();
+        let text: Box<dyn Query> = if words.is_empty() {
+            Box::new(AllQuery)
+        } else {
+            self.text_query(words)
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text.box_clone())];
+        let term = |field: Field, value: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, value),
+                IndexRecordOption::Basic,
+            ))
+        };
+        if let Some(s) = &q.section {
+            clauses.push((Occur::Must, term(f.section, s)));
+        }
+        if let Some(l) = &q.lang {
+            clauses.push((Occur::Must, term(f.lang, l)));
+        }
+        if let Some(t) = &q.topic {
+            clauses.push((Occur::Must, term(f.topic, t)));
+        }
+        if let Some(b) = &q.byline {
+            clauses.push((Occur::Must, term(f.byline_exact, &b.to_lowercase())));
+        }
+        if q.from.is_some() || q.to.is_some() {
+            let bound = |t: Option<Timestamp>, lower: bool| match t {
+                Some(t) => {
+                    let term = Term::from_field_date(f.published, DateTime::from_timestamp_secs(t.as_second()));
+                    if lower {
+                        std::ops::Bound::Included(term)
+                    } else {
+                        std::ops::Bound::Excluded(term)
+                    }
+                }
+                None => std::ops::Bound::Unbounded,
+            };
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(bound(q.from, true), bound(q.to, false))),
+            ));
+        }
+        let query = BooleanQuery::new(clauses);
+        let now_secs = now.as_second();
+        // Relevance blended with recency: a story of today counts up to half again as much as
+        // the same match a year old, falling off over about a month.
+        let top = TopDocs::with_limit(q.limit.max(1))
+            .and_offset(q.offset)
+            .tweak_score(move |segment: &tantivy::SegmentReader| {
+                let dates = segment.fast_fields().date("published").ok();
+                move |doc: tantivy::DocId, score: f32| {
+                    let published = dates
+                        .as_ref()
+                        .and_then(|c| c.first(doc))
+                        .map_or(0, |d| d.into_timestamp_secs());
+                    let age_days = ((now_secs - published).max(0) as f32) / 86_400.0;
+                    score * (1.0 + 0.5 / (1.0 + age_days / 30.0))
+                }
+            });
+        let (found, total) = searcher.search(&query, &(top, Count))?;
+        let mut generators = Vec::new();
+        if !words.is_empty() {
+            for field in f.body.iter().chain(f.title.iter()) {
+                let mut g = SnippetGenerator::create(&searcher, &*text, *field)?;
+                g.set_max_num_chars(220);
+                generators.push((*field, g));
+            }
+        }
+        let mut hits = Vec::new();
+        for (score, address) in found {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let lang = first_text(&doc, f.lang);
+            let g = group_index(&lang);
+            let mut snippet = Vec::new();
+            for field in [f.body[g], f.title[g]] {
+                if let Some((_, generator)) = generators.iter().find(|(x, _)| *x == field) {
+                    let s = generator.snippet_from_doc(&doc);
+                    if !s.is_empty() {
+                        snippet = parts(s.fragment(), s.highlighted());
+                        break;
+                    }
+                }
+            }
+            if snippet.is_empty() {
+                let body = first_text(&doc, f.body[g]);
+                let cut: String = body.chars().take(200).collect();
+                snippet = vec![Part { text: cut, mark: false }];
+            }
+            hits.push(Hit {
+                id: doc.get_first(f.id).and_then(|v| v.as_i64()).unwrap_or_default(),
+                key: first_text(&doc, f.key),
+                headline: first_text(&doc, f.title[g]),
+                lang,
+                section: first_text(&doc, f.section),
+                published: doc
+                    .get_first(f.published)
+                    .and_then(|v| v.as_datetime())
+                    .and_then(|d| Timestamp::from_second(d.into_timestamp_secs()).ok())
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+                snippet,
+                score,
+            });
+        }
+        let did_you_mean = if total == 0 && !words.is_empty() {
+            self.suggest(words)?
+        } else {
+            None
+        };
+        Ok(SearchResults {
+            total,
+            hits,
+            did_you_mean,
+        })
+    }
+
+    /// The query with each word the index does not know replaced by the known word nearest to
+    /// it (at most two edits, the most frequent among equals), if any word was replaced.
+    fn suggest(&self, words: &str) -> Result<Option<String>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut changed = false;
+        let mut out = Vec::new();
+        for word in words.split_whitespace() {
+            let lower = word.to_lowercase();
+            if lower.chars().count() < 3 || !lower.chars().all(char::is_alphanumeric) {
+                out.push(word.to_string());
+                continue;
+            }
+            let mut known = false;
+            let mut best: Option<(usize, u32, String)> = None;
+            let prefix: String = lower.chars().take(1).collect();
+            let mut upper = prefix.clone().into_bytes();
+            if let Some(last) = upper.last_mut() {
+                *last = last.saturating_add(1);
+            }
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(self.fields.spell)?;
+                if inverted.terms().get(lower.as_bytes())?.is_some() {
+                    known = true;
+                    break;
+                }
+                let mut stream = inverted
+                    .terms()
+                    .range()
+                    .ge(prefix.as_bytes())
+                    .lt(&upper)
+                    .into_stream()?;
+                while stream.advance() {
+                    let Ok(candidate) = std::str::from_utf8(stream.key()) else {
+                        continue;
+                    };
+                    if candidate.len().abs_diff(lower.len()) > 2 {
+                        continue;
+                    }
+                    let d = edit_distance(&lower, candidate);
+                    if d == 0 || d > 2 {
+                        continue;
+                    }
+                    let freq = stream.value().doc_freq;
+                    let better = best
+                        .as_ref()
+                        .is_none_or(|(bd, bf, _)| d < *bd || (d == *bd && freq > *bf));
+                    if better {
+                        best = Some((d, freq, candidate.to_string()));
+                    }
+                }
+            }
+            match (known, best) {
+                (false, Some((_, _, w))) => {
+                    changed = true;
+                    out.push(w);
+                }
+                _ => out.push(word.to_string()),
+            }
+        }
+        Ok(changed.then(|| out.join(" ")))
+    }
+
+    fn address_of(&self, id: i64) -> Result<Option<DocAddress>, SearchError> {
+        let searcher = self.reader.searcher();
+        let q = TermQuery::new(
+            Term::from_field_i64(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let found = searcher.search(&q, &TopDocs::with_limit(1))?;
+        Ok(found.first().map(|(_, a)| *a))
+    }
+
+    /// The articles most like this one by content, best first, with their BM25 scores: the
+    /// query is the article's 25 terms of highest tf-idf in its headline and body (BM25
+    /// more-like-this). The article itself is left out.
+    pub fn neighbours(&self, id: i64, limit: usize) -> Result<Vec<(i64, f32)>, SearchError> {
+        let Some(address) = self.address_of(id)? else {
+            return Ok(vec![]);
+        };
+        let searcher = self.reader.searcher();
+        let query = MoreLikeThisQuery::builder()
+            .with_min_doc_frequency(1)
+            .with_min_term_frequency(1)
+            .with_max_query_terms(25)
+            .with_min_word_length(2)
+            .with_document(address);
+        let found = searcher.search(&query, &TopDocs::with_limit(limit + 1))?;
+        let ids = searcher.segment_reader(0).fast_fields().i64("id").ok();
+        let mut out = Vec::with_capacity(found.len());
+        for (score, a) in found {
+            let other = if searcher.segment_readers().len() == 1 {
+                ids.as_ref().and_then(|c| c.first(a.doc_id))
+            } else {
+                None
+            };
+            let other = match other {
+                Some(o) => o,
+                None => {
+                    let doc: TantivyDocument = searcher.doc(a)?;
+                    doc.get_first(self.fields.id).and_then(|v| v.as_i64()).unwrap_or(-1)
+                }
+            };
+            if other != id {
+                out.push((other, score));
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// The terms two articles share in their headline and body, most telling first: why one
+    /// was suggested for the other.
+    pub fn shared_terms(&self, a: i64, b: i64, limit: usize) -> Result<Vec<String>, SearchError> {
+        let searcher = self.reader.searcher();
+        let (Some(x), Some(y)) = (self.address_of(a)?, self.address_of(b)?) else {
+            return Ok(vec![]);
+        };
+        let terms = |address: DocAddress| -> Result<Vec<String>, SearchError> {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let lang = first_text(&doc, self.fields.lang);
+            let g = group_index(&lang);
+            let mut analyzer = self
+                .index
+                .tokenizers()
+                .get(&format!("dl_{}", GROUPS[g]))
+                .unwrap_or_default();
+            let text = format!("{} {}", first_text(&doc, self.fields.title[g]), first_text(&doc, self.fields.body[g]));
+            let mut stream = analyzer.token_stream(&text);
+            let mut out = Vec::new();
+            while stream.advance() {
+                out.push(stream.token().text.clone());
+            }
+            Ok(out)
+        };
+        let ta = terms(x)?;
+        let tb: std::collections::HashSet<String> = terms(y)?.into_iter().collect();
+        let total = searcher.num_docs().max(1) as f64;
+        let mut shared: Vec<(f64, String)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for t in ta {
+            if t.chars().count() < 3 || !tb.contains(&t) || !seen.insert(t.clone()) {
+                continue;
+            }
+            let mut df = 0u64;
+            for g in 0..4 {
+                df += u64::from(searcher.doc_freq(&Term::from_field_text(self.fields.body[g], &t))?);
+            }
+            shared.push(((total / (1.0 + df as f64)).ln(), t));
+        }
+        shared.sort_by(|a, b| b.0.total_cmp(&a.0));
+        Ok(shared.into_iter().take(limit).map(|(_, t)| t).collect())
+    }
+
+    /// The ids of every article in the index.
+    pub fn ids(&self) -> Result<Vec<i64>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::new();
+        for segment in searcher.segment_readers() {
+            let ids = segment.fast_fields().i64("id")?;
+            for doc in segment.doc_ids_alive() {
+                if let Some(id) = ids.first(doc) {
+                    out.push(id);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn first_text(doc: &TantivyDocument, field: Field) -> String {
+    doc.get_first(field)
+        .and_then(|v| match OwnedValue::from(v) {
+            OwnedValue::Str(s) => Some(s),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn parts(fragment: &str, highlighted: &[Range<usize>]) -> Vec<Part> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for r in highlighted {
+        if r.start > at {
+            out.push(Part { text: fragment[at..r.start].to_string(), mark: false });
+        }
+        out.push(Part { text: fragment[r.clone()].to_string(), mark: true });
+        at = r.end;
+    }
+    if at < fragment.len() {
+        out.push(Part { text: fragment[at..].to_string(), mark: false });
+    }
+    out
+}
+
+/// The number of single-character edits between two words.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let here = row[j + 1];
+            row[j + 1] = (row[j + 1] + 1).min(row[j] + 1).min(previous + usize::from(ca != *cb));
+            previous = here;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn article(id: i64, lang: &str, headline: &str, body: &str) -> Indexed {
+        Indexed {
+            id,
+            key: format!("k{id}"),
+            lang: lang.into(),
+            section: "news".into(),
+            headline: headline.into(),
+            summary: None,
+            body: body.into(),
+            byline: Some("Mara Lindqvist".into()),
+            topics: vec!["harbours".into()],
+            published: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn each_language_finds_its_own() {
+        let index = SearchIndex::in_memory().expect("index");
+        index.put(&article(1, "en", "Ferries return to the islands", "The ferry lines reopened on Monday after repairs.")).expect("put");
+        index.put(&article(2, "ru", "Переговоры о торговле продолжились", "Делегации обсудили пошлины и квоты.")).expect("put");
+        index.put(&article(3, "zh", "港口重新开放", "渡轮航线周一恢复运营。")).expect("put");
+        index.commit().expect("commit");
+        let ids = |text: &str| {
+            index
+                .search(&SearchQuery { text: text.into(), limit: 10, ..SearchQuery::default() }, Timestamp::UNIX_EPOCH)
+                .expect("search")
+                .hits
+                .iter()
+                .map(|h| h.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids("ferry reopens"), [1]);
+        assert_eq!(ids("переговоры"), [2]);
+        assert_eq!(ids("торговли"), [2], "a Russian word in another case finds its stem");
+        assert_eq!(ids("航线"), [3]);
+        assert_eq!(ids("重新开放"), [3]);
+        let found = index
+            .search(&SearchQuery { text: "feries".into(), limit: 10, ..SearchQuery::default() }, Timestamp::UNIX_EPOCH)
+            .expect("search");
+        assert_eq!(found.total, 0);
+        assert_eq!(found.did_you_mean.as_deref(), Some("ferries"));
+        let hit = &index
+            .search(&SearchQuery { text: "repairs".into(), limit: 10, ..SearchQuery::default() }, Timestamp::UNIX_EPOCH)
+            .expect("search")
+            .hits[0];
+        assert!(hit.snippet.iter().any(|p| p.mark && p.text == "repairs"), "{:?}", hit.snippet);
+        index.remove(1);
+        index.commit().expect("commit");
+        assert!(ids("ferry").is_empty());
+    }
+}
