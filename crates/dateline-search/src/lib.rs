@@ -168,6 +168,8 @@ pub struct SearchResults {
 
 /// The search index, shared by readers and the one writer.
 pub struct SearchIndex {
+    /// Counts the commits, so that what was read from the index can tell it is out of date.
+    generation: std::sync::atomic::AtomicU64,
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -208,6 +210,7 @@ impl SearchIndex {
             .try_into()?;
         let writer = index.writer(WRITER_MEMORY)?;
         Ok(SearchIndex {
+            generation: std::sync::atomic::AtomicU64::new(0),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -268,7 +271,31 @@ impl SearchIndex {
     pub fn commit(&self) -> Result<(), SearchError> {
         self.writer().commit()?;
         self.reader.reload()?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// How many times the index changed: what was read from it before may be out of date once
+    /// this moves.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The stored keys of these articles, in the same order (empty where one is not there).
+    pub fn keys(&self, ids: &[i64]) -> Result<Vec<String>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let q = TermQuery::new(Term::from_field_i64(self.fields.id, *id), IndexRecordOption::Basic);
+            let found = searcher.search(&q, &TopDocs::with_limit(1))?;
+            let key = match found.first() {
+                Some((_, a)) => first_text(&searcher.doc::<TantivyDocument>(*a)?, self.fields.key),
+                None => String::new(),
+            };
+            out.push(key);
+        }
+        Ok(out)
     }
 
     /// How many articles a search can find.

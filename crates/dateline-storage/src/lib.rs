@@ -194,6 +194,8 @@ pub struct ArticlePage {
     pub translations: Vec<ArticleLink>,
     /// The articles that inline related links in the body point to.
     pub inline: Vec<ArticleLink>,
+    /// The suggested related stories asked for that are live, in the order asked.
+    pub suggested: Vec<ArticleLink>,
     pub series: Option<Series>,
     pub topics: Vec<Topic>,
 }
@@ -249,6 +251,14 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: ArticleId,
         as_of: Timestamp,
+    ) -> Result<Option<ArticlePage>, StorageError>;
+    /// A live article's page, with the live ones of `suggested` (keys of related stories the
+    /// search index suggests) read in the same query.
+    async fn article_page_with(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+        suggested: &[String],
     ) -> Result<Option<ArticlePage>, StorageError>;
     /// An article in any state, with what its page shows: what editors preview. The related
     /// stories, translations and inline links are those live at `as_of`, as readers would see.

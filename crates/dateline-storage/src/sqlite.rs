@@ -1153,7 +1153,16 @@ impl Store for SqliteStore {
         id: ArticleId,
         as_of: Timestamp,
     ) -> Result<Option<ArticlePage>, StorageError> {
-        self.page(id, Some(as_of), as_of).await
+        self.page(id, Some(as_of), as_of, &[]).await
+    }
+
+    async fn article_page_with(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+        suggested: &[String],
+    ) -> Result<Option<ArticlePage>, StorageError> {
+        self.page(id, Some(as_of), as_of, suggested).await
     }
 
     async fn article_preview(
@@ -1161,7 +1170,7 @@ impl Store for SqliteStore {
         id: ArticleId,
         as_of: Timestamp,
     ) -> Result<Option<ArticlePage>, StorageError> {
-        self.page(id, None, as_of).await
+        self.page(id, None, as_of, &[]).await
     }
 
     async fn find_links(
@@ -2328,6 +2337,7 @@ impl SqliteStore {
         id: ArticleId,
         article_as_of: Option<Timestamp>,
         as_of: Timestamp,
+        suggested: &[String],
     ) -> Result<Option<ArticlePage>, StorageError> {
         let Some((article, group, series)) = self.article_row(id, article_as_of).await? else {
             return Ok(None);
@@ -2361,9 +2371,26 @@ impl SqliteStore {
             .push(" AND a.key IN (");
             push_keys(&mut q, chunk);
         }
+        // The suggestions, in the order asked: their place in the list is their rank.
+        for (chunk_at, chunk) in suggested.chunks(KEY_CHUNK).enumerate() {
+            q.push(" UNION ALL SELECT 3, CASE a.key");
+            for (i, key) in chunk.iter().enumerate() {
+                q.push(" WHEN ")
+                    .push_bind(key.clone())
+                    .push(" THEN ")
+                    .push_bind(i64::try_from(chunk_at * KEY_CHUNK + i).unwrap_or(i64::MAX));
+            }
+            q.push(format!(" END, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "))
+                .push_bind(as_of.as_second())
+                .push(" AND a.id <> ")
+                .push_bind(id.get())
+                .push(" AND a.key IN (");
+            push_keys(&mut q, chunk);
+        }
         q.push(" ORDER BY 1, 2, 7");
         let rows = q.build().fetch_all(&self.pool).await?;
-        let (mut related, mut translations, mut inline) = (vec![], vec![], vec![]);
+        let (mut related, mut translations, mut inline, mut suggested_links) =
+            (vec![], vec![], vec![], vec![]);
         for row in &rows {
             let Some(link) = readable(row, 2) else {
                 continue;
@@ -2371,7 +2398,8 @@ impl SqliteStore {
             match row.try_get::<i64, _>(0)? {
                 0 => related.push(link),
                 1 => translations.push(link),
-                _ => inline.push(link),
+                2 => inline.push(link),
+                _ => suggested_links.push(link),
             }
         }
         Ok(Some(ArticlePage {
@@ -2382,6 +2410,7 @@ impl SqliteStore {
             related,
             translations,
             inline,
+            suggested: suggested_links,
             series,
             topics,
         }))

@@ -14,6 +14,8 @@ pub mod api;
 mod assets;
 mod error;
 mod headers;
+pub mod indexer;
+mod related;
 pub mod media;
 mod pages;
 mod render;
@@ -84,6 +86,10 @@ pub struct AppState {
     pub logins: api::LoginLimiter,
     /// Notified when a schedule is set, so that the scheduler wakes for it.
     pub schedules: Arc<tokio::sync::Notify>,
+    /// The search index, which [`indexer::follow`] keeps.
+    pub search: Arc<dateline_search::SearchIndex>,
+    /// Neighbour lists of the index, for related stories.
+    pub neighbours: related::Neighbours,
 }
 
 /// The language edition a route belongs to.
@@ -93,8 +99,15 @@ pub struct Edition(pub Lang);
 /// The site's router.
 /// The site's router; `schedules` is notified when an editor sets a schedule, for
 /// [`scheduler::run`] to wake.
-pub fn app(store: Arc<dyn Store>, site: Site, schedules: Arc<tokio::sync::Notify>) -> Router {
+pub fn app(
+    store: Arc<dyn Store>,
+    site: Site,
+    schedules: Arc<tokio::sync::Notify>,
+    search: Arc<dateline_search::SearchIndex>,
+) -> Router {
     let state = Arc::new(AppState {
+        search,
+        neighbours: related::Neighbours::default(),
         store,
         templates: render::Templates::new(),
         csp: headers::content_security_policy(&site.image_hosts),
@@ -131,6 +144,7 @@ pub fn app(store: Arc<dyn Store>, site: Site, schedules: Arc<tokio::sync::Notify
                 &format!("{prefix}/corrections"),
                 get(pages::corrections::show),
             )
+            .route(&format!("{prefix}/search"), get(pages::search::page))
             .layer(Extension(Edition(lang.clone())));
         router = router.merge(edition);
         if !prefix.is_empty() {

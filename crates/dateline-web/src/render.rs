@@ -33,6 +33,7 @@ impl Templates {
             ("listing.html", include_str!("../templates/listing.html")),
             ("article.html", include_str!("../templates/article.html")),
             ("error.html", include_str!("../templates/error.html")),
+            ("search.html", include_str!("../templates/search.html")),
             (
                 "corrections.html",
                 include_str!("../templates/corrections.html"),

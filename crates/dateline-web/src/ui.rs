@@ -34,6 +34,11 @@ pub struct Ui {
     pub home: &'static str,
     pub pagination: &'static str,
     pub breadcrumb: &'static str,
+    pub search: &'static str,
+    pub search_words: &'static str,
+    pub results: &'static str,
+    pub no_results: &'static str,
+    pub did_you_mean: &'static str,
 }
 
 const EN: Ui = Ui {
@@ -66,6 +71,11 @@ const EN: Ui = Ui {
     home: "Home",
     pagination: "Pages",
     breadcrumb: "Breadcrumb",
+    search: "Search",
+    search_words: "Words to find",
+    results: "results",
+    no_results: "Nothing found.",
+    did_you_mean: "Did you mean",
 };
 
 const ZH: Ui = Ui {
@@ -98,6 +108,11 @@ const ZH: Ui = Ui {
     home: "首页",
     pagination: "分页",
     breadcrumb: "导航路径",
+    search: "搜索",
+    search_words: "搜索词",
+    results: "条结果",
+    no_results: "没有找到。",
+    did_you_mean: "您是不是要找",
 };
 
 const RU: Ui = Ui {
@@ -130,6 +145,11 @@ const RU: Ui = Ui {
     home: "Главная",
     pagination: "Страницы",
     breadcrumb: "Навигация",
+    search: "Поиск",
+    search_words: "Слова для поиска",
+    results: "результатов",
+    no_results: "Ничего не найдено.",
+    did_you_mean: "Может быть, вы искали",
 };
 
 /// The interface strings for a language, English where Dateline does not speak it yet.

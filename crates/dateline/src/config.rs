@@ -299,6 +299,12 @@ impl Config {
         self.database.with_extension("media")
     }
 
+    /// Where the search index is kept: beside the database, `dateline.db` keeping it in
+    /// `dateline.index/`. It can always be rebuilt from the database.
+    pub fn search_dir(&self) -> PathBuf {
+        self.database.with_extension("index")
+    }
+
     pub fn sanitizer(&self) -> anyhow::Result<Sanitizer> {
         let mut image_hosts = self.image_hosts()?;
         if let Some(base) = &self.base_url {

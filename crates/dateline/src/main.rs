@@ -62,6 +62,15 @@ enum Command {
         #[command(subcommand)]
         command: WebhookCommand,
     },
+    /// Rebuild the search index from the database, with a progress bar.
+    ///
+    /// Beside a running server, the server rebuilds it and serves meanwhile; this shows its
+    /// progress.
+    Reindex {
+        /// A TOML config file (for the database).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// Measure Dateline's rankings on a labelled corpus.
     Eval {
         #[command(subcommand)]
@@ -345,6 +354,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!(address = %server.address, database = %config.database.display(), "serving");
             println!("Serving {} at http://{}/", config.outlet, server.address);
             server.run(shutdown_signal()).await?;
+        }
+        Command::Reindex { config } => {
+            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let store = open_store(&config).await?;
+            match dateline::reindex::run(&config, store).await? {
+                Some(n) => println!("the search index holds {n} published articles"),
+                None => println!("the running server rebuilt the search index"),
+            }
         }
         Command::Eval {
             command: EvalCommand::Related { data, json },

@@ -19,6 +19,30 @@ pub struct Server {
     pub site: dateline_web::Site,
     /// Wakes the scheduler when an editor sets a schedule.
     pub schedules: Arc<tokio::sync::Notify>,
+    pub search: Arc<dateline_search::SearchIndex>,
+}
+
+/// Opens the search index beside the database. One made by another version of Dateline is
+/// set aside and rebuilt from the stream of changes.
+pub fn open_search(config: &Config) -> anyhow::Result<Arc<dateline_search::SearchIndex>> {
+    let dir = config.search_dir();
+    match dateline_search::SearchIndex::open(&dir) {
+        Ok(index) => Ok(Arc::new(index)),
+        Err(dateline_search::SearchError::Schema(_)) => {
+            let aside = dir.with_extension("index.old");
+            tracing::warn!(index = %dir.display(), "the search index is of another version: rebuilding it");
+            let _ = std::fs::remove_dir_all(&aside);
+            std::fs::rename(&dir, &aside)
+                .with_context(|| format!("failed to set aside {}", dir.display()))?;
+            Ok(Arc::new(dateline_search::SearchIndex::open(&dir)?))
+        }
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "failed to open the search index {} (is another Dateline serving this database?)",
+                dir.display()
+            )
+        }),
+    }
 }
 
 /// Opens the database (applying migrations) and binds the listen address.
@@ -38,7 +62,13 @@ impl Server {
         let site = config.site(address)?;
         let limits = config.limits.limits()?;
         let schedules = Arc::new(tokio::sync::Notify::new());
-        let app = dateline_web::app(store.clone(), site.clone(), schedules.clone());
+        let search = open_search(config)?;
+        let app = dateline_web::app(
+            store.clone(),
+            site.clone(),
+            schedules.clone(),
+            search.clone(),
+        );
         Ok(Server {
             store,
             listener,
@@ -47,6 +77,7 @@ impl Server {
             limits,
             site,
             schedules,
+            search,
         })
     }
 
@@ -60,12 +91,17 @@ impl Server {
             self.store.clone(),
             self.schedules,
         ));
+        let indexer = tokio::spawn(dateline_web::indexer::follow(
+            self.store.clone(),
+            self.search,
+        ));
         let webhooks = tokio::spawn(dateline_web::webhooks::deliver(self.store, self.site));
         let served = dateline_web::serve(self.listener, self.app, self.limits, shutdown)
             .await
             .context("the server failed");
         // A delivery cut here is made again at the next start: positions advance only after one.
         webhooks.abort();
+        indexer.abort();
         scheduler.abort();
         served
     }

@@ -69,6 +69,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             )),
         )
         .route("/links", get(articles::find))
+        .route("/search", get(crate::pages::search::api))
         .route("/audit", get(audit::list))
         .route("/corrections", get(newsroom::corrections))
         .route("/sections", get(newsroom::sections))

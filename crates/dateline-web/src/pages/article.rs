@@ -88,9 +88,11 @@ pub async fn by_address(
         let html = super::error_page_with(&state, &edition, StatusCode::NOT_FOUND, &frame)?;
         return Ok((StatusCode::NOT_FOUND, Html(html)).into_response());
     }
+    // The stories the index suggests, read with the page in the same query.
+    let suggested = suggested_keys(&state, id.get()).await;
     let page = state
         .store
-        .article_page(id, now)
+        .article_page_with(id, now, &suggested)
         .await?
         .ok_or(AppError::NotFound)?;
     let current = page.article.link.address(&site.address, &site.time_zone);
@@ -100,6 +102,59 @@ pub async fn by_address(
         return Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, current)]).into_response());
     }
     Ok(Html(render(&state, page, &frame.sections, current)?).into_response())
+}
+
+/// How many related stories a page shows, pinned and suggested together.
+const RELATED_SHOWN: usize = 6;
+
+/// The keys of the stories the search index suggests for an article, best first.
+async fn suggested_keys(state: &Arc<AppState>, id: i64) -> Vec<String> {
+    let worker = state.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        let ranked = worker.neighbours.suggest(&worker.search, id);
+        let ids: Vec<i64> = ranked.iter().take(RELATED_SHOWN * 3).map(|(d, _)| *d).collect();
+        worker.search.keys(&ids)
+    })
+    .await;
+    match found {
+        Ok(Ok(keys)) => keys.into_iter().filter(|k| !k.is_empty()).collect(),
+        Ok(Err(e)) => {
+            tracing::warn!(article = id, error = %e, "no related stories from the index");
+            vec![]
+        }
+        Err(e) => {
+            tracing::warn!(article = id, error = %e, "no related stories from the index");
+            vec![]
+        }
+    }
+}
+
+/// The related stories a page shows: the editors' pins first, then the index's suggestions
+/// that are neither pinned, nor this story in another language, nor a copy of one already
+/// shown (the same headline).
+fn related_shown(page: &ArticlePage) -> Vec<&dateline_core::ArticleLink> {
+    let norm = |h: &str| {
+        h.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    let mut seen: std::collections::HashSet<String> = std::iter::once(norm(&page.article.link.headline)).collect();
+    let mut out = Vec::new();
+    for link in page.related.iter() {
+        seen.insert(norm(&link.headline));
+        out.push(link);
+    }
+    for link in &page.suggested {
+        if out.len() >= RELATED_SHOWN.max(page.related.len()) {
+            break;
+        }
+        let translation = page.translations.iter().any(|t| t.id == link.id);
+        if !translation && !out.iter().any(|l| l.id == link.id) && seen.insert(norm(&link.headline)) {
+            out.push(link);
+        }
+    }
+    out
 }
 
 pub(crate) fn render(
@@ -239,9 +294,8 @@ pub(crate) fn render(
         series,
         topics,
         translations: translation_views,
-        related: page
-            .related
-            .iter()
+        related: related_shown(&page)
+            .into_iter()
             .map(|l| site.link_view(sections, l))
             .collect(),
         corrections: article

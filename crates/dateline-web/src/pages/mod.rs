@@ -16,6 +16,7 @@ pub mod article;
 pub mod corrections;
 pub mod home;
 pub mod listing;
+pub mod search;
 
 #[derive(Serialize)]
 struct ErrorView {

@@ -15,6 +15,7 @@ mod live;
 mod newsroom_api;
 mod openapi;
 mod roles;
+mod search;
 mod sessions;
 mod site;
 mod webhooks;

@@ -1,0 +1,126 @@
+//! The search index's follower of the stream of changes: an article that goes live is put in
+//! the index, one that leaves the site is taken out, within a poll of the change. Its position
+//! in the stream is kept in storage, so after a crash it catches up from there; when someone
+//! moves that position back (`dateline reindex` beside a running server), it empties the index
+//! and rebuilds it from the stream while the site keeps serving.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dateline_core::{Article, ArticleId};
+use dateline_search::{Indexed, SearchIndex};
+use dateline_storage::{StorageError, Store};
+use jiff::Timestamp;
+
+/// The follower's name in the stream's positions.
+pub const CONSUMER: &str = "search";
+/// Where `dateline reindex` asks a running server for a rebuild: a new value is a new request.
+pub const REBUILD: &str = "search.rebuild";
+/// Where the follower says which request it took up.
+pub const REBUILT: &str = "search.rebuilt";
+/// How many changes one step reads.
+const BATCH: u32 = 500;
+/// How long the follower waits when the stream has nothing new.
+const POLL: Duration = Duration::from_millis(200);
+
+/// What the index keeps of an article.
+pub fn indexed(article: &Article) -> Indexed {
+    let link = &article.link;
+    Indexed {
+        id: link.id.get(),
+        key: link.key.to_string(),
+        lang: link.lang.to_string(),
+        section: link.section_key.to_string(),
+        headline: link.headline.clone(),
+        summary: link.summary.clone(),
+        body: article.body.text(),
+        byline: article.byline.clone(),
+        topics: article.topics.iter().map(|t| t.to_string()).collect(),
+        published: link.published,
+    }
+}
+
+/// Why a step could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Search(#[from] dateline_search::SearchError),
+}
+
+/// Applies the next changes after `position` to the index and commits; answers the new
+/// position (the same when there was nothing new).
+pub async fn step(
+    store: &dyn Store,
+    index: &Arc<SearchIndex>,
+    position: i64,
+) -> Result<i64, IndexError> {
+    let changes = store.changes_after(position, BATCH).await?;
+    let Some(last) = changes.last().map(|c| c.position) else {
+        return Ok(position);
+    };
+    let articles: BTreeSet<ArticleId> = changes.iter().filter_map(|c| c.article).collect();
+    let now = Timestamp::now();
+    for id in articles {
+        // What readers see now decides: a change may already be overtaken by a later one.
+        match store.article(id, now).await? {
+            Some(article) => index.put(&indexed(&article))?,
+            None => index.remove(id.get()),
+        }
+    }
+    let committing = index.clone();
+    tokio::task::spawn_blocking(move || committing.commit())
+        .await
+        .map_err(|e| IndexError::Storage(StorageError::Corrupt(e.to_string())))??;
+    store.set_stream_position(CONSUMER, last).await?;
+    Ok(last)
+}
+
+/// Follows the stream for as long as the server runs.
+pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>) {
+    let mut position = match store.stream_position(CONSUMER).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "the search index cannot read its position; it follows nothing");
+            return;
+        }
+    };
+    if position > 0 && index.is_empty() {
+        // The index was lost (a new folder, a failed disk): rebuild it from the stream.
+        tracing::warn!("the search index is empty: rebuilding it from the stream of changes");
+        position = 0;
+    }
+    let mut taken = store.stream_position(REBUILD).await.unwrap_or(0);
+    loop {
+        match store.stream_position(REBUILD).await {
+            Ok(asked) if asked != taken => {
+                tracing::info!("rebuilding the search index, as `dateline reindex` asked");
+                match index.clear().and_then(|()| index.commit()) {
+                    Ok(()) => {
+                        position = 0;
+                        taken = asked;
+                        if let Err(e) = store.set_stream_position(REBUILT, asked).await {
+                            tracing::warn!(error = %e, "could not say the rebuild began");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "could not empty the search index"),
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read whether a rebuild was asked"),
+        }
+        match step(store.as_ref(), &index, position).await {
+            Ok(next) if next > position => {
+                tracing::debug!(position = next, "search index caught up");
+                position = next;
+            }
+            Ok(_) => tokio::time::sleep(POLL).await,
+            Err(e) => {
+                tracing::error!(error = %e, "the search index could not follow the stream; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! Related stories the index suggests for an article page: the article's neighbours by
+//! content, re-ranked by how alike their own neighbourhoods are (`dateline_search::related`).
+//! Neighbour lists are kept in memory until the index changes.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use dateline_search::related::{rank, NEIGHBOURS};
+use dateline_search::SearchIndex;
+
+/// How many of an article's nearest neighbours get their own list read for the ranking.
+const PROFILED: usize = 30;
+/// The most neighbour lists kept.
+const KEPT: usize = 20_000;
+
+/// Neighbour lists, for as long as the index does not change.
+#[derive(Default)]
+pub struct Neighbours {
+    lists: Mutex<(u64, HashMap<i64, Vec<(i64, f32)>>)>,
+}
+
+impl Neighbours {
+    fn list(&self, index: &SearchIndex, id: i64) -> Option<Vec<(i64, f32)>> {
+        let generation = index.generation();
+        if let Ok(mut kept) = self.lists.lock() {
+            if kept.0 != generation {
+                *kept = (generation, HashMap::new());
+            }
+            if let Some(list) = kept.1.get(&id) {
+                return Some(list.clone());
+            }
+        }
+        let list = match index.neighbours(id, NEIGHBOURS) {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!(article = id, error = %e, "could not read an article's neighbours");
+                return None;
+            }
+        };
+        if let Ok(mut kept) = self.lists.lock() {
+            if kept.1.len() >= KEPT {
+                kept.1.clear();
+            }
+            kept.1.insert(id, list.clone());
+        }
+        Some(list)
+    }
+
+    /// The articles related to `id`, best first, with their scores.
+    pub fn suggest(&self, index: &SearchIndex, id: i64) -> Vec<(i64, f32)> {
+        let Some(own) = self.list(index, id) else {
+            return vec![];
+        };
+        let profiled: HashMap<i64, Vec<(i64, f32)>> = own
+            .iter()
+            .take(PROFILED)
+            .filter_map(|(n, _)| self.list(index, *n).map(|l| (*n, l)))
+            .collect();
+        rank(id, &|x| {
+            if x == id {
+                Some(own.clone())
+            } else {
+                profiled.get(&x).cloned()
+            }
+        })
+    }
+}

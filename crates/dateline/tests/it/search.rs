@@ -1,0 +1,205 @@
+//! The search index through the real server: what readers may see is found within a second,
+//! what they may not never is, Chinese and Russian are searched as they are written, and an
+//! index that was down catches up from its place in the stream.
+
+use std::time::{Duration, Instant};
+
+use dateline_core::account::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+const PASSWORD: &str = "a searching password";
+
+async fn search(app: &TestApp, query: &str) -> Value {
+    let url = format!(
+        "/api/v1/search?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", query)
+            .finish()
+    );
+    let (status, body) = app.api(Method::GET, &url, None, None).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn keys(found: &Value) -> Vec<String> {
+    found["hits"]
+        .as_array()
+        .map(|h| h.iter().filter_map(|x| x["key"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// Waits until `ok` holds of the search for `query`; answers how long it took.
+async fn until(app: &TestApp, query: &str, ok: impl Fn(&[String]) -> bool) -> Duration {
+    let start = Instant::now();
+    loop {
+        if ok(&keys(&search(app, query).await)) {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < Duration::from_secs(5), "{query}: {:?}", keys(&search(app, query).await));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn act(app: &TestApp, token: &str, id: i64, body: Value) {
+    let (status, answer) = app
+        .api(Method::POST, &format!("/api/v1/articles/{id}/actions"), Some(token), Some(body))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+async fn draft(app: &TestApp, token: &str, key: &str, lang: &str, headline: &str, body: &str) -> i64 {
+    let (status, a) = app
+        .api(
+            Method::POST,
+            "/api/v1/articles",
+            Some(token),
+            Some(json!({"key": key, "headline": headline, "section": "news", "lang": lang, "body": body})),
+        )
+        .await;
+    assert_eq!(status, 201, "{a}");
+    a["id"].as_i64().expect("id")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_find_what_is_published_in_its_own_language_and_nothing_else() {
+    let app = TestApp::spawn_with(|c| c.languages = vec!["en".into(), "zh".into(), "ru".into()]).await;
+    app.section("news", 1, "News").await;
+    app.account("chief", &[Role::ChiefEditor], &[], PASSWORD).await;
+    let token = app.token("chief", PASSWORD).await;
+    let en = draft(&app, &token, "ferry", "en", "Island ferries sail again",
+        "<p>The harbour authority reopened the ferry lines to the outer islands on Monday.</p>").await;
+    let zh = draft(&app, &token, "ferry-zh", "zh", "海岛渡轮恢复航行",
+        "<p>港务局周一重新开放了通往外岛的渡轮航线。</p>").await;
+    let ru = draft(&app, &token, "ferry-ru", "ru", "Паромы к островам снова ходят",
+        "<p>Портовое управление в понедельник возобновило паромное сообщение с дальними островами.</p>").await;
+    let secret = draft(&app, &token, "secret", "en", "Lighthouse keepers strike",
+        "<p>The lighthouse keepers walk out at dawn.</p>").await;
+
+    // Published: found within a second, in each language's own way of writing.
+    for id in [en, zh, ru] {
+        act(&app, &token, id, json!({"action": "publish"})).await;
+    }
+    let took = until(&app, "ferries", |k| k == ["ferry"]).await;
+    println!("found {took:?} after publishing");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert_eq!(keys(&search(&app, "reopening harbours").await), ["ferry"], "English is stemmed");
+    assert_eq!(keys(&search(&app, "渡轮航线").await), ["ferry-zh"]);
+    assert_eq!(keys(&search(&app, "港务局").await), ["ferry-zh"]);
+    assert_eq!(keys(&search(&app, "паромное сообщение").await), ["ferry-ru"]);
+    assert_eq!(keys(&search(&app, "островам").await), ["ferry-ru"]);
+    assert_eq!(keys(&search(&app, "острова").await), ["ferry-ru"], "Russian is stemmed");
+    let found = search(&app, "ferry").await;
+    let snippet = &found["hits"][0]["snippet"];
+    assert!(snippet.as_array().is_some_and(|s| s.iter().any(|p| p["mark"] == true && p["text"] == "ferry")), "{snippet}");
+
+    // A draft is never found; nor is a published story under embargo.
+    assert!(keys(&search(&app, "lighthouse").await).is_empty());
+    act(&app, &token, secret, json!({"action": "embargo", "at": "2099-01-01T00:00:00Z"})).await;
+    act(&app, &token, secret, json!({"action": "publish"})).await;
+    let marker = draft(&app, &token, "marker", "en", "Marker story", "<p>Marker.</p>").await;
+    act(&app, &token, marker, json!({"action": "publish"})).await;
+    until(&app, "marker", |k| k == ["marker"]).await;
+    assert!(keys(&search(&app, "lighthouse").await).is_empty(), "an embargoed story was found");
+
+    // Unpublished: gone within a second.
+    act(&app, &token, en, json!({"action": "unpublish"})).await;
+    let took = until(&app, "ferries", |k| k.is_empty()).await;
+    println!("gone {took:?} after unpublishing");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+
+    // The reader's page: results with the match marked, and "did you mean".
+    let page = app.page("/zh/search?q=%E6%B8%A1%E8%BD%AE").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.texts(".search-results .headline a"), ["海岛渡轮恢复航行"]);
+    assert!(page.texts(".snippet mark").iter().any(|m| m == "渡轮"), "{:?}", page.texts(".snippet mark"));
+    let page = app.page("/search?q=markre").await;
+    assert_eq!(page.texts(".did-you-mean a"), ["marker"]);
+    let bad = app.page("/search?q=x&from=yesterday").await;
+    assert!(bad.text(".problem").contains("from is not a date"), "{}", bad.text(".problem"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_that_was_down_catches_up_from_its_place_in_the_stream() {
+    use dateline::server::{open_store, Server};
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dateline::config::Config {
+        database: dir.path().join("crash.db"),
+        listen: "127.0.0.1:0".parse().expect("address"),
+        ..dateline::config::Config::default()
+    };
+    let start = || async {
+        let store = open_store(&config).await.expect("store");
+        // The index's lock goes with the last server's writer, dropped as its task ends.
+        let mut bound = None;
+        for _ in 0..50 {
+            match Server::bind(&config, store.clone()).await {
+                Ok(s) => {
+                    bound = Some(s);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let server = bound.expect("bind");
+        let address = format!("http://{}", server.address);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        (store, address, stop, running)
+    };
+    let (store, _, stop, running) = start().await;
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("stopped");
+    // While the server is down, an import publishes two stories.
+    let options = dateline_core::import::ImportOptions {
+        fields: dateline_core::import::FieldMap::default(),
+        sanitizer: std::sync::Arc::new(config.sanitizer().expect("sanitizer")),
+        default_lang: dateline_core::Lang::parse("en").expect("lang"),
+        default_section: dateline_core::Slug::parse("news").expect("slug"),
+        time_zone: config.time_zone().expect("zone"),
+        undated_at: None,
+        headline_from_body: false,
+        body_format: dateline_core::import::BodyFormat::Auto,
+        max_line_bytes: 1 << 20,
+    };
+    let articles: Vec<_> = [("a", "Glacier retreat measured"), ("b", "Glacier museum opens")]
+        .iter()
+        .map(|(k, h)| {
+            dateline_core::import::parse_object(
+                json!({"id": k, "headline": h, "body": "Text about the glacier.", "published": "2026-01-01T00:00:00Z"})
+                    .as_object()
+                    .expect("object"),
+                &options,
+            )
+            .expect("article")
+        })
+        .collect();
+    store.import_articles(&articles, jiff::Timestamp::now()).await.expect("import");
+    drop(store);
+    let (_store, address, stop, running) = start().await;
+    let client = reqwest::Client::new();
+    let mut found = Vec::new();
+    for _ in 0..50 {
+        let body: Value = client
+            .get(format!("{address}/api/v1/search?q=glacier"))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        found = keys(&body);
+        if found.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    found.sort();
+    assert_eq!(found, ["a", "b"]);
+    stop.send(()).expect("stop");
+    running.await.expect("task").expect("stopped");
+}
