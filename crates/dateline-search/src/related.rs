@@ -13,9 +13,9 @@ use std::collections::HashMap;
 /// How many neighbours each article keeps.
 pub const NEIGHBOURS: usize = 100;
 /// How many of an article's nearest neighbours lend it their own neighbours as candidates.
-const EXPAND: usize = 10;
+pub const EXPAND: usize = 30;
 /// The weight of first-order similarity against second-order.
-const FIRST: f32 = 0.5;
+const FIRST: f32 = 0.3;
 
 /// An article's neighbours, best first, each score divided by the best one.
 fn normalized(list: &[(i64, f32)]) -> Vec<(i64, f32)> {
@@ -45,10 +45,10 @@ fn cosine(a: &HashMap<i64, f32>, b: &HashMap<i64, f32>) -> f32 {
     }
 }
 
-/// Ranks the stories related to `id`: its neighbours and theirs, scored half by how alike
-/// they are to it and half by how alike their neighbourhoods are. `lists` gives an article's
-/// neighbours (best first, with their scores); one it cannot give is scored by the first half
-/// alone.
+/// Ranks the stories related to `id`: its neighbours and theirs, scored by how alike
+/// they are to it (three tenths) and how alike their neighbourhoods are (seven tenths). `lists` gives an article's
+/// neighbours (best first, with their scores); one it cannot give is scored by its first-order
+/// similarity alone.
 pub fn rank(id: i64, lists: &dyn Fn(i64) -> Option<Vec<(i64, f32)>>) -> Vec<(i64, f32)> {
     let Some(own) = lists(id) else {
         return vec![];

@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use dateline_search::related::{rank, NEIGHBOURS};
+use dateline_search::related::{rank, EXPAND, NEIGHBOURS};
 use dateline_search::SearchIndex;
 
-/// How many of an article's nearest neighbours get their own list read for the ranking.
-const PROFILED: usize = 30;
+/// How many of an article's nearest neighbours get their own list read for the ranking: as
+/// many as lend their neighbours as candidates. A page shows a handful of stories, and those
+/// come from among these; the evaluation ranks every candidate.
+const PROFILED: usize = EXPAND;
 /// The most neighbour lists kept.
 const KEPT: usize = 20_000;
 

@@ -74,6 +74,9 @@ async fn every_kind_of_page_is_valid_html() {
         "/no/such/page".to_string(),
         "/corrections".to_string(),
         "/zh/corrections".to_string(),
+        "/search?q=talks".to_string(),
+        "/zh/search?q=%E5%A4%A7%E4%BD%BF".to_string(),
+        "/search?q=tlaks".to_string(),
     ];
     let dir = tempfile::tempdir().expect("dir");
     let mut files = Vec::new();

@@ -163,8 +163,9 @@ async fn every_route_answers_every_persona_as_it_should() {
         FindLinks,
         UploadImage,
         ChangeGrants,
+        Search,
     }
-    let matrix: [(Route, [u16; 7]); 41] = [
+    let matrix: [(Route, [u16; 7]); 42] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -224,6 +225,8 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::FindLinks, [401, 200, 200, 200, 200, 403, 401]),
         (Route::UploadImage, [401, 201, 201, 201, 201, 403, 401]),
         (Route::ChangeGrants, [401, 403, 403, 403, 403, 200, 401]),
+        // Searching finds only what readers may see: anyone may, with a token or without.
+        (Route::Search, [200, 200, 200, 200, 200, 200, 200]),
     ];
     let png = {
         let mut bytes = std::io::Cursor::new(Vec::new());
@@ -237,6 +240,9 @@ async fn every_route_answers_every_persona_as_it_should() {
         for (persona, want) in personas.iter().zip(expected) {
             let token = persona.token.as_deref();
             let (got, body) = match route {
+                Route::Search => {
+                    call(&app, Method::GET, "/api/v1/search?q=matrix", token, None).await
+                }
                 Route::FindLinks => {
                     call(&app, Method::GET, "/api/v1/links?q=Matrix", token, None).await
                 }
@@ -622,7 +628,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 41 * 7);
+    assert_eq!(checked, 42 * 7);
 
     // The admin reads who did what, from where.
     let admin = personas[5].token.clone().expect("admin");
@@ -704,6 +710,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             "GET /links",
             "POST /media",
             "PUT /accounts/{username}",
+            "GET /search",
         ][i]
     }
 }
