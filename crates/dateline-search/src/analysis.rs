@@ -4,22 +4,29 @@
 
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
-    TextAnalyzer, Token, TokenStream, Tokenizer,
+    StopWordFilter, TextAnalyzer, Token, TokenStream, Tokenizer,
 };
 
 /// The analyzers by name, as the schema's fields use them.
 pub fn analyzers() -> Vec<(&'static str, TextAnalyzer)> {
-    let stemmed = |language| {
-        TextAnalyzer::builder(SimpleTokenizer::default())
+    // Words such as "the" and "и" say nothing about what a story is about: they are dropped
+    // before stemming, so that neither search nor related stories match on them.
+    let stemmed = |language: Language| {
+        let builder = TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RemoveLongFilter::limit(40))
-            .filter(LowerCaser)
-            .filter(Stemmer::new(language))
-            .build()
+            .filter(LowerCaser);
+        match StopWordFilter::new(language) {
+            Some(stop) => builder.filter(stop).filter(Stemmer::new(language)).build(),
+            None => builder.filter(Stemmer::new(language)).build(),
+        }
     };
     vec![
         ("dl_en", stemmed(Language::English)),
         ("dl_ru", stemmed(Language::Russian)),
-        ("dl_zh", TextAnalyzer::builder(CjkBigrams).filter(LowerCaser).build()),
+        (
+            "dl_zh",
+            TextAnalyzer::builder(CjkBigrams).filter(LowerCaser).build(),
+        ),
         (
             "dl_plain",
             TextAnalyzer::builder(SimpleTokenizer::default())
@@ -106,7 +113,10 @@ impl Tokenizer for CjkBigrams {
                 i = j + 1;
             } else if c.is_alphanumeric() {
                 let mut j = i;
-                while j + 1 < chars.len() && chars[j + 1].1.is_alphanumeric() && !is_cjk(chars[j + 1].1) {
+                while j + 1 < chars.len()
+                    && chars[j + 1].1.is_alphanumeric()
+                    && !is_cjk(chars[j + 1].1)
+                {
                     j += 1;
                 }
                 push(start, end_of(j), &mut tokens);
@@ -139,9 +149,15 @@ mod tests {
 
     #[test]
     fn each_language_is_cut_as_it_is_read() {
-        assert_eq!(terms("dl_en", "Ferries reopened"), ["ferri", "reopen"]);
-        assert_eq!(terms("dl_ru", "переговоры продолжились"), ["переговор", "продолж"]);
-        assert_eq!(terms("dl_zh", "港口重新开放 AI2 好"), ["港口", "口重", "重新", "新开", "开放", "ai2", "好"]);
+        assert_eq!(terms("dl_en", "The ferries reopened"), ["ferri", "reopen"]);
+        assert_eq!(
+            terms("dl_ru", "переговоры продолжились"),
+            ["переговор", "продолж"]
+        );
+        assert_eq!(
+            terms("dl_zh", "港口重新开放 AI2 好"),
+            ["港口", "口重", "重新", "新开", "开放", "ai2", "好"]
+        );
         assert_eq!(terms("dl_plain", "Café Zürich"), ["cafe", "zurich"]);
     }
 }

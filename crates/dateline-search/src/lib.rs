@@ -12,15 +12,15 @@ use std::sync::Mutex;
 
 use jiff::Timestamp;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{
-    AllQuery, BooleanQuery, MoreLikeThisQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
-};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST,
     INDEXED, STORED, STRING,
 };
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DateTime, DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DateTime, DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term,
+};
 
 pub mod analysis;
 pub mod eval;
@@ -35,7 +35,9 @@ const WRITER_MEMORY: usize = 64 << 20;
 pub enum SearchError {
     #[error("the search index: {0}")]
     Index(#[from] tantivy::TantivyError),
-    #[error("the search index at {0} was made by another version of Dateline: run `dateline reindex`")]
+    #[error(
+        "the search index at {0} was made by another version of Dateline: run `dateline reindex`"
+    )]
     Schema(String),
     #[error("the query: {0}")]
     Query(String),
@@ -185,7 +187,8 @@ impl std::fmt::Debug for SearchIndex {
 impl SearchIndex {
     /// Opens the index in `dir`, making it if it is not there.
     pub fn open(dir: &Path) -> Result<SearchIndex, SearchError> {
-        std::fs::create_dir_all(dir).map_err(|e| SearchError::Query(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| SearchError::Query(format!("{}: {e}", dir.display())))?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)
             .map_err(|e| SearchError::Query(format!("{}: {e}", dir.display())))?;
@@ -239,7 +242,10 @@ impl SearchIndex {
             doc.add_text(f.byline, b);
             doc.add_text(f.byline_exact, b.to_lowercase());
         }
-        doc.add_date(f.published, DateTime::from_timestamp_secs(a.published.as_second()));
+        doc.add_date(
+            f.published,
+            DateTime::from_timestamp_secs(a.published.as_second()),
+        );
         doc.add_text(f.title[g], &a.headline);
         let body = match &a.summary {
             Some(s) if !s.is_empty() => format!("{s}\n{}", a.body),
@@ -287,7 +293,10 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let q = TermQuery::new(Term::from_field_i64(self.fields.id, *id), IndexRecordOption::Basic);
+            let q = TermQuery::new(
+                Term::from_field_i64(self.fields.id, *id),
+                IndexRecordOption::Basic,
+            );
             let found = searcher.search(&q, &TopDocs::with_limit(1))?;
             let key = match found.first() {
                 Some((_, a)) => first_text(&searcher.doc::<TantivyDocument>(*a)?, self.fields.key),
@@ -352,7 +361,10 @@ impl SearchIndex {
         if q.from.is_some() || q.to.is_some() {
             let bound = |t: Option<Timestamp>, lower: bool| match t {
                 Some(t) => {
-                    let term = Term::from_field_date(f.published, DateTime::from_timestamp_secs(t.as_second()));
+                    let term = Term::from_field_date(
+                        f.published,
+                        DateTime::from_timestamp_secs(t.as_second()),
+                    );
                     if lower {
                         std::ops::Bound::Included(term)
                     } else {
@@ -410,10 +422,16 @@ impl SearchIndex {
             if snippet.is_empty() {
                 let body = first_text(&doc, f.body[g]);
                 let cut: String = body.chars().take(200).collect();
-                snippet = vec![Part { text: cut, mark: false }];
+                snippet = vec![Part {
+                    text: cut,
+                    mark: false,
+                }];
             }
             hits.push(Hit {
-                id: doc.get_first(f.id).and_then(|v| v.as_i64()).unwrap_or_default(),
+                id: doc
+                    .get_first(f.id)
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or_default(),
                 key: first_text(&doc, f.key),
                 headline: first_text(&doc, f.title[g]),
                 lang,
@@ -512,6 +530,60 @@ impl SearchIndex {
         Ok(found.first().map(|(_, a)| *a))
     }
 
+    /// A more-like-this query for texts in these fields: their 25 terms of highest tf-idf,
+    /// each a BM25 term query boosted by its tf-idf against the best one. (tantivy's own
+    /// more-like-this counts documents two ways, and panics once deleted ones pile up.)
+    fn more_like(
+        &self,
+        searcher: &tantivy::Searcher,
+        texts: &[(Field, String)],
+    ) -> Result<BooleanQuery, SearchError> {
+        let mut counts: std::collections::HashMap<Term, usize> = std::collections::HashMap::new();
+        for (field, text) in texts {
+            let mut analyzer = self.index.tokenizer_for_field(*field)?;
+            let mut stream = analyzer.token_stream(text);
+            while stream.advance() {
+                let token = &stream.token().text;
+                if token.chars().count() >= 2 {
+                    *counts
+                        .entry(Term::from_field_text(*field, token))
+                        .or_default() += 1;
+                }
+            }
+        }
+        let total: u64 = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| u64::from(s.max_doc()))
+            .sum();
+        let mut scored: Vec<(f32, Term)> = Vec::with_capacity(counts.len());
+        for (term, tf) in counts {
+            let df = searcher.doc_freq(&term)?;
+            if df == 0 {
+                continue;
+            }
+            let x = (total.saturating_sub(df) as f32 + 0.5) / (df as f32 + 0.5);
+            scored.push((tf as f32 * (1.0 + x).ln(), term));
+        }
+        scored.sort_by(|a, b| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.serialized_term().cmp(b.1.serialized_term()))
+        });
+        scored.truncate(25);
+        let best = scored.first().map_or(1.0, |(s, _)| *s).max(f32::EPSILON);
+        let clauses: Vec<(Occur, Box<dyn Query>)> = scored
+            .into_iter()
+            .map(|(score, term)| {
+                let q: Box<dyn Query> = Box::new(tantivy::query::BoostQuery::new(
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                    score / best,
+                ));
+                (Occur::Should, q)
+            })
+            .collect();
+        Ok(BooleanQuery::new(clauses))
+    }
+
     /// The articles most like this one by content, best first, with their BM25 scores: the
     /// query is the article's 25 terms of highest tf-idf in its headline and body (BM25
     /// more-like-this). The article itself is left out.
@@ -520,12 +592,15 @@ impl SearchIndex {
             return Ok(vec![]);
         };
         let searcher = self.reader.searcher();
-        let query = MoreLikeThisQuery::builder()
-            .with_min_doc_frequency(1)
-            .with_min_term_frequency(1)
-            .with_max_query_terms(25)
-            .with_min_word_length(2)
-            .with_document(address);
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let g = group_index(&first_text(&doc, self.fields.lang));
+        let query = self.more_like(
+            &searcher,
+            &[
+                (self.fields.title[g], first_text(&doc, self.fields.title[g])),
+                (self.fields.body[g], first_text(&doc, self.fields.body[g])),
+            ],
+        )?;
         let found = searcher.search(&query, &TopDocs::with_limit(limit + 1))?;
         let ids = searcher.segment_reader(0).fast_fields().i64("id").ok();
         let mut out = Vec::with_capacity(found.len());
@@ -539,7 +614,9 @@ impl SearchIndex {
                 Some(o) => o,
                 None => {
                     let doc: TantivyDocument = searcher.doc(a)?;
-                    doc.get_first(self.fields.id).and_then(|v| v.as_i64()).unwrap_or(-1)
+                    doc.get_first(self.fields.id)
+                        .and_then(|v| v.as_i64())
+                        .unwrap_or(-1)
                 }
             };
             if other != id {
@@ -550,32 +627,76 @@ impl SearchIndex {
         Ok(out)
     }
 
-    /// The terms two articles share in their headline and body, most telling first: why one
-    /// was suggested for the other.
-    pub fn shared_terms(&self, a: i64, b: i64, limit: usize) -> Result<Vec<String>, SearchError> {
+    /// The articles most like a text not in the index (a draft being written), as
+    /// [`SearchIndex::neighbours`] finds them for one that is; `except` is left out.
+    pub fn neighbours_of_text(
+        &self,
+        lang: &str,
+        headline: &str,
+        body: &str,
+        except: i64,
+        limit: usize,
+    ) -> Result<Vec<(i64, f32)>, SearchError> {
+        let g = group_index(lang);
         let searcher = self.reader.searcher();
-        let (Some(x), Some(y)) = (self.address_of(a)?, self.address_of(b)?) else {
+        let query = self.more_like(
+            &searcher,
+            &[
+                (self.fields.title[g], headline.to_string()),
+                (self.fields.body[g], body.to_string()),
+            ],
+        )?;
+        let found = searcher.search(&query, &TopDocs::with_limit(limit + 1))?;
+        let mut out = Vec::with_capacity(found.len());
+        for (score, a) in found {
+            let doc: TantivyDocument = searcher.doc(a)?;
+            let other = doc
+                .get_first(self.fields.id)
+                .and_then(|v| v.as_i64())
+                .unwrap_or(-1);
+            if other != except {
+                out.push((other, score));
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
+    /// The terms a text (in `lang`) shares with an article of the index, most telling (rarest
+    /// in the archive) first: why the article was suggested for the text's.
+    pub fn shared_terms_with(
+        &self,
+        lang: &str,
+        text: &str,
+        b: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, SearchError> {
+        let searcher = self.reader.searcher();
+        let Some(y) = self.address_of(b)? else {
             return Ok(vec![]);
         };
-        let terms = |address: DocAddress| -> Result<Vec<String>, SearchError> {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let lang = first_text(&doc, self.fields.lang);
-            let g = group_index(&lang);
+        let analyze = |g: usize, text: &str| -> Vec<String> {
             let mut analyzer = self
                 .index
                 .tokenizers()
                 .get(&format!("dl_{}", GROUPS[g]))
                 .unwrap_or_default();
-            let text = format!("{} {}", first_text(&doc, self.fields.title[g]), first_text(&doc, self.fields.body[g]));
-            let mut stream = analyzer.token_stream(&text);
+            let mut stream = analyzer.token_stream(text);
             let mut out = Vec::new();
             while stream.advance() {
                 out.push(stream.token().text.clone());
             }
-            Ok(out)
+            out
         };
-        let ta = terms(x)?;
-        let tb: std::collections::HashSet<String> = terms(y)?.into_iter().collect();
+        let ta = analyze(group_index(lang), text);
+        let doc: TantivyDocument = searcher.doc(y)?;
+        let g = group_index(&first_text(&doc, self.fields.lang));
+        let other = format!(
+            "{} {}",
+            first_text(&doc, self.fields.title[g]),
+            first_text(&doc, self.fields.body[g])
+        );
+        let tb: std::collections::HashSet<String> = analyze(g, &other).into_iter().collect();
         let total = searcher.num_docs().max(1) as f64;
         let mut shared: Vec<(f64, String)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -585,7 +706,8 @@ impl SearchIndex {
             }
             let mut df = 0u64;
             for g in 0..4 {
-                df += u64::from(searcher.doc_freq(&Term::from_field_text(self.fields.body[g], &t))?);
+                df +=
+                    u64::from(searcher.doc_freq(&Term::from_field_text(self.fields.body[g], &t))?);
             }
             shared.push(((total / (1.0 + df as f64)).ln(), t));
         }
@@ -623,13 +745,22 @@ fn parts(fragment: &str, highlighted: &[Range<usize>]) -> Vec<Part> {
     let mut at = 0;
     for r in highlighted {
         if r.start > at {
-            out.push(Part { text: fragment[at..r.start].to_string(), mark: false });
+            out.push(Part {
+                text: fragment[at..r.start].to_string(),
+                mark: false,
+            });
         }
-        out.push(Part { text: fragment[r.clone()].to_string(), mark: true });
+        out.push(Part {
+            text: fragment[r.clone()].to_string(),
+            mark: true,
+        });
         at = r.end;
     }
     if at < fragment.len() {
-        out.push(Part { text: fragment[at..].to_string(), mark: false });
+        out.push(Part {
+            text: fragment[at..].to_string(),
+            mark: false,
+        });
     }
     out
 }
@@ -643,7 +774,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let here = row[j + 1];
-            row[j + 1] = (row[j + 1] + 1).min(row[j] + 1).min(previous + usize::from(ca != *cb));
+            row[j + 1] = (row[j + 1] + 1)
+                .min(row[j] + 1)
+                .min(previous + usize::from(ca != *cb));
             previous = here;
         }
     }
@@ -672,13 +805,36 @@ mod tests {
     #[test]
     fn each_language_finds_its_own() {
         let index = SearchIndex::in_memory().expect("index");
-        index.put(&article(1, "en", "Ferries return to the islands", "The ferry lines reopened on Monday after repairs.")).expect("put");
-        index.put(&article(2, "ru", "Переговоры о торговле продолжились", "Делегации обсудили пошлины и квоты.")).expect("put");
-        index.put(&article(3, "zh", "港口重新开放", "渡轮航线周一恢复运营。")).expect("put");
+        index
+            .put(&article(
+                1,
+                "en",
+                "Ferries return to the islands",
+                "The ferry lines reopened on Monday after repairs.",
+            ))
+            .expect("put");
+        index
+            .put(&article(
+                2,
+                "ru",
+                "Переговоры о торговле продолжились",
+                "Делегации обсудили пошлины и квоты.",
+            ))
+            .expect("put");
+        index
+            .put(&article(3, "zh", "港口重新开放", "渡轮航线周一恢复运营。"))
+            .expect("put");
         index.commit().expect("commit");
         let ids = |text: &str| {
             index
-                .search(&SearchQuery { text: text.into(), limit: 10, ..SearchQuery::default() }, Timestamp::UNIX_EPOCH)
+                .search(
+                    &SearchQuery {
+                        text: text.into(),
+                        limit: 10,
+                        ..SearchQuery::default()
+                    },
+                    Timestamp::UNIX_EPOCH,
+                )
                 .expect("search")
                 .hits
                 .iter()
@@ -687,21 +843,74 @@ mod tests {
         };
         assert_eq!(ids("ferry reopens"), [1]);
         assert_eq!(ids("переговоры"), [2]);
-        assert_eq!(ids("торговли"), [2], "a Russian word in another case finds its stem");
+        assert_eq!(
+            ids("торговли"),
+            [2],
+            "a Russian word in another case finds its stem"
+        );
         assert_eq!(ids("航线"), [3]);
         assert_eq!(ids("重新开放"), [3]);
         let found = index
-            .search(&SearchQuery { text: "feries".into(), limit: 10, ..SearchQuery::default() }, Timestamp::UNIX_EPOCH)
+            .search(
+                &SearchQuery {
+                    text: "feries".into(),
+                    limit: 10,
+                    ..SearchQuery::default()
+                },
+                Timestamp::UNIX_EPOCH,
+            )
             .expect("search");
         assert_eq!(found.total, 0);
         assert_eq!(found.did_you_mean.as_deref(), Some("ferries"));
         let hit = &index
-            .search(&SearchQuery { text: "repairs".into(), limit: 10, ..SearchQuery::default() }, Timestamp::UNIX_EPOCH)
+            .search(
+                &SearchQuery {
+                    text: "repairs".into(),
+                    limit: 10,
+                    ..SearchQuery::default()
+                },
+                Timestamp::UNIX_EPOCH,
+            )
             .expect("search")
             .hits[0];
-        assert!(hit.snippet.iter().any(|p| p.mark && p.text == "repairs"), "{:?}", hit.snippet);
+        assert!(
+            hit.snippet.iter().any(|p| p.mark && p.text == "repairs"),
+            "{:?}",
+            hit.snippet
+        );
         index.remove(1);
         index.commit().expect("commit");
         assert!(ids("ferry").is_empty());
+    }
+
+    #[test]
+    fn neighbours_survive_many_replaced_documents() {
+        // Replaced documents are counted until segments merge: a term can be in more of them
+        // than there are live documents.
+        let index = SearchIndex::in_memory().expect("index");
+        for round in 0..20 {
+            for id in 0..3 {
+                index
+                    .put(&article(
+                        id,
+                        "en",
+                        "Harbour storm",
+                        &format!("Storm closes the harbour, round {round}."),
+                    ))
+                    .expect("put");
+            }
+            index.commit().expect("commit");
+        }
+        let near = index.neighbours(0, 10).expect("neighbours");
+        assert_eq!(
+            near.iter()
+                .map(|(d, _)| *d)
+                .collect::<std::collections::BTreeSet<_>>(),
+            [1, 2].into()
+        );
+        let draft = index
+            .neighbours_of_text("en", "Storm", "The harbour storm.", -1, 10)
+            .expect("neighbours of a text");
+        assert_eq!(draft.len(), 3);
     }
 }

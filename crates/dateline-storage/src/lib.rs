@@ -260,6 +260,18 @@ pub trait Store: Send + Sync + 'static {
         as_of: Timestamp,
         suggested: &[String],
     ) -> Result<Option<ArticlePage>, StorageError>;
+    /// Blocks (or, with `blocked` false, unblocks) a suggested related story for an article;
+    /// a live article's page changes, and the stream says so.
+    async fn set_related_block(
+        &self,
+        id: ArticleId,
+        key: &ArticleKey,
+        blocked: bool,
+        by: i64,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+    /// The keys of the suggestions blocked for an article.
+    async fn related_blocks(&self, id: ArticleId) -> Result<Vec<String>, StorageError>;
     /// An article in any state, with what its page shows: what editors preview. The related
     /// stories, translations and inline links are those live at `as_of`, as readers would see.
     async fn article_preview(

@@ -1173,6 +1173,67 @@ impl Store for SqliteStore {
         self.page(id, None, as_of, &[]).await
     }
 
+    async fn set_related_block(
+        &self,
+        id: ArticleId,
+        key: &ArticleKey,
+        blocked: bool,
+        by: i64,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        let live: Option<(String, Option<i64>)> =
+            sqlx::query_as("SELECT key, live_from FROM articles WHERE id = $1")
+                .bind(id.get())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((own_key, live_from)) = live else {
+            return Err(StorageError::NotFound(format!("article {id}")));
+        };
+        let changed = if blocked {
+            sqlx::query(
+                "INSERT INTO related_blocks (article_id, blocked_key, blocked_by, at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (article_id, blocked_key) DO NOTHING",
+            )
+            .bind(id.get())
+            .bind(key.as_str())
+            .bind(by)
+            .bind(now.as_second())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        } else {
+            sqlx::query("DELETE FROM related_blocks WHERE article_id = $1 AND blocked_key = $2")
+                .bind(id.get())
+                .bind(key.as_str())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+        };
+        // Readers see the page change only where the article is live.
+        if changed > 0 && live_from.is_some_and(|from| from <= now.as_second()) {
+            append_change(
+                &mut tx,
+                ChangeKind::ArticleUpdated,
+                &own_key,
+                Some(id.get()),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn related_blocks(&self, id: ArticleId) -> Result<Vec<String>, StorageError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT blocked_key FROM related_blocks WHERE article_id = $1 ORDER BY blocked_key",
+        )
+        .bind(id.get())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(k,)| k).collect())
+    }
+
     async fn find_links(
         &self,
         words: &str,
@@ -2380,11 +2441,15 @@ impl SqliteStore {
                     .push(" THEN ")
                     .push_bind(i64::try_from(chunk_at * KEY_CHUNK + i).unwrap_or(i64::MAX));
             }
-            q.push(format!(" END, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "))
-                .push_bind(as_of.as_second())
-                .push(" AND a.id <> ")
-                .push_bind(id.get())
-                .push(" AND a.key IN (");
+            q.push(format!(
+                " END, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "
+            ))
+            .push_bind(as_of.as_second())
+            .push(" AND a.id <> ")
+            .push_bind(id.get())
+            .push(" AND a.key NOT IN (SELECT blocked_key FROM related_blocks WHERE article_id = ")
+            .push_bind(id.get())
+            .push(") AND a.key IN (");
             push_keys(&mut q, chunk);
         }
         q.push(" ORDER BY 1, 2, 7");

@@ -364,6 +364,7 @@
         }
         if (JSON.stringify(collect()) === snapshot) forget(id); else keepLocally();
         show(`Saved: revision ${revision}, ${when(new Date().toISOString())}.`);
+        refreshSuggestions();
         if (again) { again = false; save(); }
       } else if (r.status === 409 && r.data.current_revision) {
         conflict(r.data);
@@ -569,6 +570,7 @@
     function open(which) {
       remember();
       const dialog = $(`#${which}`);
+      if (which === 'related-dialog' && !$('#inline-find').value.trim()) offerSuggestions();
       $$('.error', dialog).forEach((x) => { x.textContent = ''; });
       dialog.returnValue = '';
       dialog.showModal();
@@ -647,7 +649,21 @@
       });
     }
     const relatedDialog = $('#related-dialog');
-    finder($('#inline-find'), $('#inline-found'), $('#inline-count'), (a) => {
+    // Before anything is typed, the archive's suggestions for this article are offered.
+    function offerSuggestions() {
+      const results = $('#inline-found');
+      results.textContent = '';
+      const offered = suggestions.filter((x) => !x.blocked).slice(0, 6);
+      $('#inline-count').textContent = offered.length ? 'Suggested for this article:' : '';
+      for (const a of offered) {
+        const b = el('button', a.headline, { type: 'button', 'data-key': a.key });
+        b.addEventListener('click', () => chooseInline(a));
+        const li = el('li');
+        li.append(b);
+        results.append(li);
+      }
+    }
+    function chooseInline(a) {
       relatedDialog.close('done');
       headlines[a.key] = a.headline;
       const p = el('p');
@@ -659,7 +675,8 @@
       insertNodes(frag);
       $('#inline-find').value = '';
       $('#inline-found').textContent = '';
-    });
+    }
+    finder($('#inline-find'), $('#inline-found'), $('#inline-count'), chooseInline);
 
     // --- Related stories: find, pin, order, remove ---
     function pin(key, headline) {
@@ -708,6 +725,43 @@
         setInterval(heartbeat, 60000);
       } catch { show('Saved; reload the page for its workflow actions.'); }
     }
+
+    // --- Suggestions from the archive: why each, pin or block ---
+    let suggestions = [];
+    async function loadSuggestions() {
+      const box = $('#suggested');
+      if (!id || !box) return;
+      let r;
+      try { r = await api('GET', `/api/v1/articles/${id}/suggestions`); } catch { return; }
+      const count = $('#suggested-count');
+      if (!r.ok) { count.textContent = r.data.message || ''; return; }
+      suggestions = r.data.suggestions || [];
+      box.textContent = '';
+      count.textContent = suggestions.length ? '' : 'Nothing in the archive is like it yet.';
+      for (const s of suggestions) {
+        const li = el('li', null, s.blocked ? { class: 'blocked' } : {});
+        li.append(el('a', s.headline, { href: s.url }));
+        const why = [];
+        if (s.shared_terms.length) why.push(`shared words: ${s.shared_terms.join(', ')}`);
+        if (s.shared_topics.length) why.push(`shared topics: ${s.shared_topics.join(', ')}`);
+        li.append(el('span', why.length ? ` (${why.join('; ')})` : '', { class: 'help' }));
+        if (editable && !s.pinned && !s.blocked) {
+          const b = el('button', 'Pin', { type: 'button', class: 'icon', 'aria-label': `Pin: ${s.headline}` });
+          b.addEventListener('click', () => { pin(s.key, s.headline); changed(); b.remove(); });
+          li.append(b);
+        }
+        if (editable) {
+          const b = el('button', s.blocked ? 'Unblock' : 'Block', { type: 'button', class: 'icon', 'aria-label': `${s.blocked ? 'Unblock' : 'Block'}: ${s.headline}` });
+          b.addEventListener('click', async () => {
+            const r2 = await api(s.blocked ? 'DELETE' : 'POST', `/api/v1/articles/${id}/suggestions/${encodeURIComponent(s.key)}/block`);
+            if (r2.ok) { show(s.blocked ? 'Unblocked: it may be suggested again.' : 'Blocked: it is no longer suggested under this article.'); loadSuggestions(); } else show(r2.data.message || `Refused (${r2.status}).`);
+          });
+          li.append(b);
+        }
+        box.append(li);
+      }
+    }
+    const refreshSuggestions = debounce(loadSuggestions, 3000);
 
     // --- Workflow ---
     function bindActions() {
@@ -795,6 +849,9 @@
         }
       }
       if (id) { heartbeat(); setInterval(heartbeat, 60000); }
+    }
+    if (id) {
+      loadSuggestions();
     }
   }
 })();

@@ -53,6 +53,28 @@ impl Neighbours {
         let Some(own) = self.list(index, id) else {
             return vec![];
         };
+        self.rank_from(index, id, own)
+    }
+
+    /// The articles related to a text not in the index (a draft), ranked the same way.
+    pub fn suggest_for_text(
+        &self,
+        index: &SearchIndex,
+        id: i64,
+        lang: &str,
+        headline: &str,
+        body: &str,
+    ) -> Vec<(i64, f32)> {
+        match index.neighbours_of_text(lang, headline, body, id, NEIGHBOURS) {
+            Ok(own) => self.rank_from(index, id, own),
+            Err(e) => {
+                tracing::warn!(article = id, error = %e, "no suggestions for a draft");
+                vec![]
+            }
+        }
+    }
+
+    fn rank_from(&self, index: &SearchIndex, id: i64, own: Vec<(i64, f32)>) -> Vec<(i64, f32)> {
         let profiled: HashMap<i64, Vec<(i64, f32)>> = own
             .iter()
             .take(PROFILED)

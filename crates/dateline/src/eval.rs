@@ -20,8 +20,9 @@ pub struct Report {
     pub queries: usize,
     pub dateline: Scores,
     pub baseline: Scores,
-    /// With each headline as the query, the mean of 1 / the article's rank.
-    pub known_item_mrr: f64,
+    /// With each headline as the query, the mean of 1 / the article's rank; none when the
+    /// corpus has no headlines.
+    pub known_item_mrr: Option<f64>,
     pub label: &'static str,
 }
 
@@ -41,7 +42,7 @@ impl Report {
             )
         };
         format!(
-            "{} queries; related means the same {}\n{:<10} {:>6} {:>12} {:>6} {:>11}\n{}{}known-item MRR (headline as the query): {:.3}\n",
+            "{} queries; related means the same {}\n{:<10} {:>6} {:>12} {:>6} {:>11}\n{}{}known-item MRR (headline as the query): {}\n",
             self.queries,
             self.label,
             "ranking",
@@ -52,6 +53,7 @@ impl Report {
             row("dateline", &self.dateline),
             row("baseline", &self.baseline),
             self.known_item_mrr
+                .map_or_else(|| "no headlines in the corpus".to_string(), |m| format!("{m:.3}"))
         )
     }
 }
@@ -69,7 +71,8 @@ fn bar(len: usize, what: &str) -> ProgressBar {
 
 /// Reads the corpus, indexes it in memory, and ranks every article's others both ways.
 pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
-    let file = std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
     let index = SearchIndex::in_memory()?;
     let mut labels: HashMap<i64, String> = HashMap::new();
     let mut headlines: Vec<(i64, String)> = Vec::new();
@@ -87,15 +90,29 @@ pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
                 by_cluster = false;
                 c.to_string()
             }
-            _ => bail!("{}: line {}: no \"cluster\" or \"category\"", path.display(), n + 1),
+            _ => bail!(
+                "{}: line {}: no \"cluster\" or \"category\"",
+                path.display(),
+                n + 1
+            ),
         };
-        let text = |f: &str| record.get(f).and_then(Value::as_str).unwrap_or_default().to_string();
+        let text = |f: &str| {
+            record
+                .get(f)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let id = i64::try_from(labels.len())?;
         let (title, body) = (text("title"), text("body"));
         index.put(&Indexed {
             id,
             key: text("id"),
-            lang: record.get("lang").and_then(Value::as_str).unwrap_or("en").to_string(),
+            lang: record
+                .get("lang")
+                .and_then(Value::as_str)
+                .unwrap_or("en")
+                .to_string(),
             section: "news".into(),
             headline: title.clone(),
             summary: None,
@@ -112,7 +129,11 @@ pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
     index.commit()?;
     let ids: Vec<i64> = (0..i64::try_from(labels.len())?).collect();
 
-    let progress = if quiet { ProgressBar::hidden() } else { bar(ids.len(), "baseline") };
+    let progress = if quiet {
+        ProgressBar::hidden()
+    } else {
+        bar(ids.len(), "baseline")
+    };
     let mut baseline = Vec::with_capacity(ids.len());
     let mut lists: HashMap<i64, Vec<(i64, f32)>> = HashMap::new();
     for &id in &ids {
@@ -123,7 +144,11 @@ pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
     }
     progress.finish_and_clear();
 
-    let progress = if quiet { ProgressBar::hidden() } else { bar(ids.len(), "dateline") };
+    let progress = if quiet {
+        ProgressBar::hidden()
+    } else {
+        bar(ids.len(), "dateline")
+    };
     let mut dateline = Vec::with_capacity(ids.len());
     for (id, first) in &baseline {
         let mut ranked: Vec<i64> = rank(*id, &|x| lists.get(&x).cloned())
@@ -157,7 +182,11 @@ pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
         queries,
         dateline: ours,
         baseline: base,
-        known_item_mrr: reciprocal / headlines.len().max(1) as f64,
-        label: if by_cluster { "story cluster" } else { "category" },
+        known_item_mrr: (!headlines.is_empty()).then(|| reciprocal / headlines.len() as f64),
+        label: if by_cluster {
+            "story cluster"
+        } else {
+            "category"
+        },
     })
 }

@@ -366,8 +366,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval {
             command: EvalCommand::Related { data, json },
         } => {
-            let report = tokio::task::spawn_blocking(move || dateline::eval::related(&data, json))
-                .await??;
+            let report =
+                tokio::task::spawn_blocking(move || dateline::eval::related(&data, json)).await??;
             if json {
                 println!("{}", report.json());
             } else {

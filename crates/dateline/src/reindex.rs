@@ -51,7 +51,10 @@ pub async fn run(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Optio
             // A running server holds the index: it rebuilds, and serves meanwhile.
             let ask = jiff::Timestamp::now().as_millisecond();
             store.set_stream_position(REBUILD, ask).await?;
-            eprintln!("a running server holds the index {}: it rebuilds it while it serves", dir.display());
+            eprintln!(
+                "a running server holds the index {}: it rebuilds it while it serves",
+                dir.display()
+            );
             let progress = bar(end);
             let mut began = false;
             for _ in 0..36_000 {
@@ -67,8 +70,12 @@ pub async fn run(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Optio
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            anyhow::bail!("the running server did not finish the rebuild within two hours; it goes on")
+            anyhow::bail!(
+                "the running server did not finish the rebuild within two hours; it goes on"
+            )
         }
-        Err(e) => Err(e).with_context(|| format!("failed to open the search index {}", dir.display())),
+        Err(e) => {
+            Err(e).with_context(|| format!("failed to open the search index {}", dir.display()))
+        }
     }
 }

@@ -42,6 +42,7 @@ macro_rules! contract_tests {
             an_import_never_overwrites_an_editors_change_nor_their_decision,
             editors_preview_drafts_find_headlines_and_see_who_has_what_open,
             an_uploaded_image_is_kept_once,
+            a_blocked_suggestion_is_never_shown,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -1410,4 +1411,58 @@ pub async fn an_uploaded_image_is_kept_once(store: Arc<dyn Store>) {
     store.add_media(&media, me, later()).await.unwrap();
     store.add_media(&media, me, later()).await.unwrap();
     assert_eq!(store.media(&media.id).await.unwrap(), Some(media));
+}
+
+pub async fn a_blocked_suggestion_is_never_shown(store: Arc<dyn Store>) {
+    let me = writer(&*store, "mara").await;
+    let ids = import(
+        &*store,
+        &[
+            article("a", "Storm hits the coast", "2021-01-01T00:00:00Z"),
+            article("b", "Storm damage counted", "2021-01-02T00:00:00Z"),
+            article("c", "Storm season ends", "2021-01-03T00:00:00Z"),
+        ],
+    )
+    .await;
+    let suggested = vec!["c".to_string(), "b".to_string()];
+    let shown = |store: Arc<dyn Store>| {
+        let suggested = suggested.clone();
+        async move {
+            store
+                .article_page_with(ids[0], later(), &suggested)
+                .await
+                .unwrap()
+                .unwrap()
+                .suggested
+                .iter()
+                .map(|l| l.key.as_str().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    // In the order asked, not the order of the table.
+    assert_eq!(shown(store.clone()).await, ["c", "b"]);
+    let end = store.stream_end().await.unwrap();
+    let key = dateline_core::ArticleKey::parse("c").unwrap();
+    store
+        .set_related_block(ids[0], &key, true, me, later())
+        .await
+        .unwrap();
+    store
+        .set_related_block(ids[0], &key, true, me, later())
+        .await
+        .unwrap();
+    assert_eq!(shown(store.clone()).await, ["b"]);
+    assert_eq!(store.related_blocks(ids[0]).await.unwrap(), ["c"]);
+    // The page changed once: the stream says so once.
+    let told = store.changes_after(end, 10).await.unwrap();
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        told[0].kind,
+        dateline_core::change::ChangeKind::ArticleUpdated
+    );
+    store
+        .set_related_block(ids[0], &key, false, me, later())
+        .await
+        .unwrap();
+    assert_eq!(shown(store.clone()).await, ["c", "b"]);
 }

@@ -67,7 +67,7 @@ pub(crate) async fn public_url(
         .map(|link| site.absolute(&link.address(&site.address, &site.time_zone))))
 }
 
-pub(super) fn refusal(r: Refusal) -> ApiError {
+pub(crate) fn refusal(r: Refusal) -> ApiError {
     match r {
         Refusal::Disabled(_) | Refusal::Forbidden { .. } => ApiError::Forbidden(r.to_string()),
         Refusal::NotFromState { .. } => ApiError::Conflict(r.to_string()),

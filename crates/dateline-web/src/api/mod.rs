@@ -26,6 +26,7 @@ mod media;
 mod newsroom;
 mod revisions;
 mod session;
+mod suggestions;
 mod tokens;
 mod webhooks;
 
@@ -51,6 +52,11 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/articles/{id}", get(articles::read).put(articles::save))
         .route("/articles/{id}/actions", post(articles::act))
         .route("/articles/{id}/open", post(articles::open))
+        .route("/articles/{id}/suggestions", get(suggestions::list))
+        .route(
+            "/articles/{id}/suggestions/{key}/block",
+            post(suggestions::block).delete(suggestions::unblock),
+        )
         .route("/articles/{id}/revisions", get(revisions::list))
         .route("/articles/{id}/revisions/{revision}", get(revisions::read))
         .route(

@@ -112,7 +112,11 @@ async fn suggested_keys(state: &Arc<AppState>, id: i64) -> Vec<String> {
     let worker = state.clone();
     let found = tokio::task::spawn_blocking(move || {
         let ranked = worker.neighbours.suggest(&worker.search, id);
-        let ids: Vec<i64> = ranked.iter().take(RELATED_SHOWN * 3).map(|(d, _)| *d).collect();
+        let ids: Vec<i64> = ranked
+            .iter()
+            .take(RELATED_SHOWN * 3)
+            .map(|(d, _)| *d)
+            .collect();
         worker.search.keys(&ids)
     })
     .await;
@@ -139,7 +143,8 @@ fn related_shown(page: &ArticlePage) -> Vec<&dateline_core::ArticleLink> {
             .flat_map(char::to_lowercase)
             .collect::<String>()
     };
-    let mut seen: std::collections::HashSet<String> = std::iter::once(norm(&page.article.link.headline)).collect();
+    let mut seen: std::collections::HashSet<String> =
+        std::iter::once(norm(&page.article.link.headline)).collect();
     let mut out = Vec::new();
     for link in page.related.iter() {
         seen.insert(norm(&link.headline));
@@ -150,7 +155,8 @@ fn related_shown(page: &ArticlePage) -> Vec<&dateline_core::ArticleLink> {
             break;
         }
         let translation = page.translations.iter().any(|t| t.id == link.id);
-        if !translation && !out.iter().any(|l| l.id == link.id) && seen.insert(norm(&link.headline)) {
+        if !translation && !out.iter().any(|l| l.id == link.id) && seen.insert(norm(&link.headline))
+        {
             out.push(link);
         }
     }

@@ -53,18 +53,26 @@ struct SearchView {
 }
 
 fn blank(v: &Option<String>) -> Option<String> {
-    v.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+    v.as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
 }
 
 /// Reads the request into a query for the index, or says what is wrong with it.
 fn query(state: &AppState, p: &Params) -> Result<SearchQuery, String> {
     let tz = &state.site.time_zone;
     let day = |name: &str, v: &Option<String>, end: bool| -> Result<Option<Timestamp>, String> {
-        let Some(text) = blank(v) else { return Ok(None) };
+        let Some(text) = blank(v) else {
+            return Ok(None);
+        };
         let date: jiff::civil::Date = text
             .parse()
             .map_err(|_| format!("{name} is not a date such as 2026-11-29: {text:?}"))?;
-        let date = if end { date.tomorrow().map_err(|e| e.to_string())? } else { date };
+        let date = if end {
+            date.tomorrow().map_err(|e| e.to_string())?
+        } else {
+            date
+        };
         date.to_zoned(tz.clone())
             .map(|z| Some(z.timestamp()))
             .map_err(|e| e.to_string())
@@ -94,7 +102,13 @@ fn query(state: &AppState, p: &Params) -> Result<SearchQuery, String> {
 async fn run(
     state: &Arc<AppState>,
     q: SearchQuery,
-) -> Result<(dateline_search::SearchResults, Vec<dateline_core::ArticleLink>), AppError> {
+) -> Result<
+    (
+        dateline_search::SearchResults,
+        Vec<dateline_core::ArticleLink>,
+    ),
+    AppError,
+> {
     let index = state.search.clone();
     let now = Timestamp::now();
     let found = tokio::task::spawn_blocking(move || index.search(&q, now))
@@ -156,7 +170,10 @@ pub async fn page(
                 })
                 .collect();
             view.did_you_mean = found.did_you_mean.map(|d| {
-                let url = format!("{base}?q={}", url::form_urlencoded::byte_serialize(d.as_bytes()).collect::<String>());
+                let url = format!(
+                    "{base}?q={}",
+                    url::form_urlencoded::byte_serialize(d.as_bytes()).collect::<String>()
+                );
                 (d, url)
             });
             let with_page = |n: usize| {
@@ -196,8 +213,7 @@ pub async fn api(
     State(state): State<Arc<AppState>>,
     params: Result<Query<Params>, QueryRejection>,
 ) -> Result<Response, crate::api::ApiError> {
-    let Query(params) =
-        params.map_err(|e| crate::api::ApiError::BadRequest(e.body_text()))?;
+    let Query(params) = params.map_err(|e| crate::api::ApiError::BadRequest(e.body_text()))?;
     let sq = query(&state, &params).map_err(crate::api::ApiError::Unprocessable)?;
     let (found, live) = run(&state, sq).await.map_err(|e| match e {
         AppError::Storage(s) => crate::api::ApiError::Storage(s),

@@ -164,8 +164,11 @@ async fn every_route_answers_every_persona_as_it_should() {
         UploadImage,
         ChangeGrants,
         Search,
+        Suggestions,
+        BlockSuggestion,
+        UnblockSuggestion,
     }
-    let matrix: [(Route, [u16; 7]); 42] = [
+    let matrix: [(Route, [u16; 7]); 45] = [
         (Route::Document, [200, 200, 200, 200, 200, 200, 200]),
         (Route::ListTokens, [401, 200, 200, 200, 200, 200, 401]),
         (Route::RevokeOwnToken, [401, 204, 204, 204, 204, 204, 401]),
@@ -227,6 +230,12 @@ async fn every_route_answers_every_persona_as_it_should() {
         (Route::ChangeGrants, [401, 403, 403, 403, 403, 200, 401]),
         // Searching finds only what readers may see: anyone may, with a token or without.
         (Route::Search, [200, 200, 200, 200, 200, 200, 200]),
+        (Route::Suggestions, [401, 200, 200, 403, 200, 403, 401]),
+        (Route::BlockSuggestion, [401, 204, 204, 403, 204, 403, 401]),
+        (
+            Route::UnblockSuggestion,
+            [401, 204, 204, 403, 204, 403, 401],
+        ),
     ];
     let png = {
         let mut bytes = std::io::Cursor::new(Vec::new());
@@ -240,6 +249,21 @@ async fn every_route_answers_every_persona_as_it_should() {
         for (persona, want) in personas.iter().zip(expected) {
             let token = persona.token.as_deref();
             let (got, body) = match route {
+                Route::Suggestions => {
+                    let id = fresh(contributor.clone(), false).await;
+                    let path = format!("/api/v1/articles/{id}/suggestions");
+                    call(&app, Method::GET, &path, token, None).await
+                }
+                Route::BlockSuggestion | Route::UnblockSuggestion => {
+                    let id = fresh(contributor.clone(), false).await;
+                    let method = if matches!(route, Route::BlockSuggestion) {
+                        Method::POST
+                    } else {
+                        Method::DELETE
+                    };
+                    let path = format!("/api/v1/articles/{id}/suggestions/other-story/block");
+                    call(&app, method, &path, token, None).await
+                }
                 Route::Search => {
                     call(&app, Method::GET, "/api/v1/search?q=matrix", token, None).await
                 }
@@ -628,7 +652,7 @@ async fn every_route_answers_every_persona_as_it_should() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 42 * 7);
+    assert_eq!(checked, 45 * 7);
 
     // The admin reads who did what, from where.
     let admin = personas[5].token.clone().expect("admin");
@@ -711,6 +735,9 @@ async fn every_route_answers_every_persona_as_it_should() {
             "POST /media",
             "PUT /accounts/{username}",
             "GET /search",
+            "GET /articles/{id}/suggestions (a contributor's draft)",
+            "POST /articles/{id}/suggestions/{key}/block (a contributor's draft)",
+            "DELETE /articles/{id}/suggestions/{key}/block (a contributor's draft)",
         ][i]
     }
 }
