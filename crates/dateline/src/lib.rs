@@ -1,5 +1,6 @@
 //! Dateline's commands, as a library that `main` and the integration tests share.
 
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod eval;

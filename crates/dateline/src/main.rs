@@ -71,6 +71,11 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Benchmarks on a generated archive.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// Measure Dateline's rankings on a labelled corpus.
     Eval {
         #[command(subcommand)]
@@ -110,6 +115,26 @@ enum Command {
         /// The JSON Lines files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Generate an archive into a new index, then time searches and related stories.
+    ///
+    /// The generator is seeded and documented in crates/dateline/src/bench.rs: headlines of 6 to
+    /// 14 words and bodies of 150 to 900 from a Zipf-distributed vocabulary of 60,000 words,
+    /// each article about one of N/40 stories with 40 words of its own.
+    Search {
+        /// How many articles to generate.
+        #[arg(long, default_value_t = 100_000)]
+        articles: u64,
+        /// Where to build the index (a new folder; it is left there).
+        #[arg(long)]
+        dir: PathBuf,
+        /// How many searches to time (a tenth as many related-stories rankings).
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
     },
 }
 
@@ -362,6 +387,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(n) => println!("the search index holds {n} published articles"),
                 None => println!("the running server rebuilt the search index"),
             }
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Search {
+                    articles,
+                    dir,
+                    queries,
+                },
+        } => {
+            if dir.exists() && std::fs::read_dir(&dir)?.next().is_some() {
+                anyhow::bail!(
+                    "{} is not empty: the benchmark builds a new index",
+                    dir.display()
+                );
+            }
+            let report = tokio::task::spawn_blocking(move || {
+                dateline::bench::search(articles, &dir, queries)
+            })
+            .await??;
+            print!("{report}");
         }
         Command::Eval {
             command: EvalCommand::Related { data, json },

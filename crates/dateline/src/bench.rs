@@ -1,0 +1,228 @@
+//! `dateline bench search`: a generated archive in a fresh index, and how fast it is searched
+//! and related. The generator writes news-like articles: a headline of 6 to 14 words and a body
+//! of 150 to 900, drawn from a vocabulary of 60,000 made-up words whose frequencies follow
+//! Zipf's law (as a language's do), each article about one of N/40 stories whose 40 own words
+//! it uses often (as reports of one story share names and places). It is seeded: the same
+//! count makes the same archive.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use dateline_search::related::{rank, EXPAND, NEIGHBOURS};
+use dateline_search::{Indexed, SearchIndex, SearchQuery};
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// A small, seeded generator (xorshift64*): the archive is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+const SYLLABLES: [&str; 24] = [
+    "ka", "ro", "mi", "ten", "sa", "lo", "ver", "du", "an", "pel", "or", "ist", "ga", "ne", "bri",
+    "tal", "mon", "us", "re", "ci", "dov", "ha", "el", "ston",
+];
+
+fn word(mut n: u64) -> String {
+    let mut w = String::new();
+    loop {
+        w.push_str(SYLLABLES[(n % 24) as usize]);
+        n /= 24;
+        if n == 0 {
+            break;
+        }
+    }
+    w
+}
+
+struct Vocabulary {
+    words: Vec<String>,
+    cdf: Vec<f64>,
+}
+
+impl Vocabulary {
+    fn new(size: usize) -> Vocabulary {
+        let words: Vec<String> = (0..size as u64).map(|i| word(i + 24)).collect();
+        let mut cdf = Vec::with_capacity(size);
+        let mut total = 0.0;
+        for rank in 1..=size {
+            total += 1.0 / rank as f64;
+            cdf.push(total);
+        }
+        for c in &mut cdf {
+            *c /= total;
+        }
+        Vocabulary { words, cdf }
+    }
+    fn draw(&self, rng: &mut Rng) -> &str {
+        let u = rng.unit();
+        let i = self
+            .cdf
+            .partition_point(|c| *c < u)
+            .min(self.words.len() - 1);
+        &self.words[i]
+    }
+}
+
+fn article(id: i64, vocabulary: &Vocabulary, stories: u64, rng: &mut Rng) -> Indexed {
+    let story = rng.below(stories);
+    let own = |rng: &mut Rng| word(1_000_000 + story * 40 + rng.below(40));
+    let text = |n: u64, rng: &mut Rng| {
+        (0..n)
+            .map(|_| {
+                if rng.below(6) == 0 {
+                    own(rng)
+                } else {
+                    vocabulary.draw(rng).to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let headline = text(6 + rng.below(9), rng);
+    let body = text(150 + rng.below(751), rng);
+    Indexed {
+        id,
+        key: format!("g{id}"),
+        lang: "en".into(),
+        section: format!("s{}", rng.below(8)),
+        headline,
+        summary: None,
+        body,
+        byline: None,
+        topics: vec![],
+        published: jiff::Timestamp::from_second(1_500_000_000 + id * 60).unwrap_or_default(),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() {
+                        dir_size(&p)
+                    } else {
+                        e.metadata().map(|m| m.len()).unwrap_or(0)
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Generates `count` articles into a new index in `dir`, then times searches and related.
+pub fn search(count: u64, dir: &Path, queries: usize) -> anyhow::Result<String> {
+    std::fs::create_dir_all(dir)?;
+    let index = SearchIndex::open(dir)?;
+    let vocabulary = Vocabulary::new(60_000);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let stories = (count / 40).max(1);
+    let bar = ProgressBar::new(count);
+    bar.set_style(
+        ProgressStyle::with_template("indexing [{bar:40}] {pos}/{len} {per_sec} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    let mut words = 0u64;
+    for id in 0..count {
+        let a = article(i64::try_from(id)?, &vocabulary, stories, &mut rng);
+        words += (a.headline.split(' ').count() + a.body.split(' ').count()) as u64;
+        index.put(&a)?;
+        if id % 100_000 == 99_999 {
+            index.commit()?;
+        }
+        bar.inc(1);
+    }
+    index.commit()?;
+    bar.finish_and_clear();
+    let indexing = started.elapsed();
+
+    let mut times = Vec::with_capacity(queries);
+    for _ in 0..queries {
+        let n = 1 + rng.below(3);
+        let text = (0..n)
+            .map(|_| vocabulary.draw(&mut rng).to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let t = Instant::now();
+        index.search(
+            &SearchQuery {
+                text,
+                limit: 10,
+                ..SearchQuery::default()
+            },
+            jiff::Timestamp::now(),
+        )?;
+        times.push(t.elapsed());
+    }
+    times.sort();
+    let mut related = Vec::new();
+    for _ in 0..(queries / 10).max(10) {
+        let id = i64::try_from(rng.below(count))?;
+        let t = Instant::now();
+        let own = index.neighbours(id, NEIGHBOURS)?;
+        let lists: std::collections::HashMap<i64, Vec<(i64, f32)>> = own
+            .iter()
+            .take(EXPAND)
+            .map(|(n, _)| Ok((*n, index.neighbours(*n, NEIGHBOURS)?)))
+            .collect::<Result<_, dateline_search::SearchError>>()?;
+        let _ = rank(id, &|x| {
+            if x == id {
+                Some(own.clone())
+            } else {
+                lists.get(&x).cloned()
+            }
+        });
+        related.push(t.elapsed());
+    }
+    related.sort();
+    let mut neighbour = Vec::new();
+    for _ in 0..(queries / 10).max(10) {
+        let id = i64::try_from(rng.below(count))?;
+        let t = Instant::now();
+        index.neighbours(id, NEIGHBOURS)?;
+        neighbour.push(t.elapsed());
+    }
+    neighbour.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    Ok(format!(
+        "articles: {count} ({words} words), generated and indexed in {:.1} s: {:.0} articles/s\n\
+         index size: {:.1} MB\n\
+         search ({queries} queries of 1 to 3 words, 10 hits with snippets): p50 {:.2} ms, p99 {:.2} ms\n\
+         one neighbour list (more-like-this, 100 neighbours): p50 {:.2} ms, p99 {:.2} ms\n\
+         related stories, cold (the article's list and its 30 nearest's, then the ranking): p50 {:.2} ms, p99 {:.2} ms\n",
+        indexing.as_secs_f64(),
+        count as f64 / indexing.as_secs_f64(),
+        dir_size(dir) as f64 / 1e6,
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.99)),
+        ms(percentile(&neighbour, 0.5)),
+        ms(percentile(&neighbour, 0.99)),
+        ms(percentile(&related, 0.5)),
+        ms(percentile(&related, 0.99)),
+    ))
+}
