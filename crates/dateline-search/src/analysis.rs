@@ -106,8 +106,8 @@ impl Tokenizer for CjkBigrams {
                 if i == j {
                     push(start, end_of(i), &mut tokens);
                 } else {
-                    for k in i..j {
-                        push(chars[k].0, end_of(k + 1), &mut tokens);
+                    for (k, (from, _)) in chars.iter().enumerate().take(j).skip(i) {
+                        push(*from, end_of(k + 1), &mut tokens);
                     }
                 }
                 i = j + 1;

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, OwnedValue, Schema, TextFieldIndexing, TextOptions, Value, FAST,
@@ -162,7 +162,9 @@ pub struct Hit {
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SearchResults {
+    /// How many matched: exactly, or at least (when `exact` is false).
     pub total: usize,
+    pub exact: bool,
     pub hits: Vec<Hit>,
     /// A query with each unknown word replaced by the nearest known one, when there is one.
     pub did_you_mean: Option<String>,
@@ -317,6 +319,14 @@ impl SearchIndex {
     }
 
     fn text_query(&self, text: &str) -> Box<dyn Query> {
+        // Plain words, the usual query, become one flat union of term queries, which the index
+        // answers without scoring every match; quotes, signs and field names go through the
+        // query parser.
+        if !text.contains(['"', ':', '+', '-', '(', '*', '^']) {
+            if let Ok(q) = self.flat_query(text) {
+                return q;
+            }
+        }
         let f = &self.fields;
         let mut fields: Vec<Field> = f.title.to_vec();
         fields.extend(f.body);
@@ -326,6 +336,39 @@ impl SearchIndex {
         }
         let (query, _) = parser.parse_query_lenient(text);
         query
+    }
+
+    /// Every word of `text`, analyzed as each language group does, in that group's title
+    /// (weighted double) and body fields.
+    fn flat_query(&self, text: &str) -> Result<Box<dyn Query>, SearchError> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (g, group) in GROUPS.iter().enumerate() {
+            let mut analyzer = self
+                .index
+                .tokenizers()
+                .get(&format!("dl_{group}"))
+                .ok_or_else(|| SearchError::Query(format!("no analyzer for {group}")))?;
+            let mut stream = analyzer.token_stream(text);
+            while stream.advance() {
+                let token = stream.token().text.clone();
+                for (field, boost) in [(self.fields.title[g], 2.0), (self.fields.body[g], 1.0)] {
+                    let term = Term::from_field_text(field, &token);
+                    if !seen.insert(term.clone()) {
+                        continue;
+                    }
+                    let q: Box<dyn Query> = Box::new(tantivy::query::BoostQuery::new(
+                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                        boost,
+                    ));
+                    clauses.push((Occur::Should, q));
+                }
+            }
+        }
+        if clauses.is_empty() {
+            return Err(SearchError::Query("no words".into()));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
     /// Searches published articles: every word, in any of their languages' fields, with the
@@ -378,24 +421,42 @@ impl SearchIndex {
                 Box::new(RangeQuery::new(bound(q.from, true), bound(q.to, false))),
             ));
         }
-        let query = BooleanQuery::new(clauses);
+        // Without filters the words are the query: nothing wraps them to slow the union down.
+        let query: Box<dyn Query> = if clauses.len() == 1 {
+            text.box_clone()
+        } else {
+            Box::new(BooleanQuery::new(clauses))
+        };
         let now_secs = now.as_second();
         // Relevance blended with recency: a story of today counts up to half again as much as
-        // the same match a year old, falling off over about a month.
-        let top = TopDocs::with_limit(q.limit.max(1))
-            .and_offset(q.offset)
-            .tweak_score(move |segment: &tantivy::SegmentReader| {
-                let dates = segment.fast_fields().date("published").ok();
-                move |doc: tantivy::DocId, score: f32| {
-                    let published = dates
-                        .as_ref()
-                        .and_then(|c| c.first(doc))
-                        .map_or(0, |d| d.into_timestamp_secs());
-                    let age_days = ((now_secs - published).max(0) as f32) / 86_400.0;
-                    score * (1.0 + 0.5 / (1.0 + age_days / 30.0))
-                }
-            });
-        let (found, total) = searcher.search(&query, &(top, Count))?;
+        // the same match a year old, falling off over about a month. The candidates are the
+        // best by relevance alone (which the index finds without scoring every match), four
+        // times as many as the page needs; recency reorders them.
+        let window = (q.offset + q.limit).max(1) * 4 + 20;
+        // No exact count: counting visits every match, which the top documents alone do not
+        // need (the index skips blocks that cannot make the page). What was found says whether
+        // there are more.
+        let candidates = searcher.search(&*query, &TopDocs::with_limit(window))?;
+        let total = candidates.len();
+        let exact = total < window;
+        let mut blended: Vec<(f32, DocAddress)> = Vec::with_capacity(candidates.len());
+        for (score, address) in candidates {
+            let published = searcher
+                .segment_reader(address.segment_ord)
+                .fast_fields()
+                .date("published")
+                .ok()
+                .and_then(|c| c.first(address.doc_id))
+                .map_or(0, |d| d.into_timestamp_secs());
+            let age_days = ((now_secs - published).max(0) as f32) / 86_400.0;
+            blended.push((score * (1.0 + 0.5 / (1.0 + age_days / 30.0)), address));
+        }
+        blended.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let found: Vec<(f32, DocAddress)> = blended
+            .into_iter()
+            .skip(q.offset)
+            .take(q.limit.max(1))
+            .collect();
         let mut generators = Vec::new();
         if !words.is_empty() {
             for field in f.body.iter().chain(f.title.iter()) {
@@ -453,6 +514,7 @@ impl SearchIndex {
         };
         Ok(SearchResults {
             total,
+            exact,
             hits,
             did_you_mean,
         })
@@ -705,9 +767,8 @@ impl SearchIndex {
                 continue;
             }
             let mut df = 0u64;
-            for g in 0..4 {
-                df +=
-                    u64::from(searcher.doc_freq(&Term::from_field_text(self.fields.body[g], &t))?);
+            for field in self.fields.body {
+                df += searcher.doc_freq(&Term::from_field_text(field, &t))?;
             }
             shared.push(((total / (1.0 + df as f64)).ln(), t));
         }

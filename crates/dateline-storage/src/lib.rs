@@ -157,6 +157,8 @@ pub struct DeskFilter {
     pub lang: Option<Lang>,
     /// Only these: articles on these desks, or by this author (`None`: every article).
     pub visible_to: Option<(Vec<Slug>, i64)>,
+    /// Only articles whose headline or body holds every one of these words, in any state.
+    pub words: Option<String>,
     pub limit: u32,
     pub offset: u32,
 }

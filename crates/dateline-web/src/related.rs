@@ -15,10 +15,13 @@ const PROFILED: usize = EXPAND;
 /// The most neighbour lists kept.
 const KEPT: usize = 20_000;
 
+/// The neighbour lists read at one generation of the index.
+type Lists = (u64, HashMap<i64, Vec<(i64, f32)>>);
+
 /// Neighbour lists, for as long as the index does not change.
 #[derive(Default)]
 pub struct Neighbours {
-    lists: Mutex<(u64, HashMap<i64, Vec<(i64, f32)>>)>,
+    lists: Mutex<Lists>,
 }
 
 impl Neighbours {

@@ -1425,11 +1425,12 @@ pub async fn a_blocked_suggestion_is_never_shown(store: Arc<dyn Store>) {
     )
     .await;
     let suggested = vec!["c".to_string(), "b".to_string()];
+    let article = ids[0];
     let shown = |store: Arc<dyn Store>| {
         let suggested = suggested.clone();
         async move {
             store
-                .article_page_with(ids[0], later(), &suggested)
+                .article_page_with(article, later(), &suggested)
                 .await
                 .unwrap()
                 .unwrap()

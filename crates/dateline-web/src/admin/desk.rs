@@ -23,6 +23,7 @@ const PER_GROUP: u32 = 50;
 
 #[derive(Deserialize, Default)]
 pub struct Filters {
+    q: Option<String>,
     desk: Option<String>,
     author: Option<String>,
     lang: Option<String>,
@@ -63,6 +64,7 @@ struct View {
     desks: Vec<Choice>,
     langs: Vec<Choice>,
     author: String,
+    q: String,
     problem: Option<String>,
 }
 
@@ -125,7 +127,13 @@ pub async fn show(
     let grants = &account.grants;
     let visible_to = (!grants.has(Role::ChiefEditor))
         .then(|| (grants.desks().cloned().collect::<Vec<_>>(), account.id));
+    let words = filters
+        .q
+        .as_deref()
+        .map(dateline_core::text::clean_line)
+        .filter(|w| !w.is_empty());
     let filter = |state: WorkflowState| DeskFilter {
+        words: words.clone(),
         state: Some(state),
         desk: wanted_desk.clone(),
         author,
@@ -237,6 +245,7 @@ pub async fn show(
             desks,
             langs,
             author: author_name,
+            q: words.clone().unwrap_or_default(),
             problem,
         },
     )

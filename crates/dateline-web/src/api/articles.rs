@@ -529,6 +529,7 @@ pub async fn act(
 
 #[derive(Deserialize)]
 pub struct DeskQuery {
+    q: Option<String>,
     state: Option<String>,
     desk: Option<String>,
     author: Option<String>,
@@ -595,7 +596,13 @@ pub async fn list(
     let page = query.page.unwrap_or(1).max(1);
     let visible_to = (!grants.has(Role::ChiefEditor))
         .then(|| (grants.desks().cloned().collect::<Vec<_>>(), account.id));
+    let words = query
+        .q
+        .as_deref()
+        .map(dateline_core::text::clean_line)
+        .filter(|w| !w.is_empty());
     let filter = dateline_storage::DeskFilter {
+        words,
         state: wanted_state,
         desk,
         author,

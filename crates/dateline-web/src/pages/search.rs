@@ -45,6 +45,7 @@ struct SearchView {
     frame: Frame,
     q: String,
     total: usize,
+    exact: bool,
     hits: Vec<HitView>,
     did_you_mean: Option<(String, String)>,
     problem: Option<String>,
@@ -146,6 +147,7 @@ pub async fn page(
         frame,
         q: q.clone(),
         total: 0,
+        exact: true,
         hits: vec![],
         did_you_mean: None,
         problem: None,
@@ -158,6 +160,7 @@ pub async fn page(
             let page = params.page.unwrap_or(1);
             let (found, live) = run(&state, sq).await?;
             view.total = found.total;
+            view.exact = found.exact;
             view.hits = found
                 .hits
                 .iter()
@@ -197,7 +200,7 @@ pub async fn page(
             if page > 1 {
                 view.newer_url = Some(with_page(page - 1));
             }
-            if page * PER_PAGE < found.total && page < MAX_PAGE {
+            if (!found.exact || page * PER_PAGE < found.total) && page < MAX_PAGE {
                 view.older_url = Some(with_page(page + 1));
             }
         }
@@ -240,6 +243,7 @@ pub async fn api(
         .collect();
     Ok(Json(json!({
         "total": found.total,
+        "total_is_exact": found.exact,
         "page": params.page.unwrap_or(1),
         "hits": hits,
         "did_you_mean": found.did_you_mean,

@@ -1001,6 +1001,13 @@ async fn the_desk_filters_and_an_editor_previews_and_compares() {
     assert!(drafts("/admin?author=nobody", chief.clone())
         .await
         .is_empty());
+    // Editors search their desks in every state, drafts included: words of headline or body.
+    assert_eq!(
+        drafts("/admin?q=cup+tonight", chief.clone()).await,
+        ["Cup final tonight"]
+    );
+    assert_eq!(drafts("/admin?q=first+text", chief.clone()).await.len(), 3);
+    assert!(drafts("/admin?q=100%25", chief.clone()).await.is_empty());
     // An editor of the sport desk sees that desk only.
     let sporty = app.session_cookie("sporty", PASSWORD).await;
     assert_eq!(

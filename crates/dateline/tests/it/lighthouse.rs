@@ -1,5 +1,5 @@
-//! Lighthouse audits of the demo's home and article pages, on mobile and desktop: 100 in
-//! accessibility, best practices and SEO.
+//! Lighthouse audits of the demo's home, article and search pages, on mobile and desktop: 100
+//! in accessibility, best practices and SEO; and of the admin's desk, editor and history.
 
 use std::process::Command;
 
@@ -89,7 +89,11 @@ async fn demo_pages_score_100_in_accessibility_best_practices_and_seo() {
     let article = home.attrs(".lead .headline a", "href").remove(0);
     let mut report = Vec::new();
     let mut perfect = true;
-    for (name, path) in [("home", "/".to_string()), ("article", article)] {
+    for (name, path) in [
+        ("home", "/".to_string()),
+        ("article", article),
+        ("search", "/search?q=ambassador".to_string()),
+    ] {
         for desktop in [false, true] {
             let url = app.url(&path);
             let (scores, failed) = tokio::task::spawn_blocking(move || audit(&url, desktop))
