@@ -300,6 +300,14 @@ pub async fn save(
             )));
         }
     }
+    // A save that leaves out the publication time keeps the one the article has: a draft's
+    // does not move at every save.
+    let mut body = body;
+    if !body.contains_key("published") && !body.contains_key("published_local") {
+        if let Some(published) = current.record.get("published") {
+            body.insert("published".into(), published.clone());
+        }
+    }
     let article = parse_article(&state, body, current.key.as_str())?;
     // Moving it to another desk needs the right there too.
     if article.section() != &current.section {
