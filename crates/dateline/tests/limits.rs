@@ -50,9 +50,17 @@ impl tracing::field::Visit for IsSetUp {
     }
 }
 
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountStatements {
-    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
-        if event.metadata().target() == "sqlx::query" {
+impl<S> tracing_subscriber::Layer<S> for CountStatements
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        // Only what a request runs: the followers of the stream (search index, webhooks) poll
+        // beside it, outside any request's span.
+        let in_request = ctx
+            .event_scope(event)
+            .is_some_and(|mut scope| scope.any(|span| span.name() == "request"));
+        if in_request && event.metadata().target() == "sqlx::query" {
             let mut set_up = IsSetUp(false);
             event.record(&mut set_up);
             if !set_up.0 {
@@ -294,8 +302,8 @@ async fn shutdown_lets_a_request_in_flight_finish_and_then_stops() {
 }
 
 /// The statements one request costs, once the database's connections are open (opening one
-/// runs statements of its own): the least of three tries, as the server's webhook follower reads
-/// the stream once a second beside it.
+/// runs statements of its own): the least of three tries. Only statements run within a
+/// request's span count: the followers of the stream poll beside it.
 async fn statements(app: &TestApp, path: &str, status: u16) -> usize {
     for _ in 0..3 {
         let _ = app.get(path).await.text().await;
