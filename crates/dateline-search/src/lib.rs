@@ -26,10 +26,17 @@ pub mod analysis;
 pub mod eval;
 pub mod related;
 
+/// Neighbour lists in memory, each with when it was read.
+type KeptLists = std::collections::HashMap<i64, (std::time::Instant, Vec<(i64, f32)>)>;
+
 /// The language groups, each with its own title and body fields.
 const GROUPS: [&str; 4] = ["en", "ru", "zh", "plain"];
 /// The memory the index writer may use before it flushes.
 const WRITER_MEMORY: usize = 64 << 20;
+/// How long a neighbour list read from the index is used before it is read again.
+pub const LIST_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+/// The most neighbour lists kept in memory (about 1 KB each).
+const LISTS_KEPT: usize = 200_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -174,6 +181,10 @@ pub struct SearchResults {
 pub struct SearchIndex {
     /// Counts the commits, so that what was read from the index can tell it is out of date.
     generation: std::sync::atomic::AtomicU64,
+    /// Neighbour lists already read, each with when: an article put in or taken out loses its
+    /// own, and every list is read again after [`LIST_LIFETIME`], so that new arrivals join
+    /// the lists of older articles.
+    lists: Mutex<KeptLists>,
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -216,6 +227,7 @@ impl SearchIndex {
         let writer = index.writer(WRITER_MEMORY)?;
         Ok(SearchIndex {
             generation: std::sync::atomic::AtomicU64::new(0),
+            lists: Mutex::new(std::collections::HashMap::new()),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -260,13 +272,45 @@ impl SearchIndex {
         let writer = self.writer();
         writer.delete_term(Term::from_field_i64(f.id, a.id));
         writer.add_document(doc)?;
+        self.forget(a.id);
         Ok(())
+    }
+
+    fn forget(&self, id: i64) {
+        if let Ok(mut lists) = self.lists.lock() {
+            lists.remove(&id);
+        }
+    }
+
+    /// An article's neighbour list, as [`SearchIndex::neighbours`] reads it with
+    /// [`related::NEIGHBOURS`] of them, from memory when it was read lately.
+    pub fn neighbour_list(&self, id: i64) -> Result<Vec<(i64, f32)>, SearchError> {
+        if let Ok(lists) = self.lists.lock() {
+            if let Some((at, list)) = lists.get(&id) {
+                if at.elapsed() < LIST_LIFETIME {
+                    return Ok(list.clone());
+                }
+            }
+        }
+        let list = self.neighbours(id, related::NEIGHBOURS)?;
+        if let Ok(mut lists) = self.lists.lock() {
+            if lists.len() >= LISTS_KEPT {
+                // The oldest half goes.
+                let mut ages: Vec<std::time::Instant> = lists.values().map(|(at, _)| *at).collect();
+                ages.sort_unstable();
+                let cut = ages[ages.len() / 2];
+                lists.retain(|_, (at, _)| *at > cut);
+            }
+            lists.insert(id, (std::time::Instant::now(), list.clone()));
+        }
+        Ok(list)
     }
 
     /// Takes an article out.
     pub fn remove(&self, id: i64) {
         self.writer()
             .delete_term(Term::from_field_i64(self.fields.id, id));
+        self.forget(id);
     }
 
     /// Takes every article out (before a rebuild).

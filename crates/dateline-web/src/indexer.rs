@@ -21,6 +21,8 @@ pub const REBUILD: &str = "search.rebuild";
 pub const REBUILT: &str = "search.rebuilt";
 /// How many changes one step reads.
 const BATCH: u32 = 500;
+/// The most articles of one step whose neighbour lists are read at once.
+const WARMED: usize = 20;
 /// How long the follower waits when the stream has nothing new.
 const POLL: Duration = Duration::from_millis(200);
 
@@ -63,17 +65,32 @@ pub async fn step(
     };
     let articles: BTreeSet<ArticleId> = changes.iter().filter_map(|c| c.article).collect();
     let now = Timestamp::now();
+    let mut live = Vec::new();
     for id in articles {
         // What readers see now decides: a change may already be overtaken by a later one.
         match store.article(id, now).await? {
-            Some(article) => index.put(&indexed(&article))?,
+            Some(article) => {
+                index.put(&indexed(&article))?;
+                live.push(id.get());
+            }
             None => index.remove(id.get()),
         }
     }
     let committing = index.clone();
-    tokio::task::spawn_blocking(move || committing.commit())
-        .await
-        .map_err(|e| IndexError::Storage(StorageError::Corrupt(e.to_string())))??;
+    // A story just published has its neighbour list read here, off the reader's request; a
+    // batch of an import leaves that to the first reader of each.
+    let warm = live.len() <= WARMED;
+    tokio::task::spawn_blocking(move || {
+        committing.commit()?;
+        if warm {
+            for id in live {
+                committing.neighbour_list(id)?;
+            }
+        }
+        Ok::<(), dateline_search::SearchError>(())
+    })
+    .await
+    .map_err(|e| IndexError::Storage(StorageError::Corrupt(e.to_string())))??;
     store.set_stream_position(CONSUMER, last).await?;
     Ok(last)
 }

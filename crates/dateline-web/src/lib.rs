@@ -107,7 +107,7 @@ pub fn app(
 ) -> Router {
     let state = Arc::new(AppState {
         search,
-        neighbours: related::Neighbours::default(),
+        neighbours: related::Neighbours,
         store,
         templates: render::Templates::new(),
         csp: headers::content_security_policy(&site.image_hosts),

@@ -1,9 +1,9 @@
 //! Related stories the index suggests for an article page: the article's neighbours by
 //! content, re-ranked by how alike their own neighbourhoods are (`dateline_search::related`).
-//! Neighbour lists are kept in memory until the index changes.
+//! The index keeps neighbour lists in memory for a while; the follower reads the lists of what
+//! it puts in, so that a story just published finds its own list ready.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use dateline_search::related::{rank, EXPAND, NEIGHBOURS};
 use dateline_search::SearchIndex;
@@ -12,43 +12,20 @@ use dateline_search::SearchIndex;
 /// many as lend their neighbours as candidates. A page shows a handful of stories, and those
 /// come from among these; the evaluation ranks every candidate.
 const PROFILED: usize = EXPAND;
-/// The most neighbour lists kept.
-const KEPT: usize = 20_000;
 
-/// The neighbour lists read at one generation of the index.
-type Lists = (u64, HashMap<i64, Vec<(i64, f32)>>);
-
-/// Neighbour lists, for as long as the index does not change.
+/// Related stories from the index's neighbour lists, which it keeps in memory for a while.
 #[derive(Default)]
-pub struct Neighbours {
-    lists: Mutex<Lists>,
-}
+pub struct Neighbours;
 
 impl Neighbours {
     fn list(&self, index: &SearchIndex, id: i64) -> Option<Vec<(i64, f32)>> {
-        let generation = index.generation();
-        if let Ok(mut kept) = self.lists.lock() {
-            if kept.0 != generation {
-                *kept = (generation, HashMap::new());
-            }
-            if let Some(list) = kept.1.get(&id) {
-                return Some(list.clone());
-            }
-        }
-        let list = match index.neighbours(id, NEIGHBOURS) {
-            Ok(list) => list,
+        match index.neighbour_list(id) {
+            Ok(list) => Some(list),
             Err(e) => {
                 tracing::warn!(article = id, error = %e, "could not read an article's neighbours");
-                return None;
+                None
             }
-        };
-        if let Ok(mut kept) = self.lists.lock() {
-            if kept.1.len() >= KEPT {
-                kept.1.clear();
-            }
-            kept.1.insert(id, list.clone());
         }
-        Some(list)
     }
 
     /// The articles related to `id`, best first, with their scores.
