@@ -282,6 +282,42 @@ async fn append_change(
     Ok(())
 }
 
+/// The keys of an account's desks, each checked to name a section; one that names none is
+/// [`StorageError::NotFound`].
+async fn existing_desks(
+    conn: &mut SqliteConnection,
+    grants: &Grants,
+) -> Result<Vec<String>, StorageError> {
+    let desks: Vec<String> = grants.desks().map(Slug::to_string).collect();
+    if desks.is_empty() {
+        return Ok(desks);
+    }
+    let mut q = QueryBuilder::new("SELECT key FROM sections WHERE key IN (");
+    push_keys(&mut q, &desks);
+    let found: HashSet<String> = q
+        .build()
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<Result<_, _>>()?;
+    if let Some(missing) = desks.iter().find(|d| !found.contains(*d)) {
+        return Err(StorageError::NotFound(format!("section {missing:?}")));
+    }
+    Ok(desks)
+}
+
+/// A `LIKE` pattern that finds `word` anywhere, its own `%`, `_` and backslash taken literally
+/// (with a backslash as the `ESCAPE` character).
+fn like_anywhere(word: &str) -> String {
+    format!(
+        "%{}%",
+        word.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 /// Adds `IN` list items for `keys` to a query that ends with `IN (`, and closes it.
 fn push_keys<'a>(q: &mut QueryBuilder<'a, Sqlite>, keys: &'a [String]) {
     let mut items = q.separated(", ");
@@ -1246,12 +1282,8 @@ impl Store for SqliteStore {
         ));
         q.push_bind(as_of.as_second());
         for word in words.split_whitespace().take(8) {
-            let escaped = word
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
             q.push(" AND a.headline LIKE ")
-                .push_bind(format!("%{escaped}%"))
+                .push_bind(like_anywhere(word))
                 .push(" ESCAPE '\\'");
         }
         q.push(" ORDER BY a.published_at DESC LIMIT ")
@@ -1438,21 +1470,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<Account, StorageError> {
         let mut tx = self.write().await?;
-        let desks: Vec<String> = grants.desks().map(Slug::to_string).collect();
-        if !desks.is_empty() {
-            let mut q = QueryBuilder::new("SELECT key, id FROM sections WHERE key IN (");
-            push_keys(&mut q, &desks);
-            let found: HashSet<String> = q
-                .build()
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()?;
-            if let Some(missing) = desks.iter().find(|d| !found.contains(*d)) {
-                return Err(StorageError::NotFound(format!("section {missing:?}")));
-            }
-        }
+        let desks = existing_desks(&mut tx, grants).await?;
         let roles: Vec<&str> = grants.roles().map(Role::name).collect();
         let result = sqlx::query_scalar(
             "INSERT INTO accounts (username, password_hash, roles, desks, created_at, updated_at) \
@@ -1521,21 +1539,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<(), StorageError> {
         let mut tx = self.write().await?;
-        let desks: Vec<String> = grants.desks().map(Slug::to_string).collect();
-        if !desks.is_empty() {
-            let mut q = QueryBuilder::new("SELECT key FROM sections WHERE key IN (");
-            push_keys(&mut q, &desks);
-            let found: HashSet<String> = q
-                .build()
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get(0))
-                .collect::<Result<_, _>>()?;
-            if let Some(missing) = desks.iter().find(|d| !found.contains(*d)) {
-                return Err(StorageError::NotFound(format!("section {missing:?}")));
-            }
-        }
+        let desks = existing_desks(&mut tx, grants).await?;
         let roles: Vec<&str> = grants.roles().map(Role::name).collect();
         let changed = sqlx::query(
             "UPDATE accounts SET roles = $2, desks = $3, updated_at = $4 WHERE username = $1",
@@ -1704,12 +1708,7 @@ impl Store for SqliteStore {
             // An editor's search of their own desk, drafts included: the index holds only what
             // readers see, so this one reads the desk's articles themselves.
             for word in words.split_whitespace().take(8) {
-                let like = format!(
-                    "%{}%",
-                    word.replace('\\', "\\\\")
-                        .replace('%', "\\%")
-                        .replace('_', "\\_")
-                );
+                let like = like_anywhere(word);
                 q.push(" AND (a.headline LIKE ")
                     .push_bind(like.clone())
                     .push(" ESCAPE '\\' OR a.body_html LIKE ")

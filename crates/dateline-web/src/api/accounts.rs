@@ -27,6 +27,20 @@ fn admin(account: &Account) -> Result<(), ApiError> {
     }
 }
 
+/// Roles and desks as an admin names them, checked into grants; what is wrong is a 422.
+fn grants(roles: &[String], desks: &[String]) -> Result<Grants, ApiError> {
+    let invalid = |e: String| ApiError::Unprocessable(e);
+    let roles = roles
+        .iter()
+        .map(|r| Role::parse(r).map_err(|e| invalid(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let desks = desks
+        .iter()
+        .map(|d| Slug::parse(d).map_err(|e| invalid(format!("desks: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    Grants::new(roles, desks).map_err(|e| invalid(e.to_string()))
+}
+
 fn view(a: &Account) -> Value {
     json!({
         "id": a.id,
@@ -68,17 +82,7 @@ pub async fn create(
     admin(&account)?;
     let invalid = |e: String| ApiError::Unprocessable(e);
     let username = Username::parse(&request.username).map_err(|e| invalid(e.to_string()))?;
-    let roles = request
-        .roles
-        .iter()
-        .map(|r| Role::parse(r).map_err(|e| invalid(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let desks = request
-        .desks
-        .iter()
-        .map(|d| Slug::parse(d).map_err(|e| invalid(format!("desks: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let grants = Grants::new(roles, desks).map_err(|e| invalid(e.to_string()))?;
+    let grants = grants(&request.roles, &request.desks)?;
     let (password, generated) = match request.password {
         Some(p) => (
             Password::parse(&p).map_err(|e| invalid(e.to_string()))?,
@@ -199,17 +203,7 @@ pub async fn update(
     let invalid = |e: String| ApiError::Unprocessable(e);
     let username = Username::parse(&name)
         .map_err(|_| ApiError::NotFound(format!("account {name:?} not found")))?;
-    let roles = request
-        .roles
-        .iter()
-        .map(|r| Role::parse(r).map_err(|e| invalid(e.to_string())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let desks = request
-        .desks
-        .iter()
-        .map(|d| Slug::parse(d).map_err(|e| invalid(format!("desks: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let grants = Grants::new(roles, desks).map_err(|e| invalid(e.to_string()))?;
+    let grants = grants(&request.roles, &request.desks)?;
     if username == account.username && !grants.has(Role::Admin) {
         return Err(ApiError::Conflict(
             "an admin may not take away their own admin role".into(),
