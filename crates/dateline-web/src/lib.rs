@@ -90,6 +90,8 @@ pub struct AppState {
     pub search: Arc<dateline_search::SearchIndex>,
     /// Neighbour lists of the index, for related stories.
     pub neighbours: related::Neighbours,
+    /// Places for the article pages' rankings of related stories: two at once.
+    pub rankings: Arc<tokio::sync::Semaphore>,
 }
 
 /// The language edition a route belongs to.
@@ -108,6 +110,7 @@ pub fn app(
     let state = Arc::new(AppState {
         search,
         neighbours: related::Neighbours,
+        rankings: Arc::new(tokio::sync::Semaphore::new(2)),
         store,
         templates: render::Templates::new(),
         csp: headers::content_security_policy(&site.image_hosts),

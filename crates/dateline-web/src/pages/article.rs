@@ -109,8 +109,16 @@ const RELATED_SHOWN: usize = 6;
 
 /// The keys of the stories the search index suggests for an article, best first.
 async fn suggested_keys(state: &Arc<AppState>, id: i64) -> Vec<String> {
+    // A ranking whose lists are not in memory costs dozens of index queries: at most two run
+    // at once, and a page that finds both places taken shows its pinned stories only, rather
+    // than let a flood of cold pages queue up behind the index.
+    let Ok(permit) = state.rankings.clone().try_acquire_owned() else {
+        tracing::debug!(article = id, "related stories skipped: the index is busy");
+        return vec![];
+    };
     let worker = state.clone();
     let found = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
         let ranked = worker.neighbours.suggest(&worker.search, id);
         let ids: Vec<i64> = ranked
             .iter()
