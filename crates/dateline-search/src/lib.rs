@@ -24,19 +24,13 @@ use tantivy::{
 
 pub mod analysis;
 pub mod eval;
+mod graph;
 pub mod related;
-
-/// Neighbour lists in memory, each with when it was read.
-type KeptLists = std::collections::HashMap<i64, (std::time::Instant, Vec<(i64, f32)>)>;
 
 /// The language groups, each with its own title and body fields.
 const GROUPS: [&str; 4] = ["en", "ru", "zh", "plain"];
 /// The memory the index writer may use before it flushes.
 const WRITER_MEMORY: usize = 64 << 20;
-/// How long a neighbour list read from the index is used before it is read again.
-pub const LIST_LIFETIME: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-/// The most neighbour lists kept in memory (about 1 KB each).
-const LISTS_KEPT: usize = 200_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -50,6 +44,8 @@ pub enum SearchError {
     Query(String),
     #[error("the search index could not be read: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the neighbour graph beside the search index: {0}")]
+    Graph(String),
 }
 
 /// An article as the index takes it.
@@ -181,10 +177,14 @@ pub struct SearchResults {
 pub struct SearchIndex {
     /// Counts the commits, so that what was read from the index can tell it is out of date.
     generation: std::sync::atomic::AtomicU64,
-    /// Neighbour lists already read, each with when: an article put in or taken out loses its
-    /// own, and every list is read again after [`LIST_LIFETIME`], so that new arrivals join
-    /// the lists of older articles.
-    lists: Mutex<KeptLists>,
+    /// Each article's neighbour list, kept once read (`graph.rs`).
+    graph: graph::Graph,
+    /// The articles put in or taken out since the last commit: their lists go at the commit.
+    changed: Mutex<Vec<i64>>,
+    /// The articles whose lists went at a commit and were not read again since.
+    unlisted: Mutex<std::collections::BTreeSet<i64>>,
+    /// Whether the graph is still to be looked through for missing lists.
+    unscanned: std::sync::atomic::AtomicBool,
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -207,16 +207,20 @@ impl SearchIndex {
             .map_err(|e| SearchError::Query(format!("{}: {e}", dir.display())))?;
         let index = Index::open_or_create(directory, schema)
             .map_err(|_| SearchError::Schema(dir.display().to_string()))?;
-        SearchIndex::with(index, fields)
+        SearchIndex::with(index, fields, graph::Graph::open(dir)?)
     }
 
     /// An index in memory, for evaluations and tests.
     pub fn in_memory() -> Result<SearchIndex, SearchError> {
         let (schema, fields) = schema();
-        SearchIndex::with(Index::create_in_ram(schema), fields)
+        SearchIndex::with(
+            Index::create_in_ram(schema),
+            fields,
+            graph::Graph::in_memory()?,
+        )
     }
 
-    fn with(index: Index, fields: Fields) -> Result<SearchIndex, SearchError> {
+    fn with(index: Index, fields: Fields, graph: graph::Graph) -> Result<SearchIndex, SearchError> {
         for (name, analyzer) in analysis::analyzers() {
             index.tokenizers().register(name, analyzer);
         }
@@ -227,7 +231,10 @@ impl SearchIndex {
         let writer = index.writer(WRITER_MEMORY)?;
         Ok(SearchIndex {
             generation: std::sync::atomic::AtomicU64::new(0),
-            lists: Mutex::new(std::collections::HashMap::new()),
+            graph,
+            changed: Mutex::new(Vec::new()),
+            unlisted: Mutex::new(std::collections::BTreeSet::new()),
+            unscanned: std::sync::atomic::AtomicBool::new(true),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -277,33 +284,99 @@ impl SearchIndex {
     }
 
     fn forget(&self, id: i64) {
-        if let Ok(mut lists) = self.lists.lock() {
-            lists.remove(&id);
-        }
+        self.changed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(id);
     }
 
     /// An article's neighbour list, as [`SearchIndex::neighbours`] reads it with
-    /// [`related::NEIGHBOURS`] of them, from memory when it was read lately.
+    /// [`related::NEIGHBOURS`] of them: from the graph when it is kept there, otherwise read
+    /// from the index and kept.
     pub fn neighbour_list(&self, id: i64) -> Result<Vec<(i64, f32)>, SearchError> {
-        if let Ok(lists) = self.lists.lock() {
-            if let Some((at, list)) = lists.get(&id) {
-                if at.elapsed() < LIST_LIFETIME {
-                    return Ok(list.clone());
+        if let Some(list) = self.graph.get(id)? {
+            return Ok(list);
+        }
+        match self.neighbours_found(id, related::NEIGHBOURS)? {
+            Some(list) => {
+                self.graph.put(&[(id, list.clone())])?;
+                Ok(list)
+            }
+            None => Ok(vec![]),
+        }
+    }
+
+    /// Keeps the graph up to date around articles just put in: each one's list is read anew,
+    /// and so are the lists of its nearest neighbours ([`related::EXPAND`] of them, those a
+    /// ranking reads), which a new arrival is most likely to join.
+    pub fn keep_graph(&self, ids: &[i64]) -> Result<(), SearchError> {
+        let mut done = std::collections::HashSet::new();
+        for id in ids {
+            let Some(own) = self.neighbours_found(*id, related::NEIGHBOURS)? else {
+                continue;
+            };
+            let mut lists = vec![(*id, own.clone())];
+            done.insert(*id);
+            for (n, _) in own.iter().take(related::EXPAND) {
+                if done.insert(*n) {
+                    if let Some(list) = self.neighbours_found(*n, related::NEIGHBOURS)? {
+                        lists.push((*n, list));
+                    }
+                }
+            }
+            self.graph.put(&lists)?;
+            let mut unlisted = self.unlisted();
+            for (n, _) in &lists {
+                unlisted.remove(n);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the lists of articles that have none kept, newest first, until `budget` has
+    /// passed; answers how many are still to read. The first call after the index is opened
+    /// looks through the whole graph for what is missing; after that, the articles put in
+    /// without their lists being read (a rebuild, an import) are the ones to read.
+    pub fn grow_graph(&self, budget: std::time::Duration) -> Result<usize, SearchError> {
+        let started = std::time::Instant::now();
+        if self
+            .unscanned
+            .swap(false, std::sync::atomic::Ordering::AcqRel)
+        {
+            let ids = self.ids()?;
+            let mut missing = Vec::new();
+            for chunk in ids.chunks(1024) {
+                let kept = self.graph.has(chunk)?;
+                missing.extend(
+                    chunk
+                        .iter()
+                        .zip(kept)
+                        .filter(|(_, k)| !k)
+                        .map(|(id, _)| *id),
+                );
+            }
+            self.unlisted().extend(missing);
+        }
+        while started.elapsed() < budget {
+            let Some(id) = self.unlisted().pop_last() else {
+                break;
+            };
+            if self.graph.get(id)?.is_none() {
+                if let Some(list) = self.neighbours_found(id, related::NEIGHBOURS)? {
+                    self.graph.put(&[(id, list)])?;
                 }
             }
         }
-        let list = self.neighbours(id, related::NEIGHBOURS)?;
-        if let Ok(mut lists) = self.lists.lock() {
-            if lists.len() >= LISTS_KEPT {
-                // The oldest half goes.
-                let mut ages: Vec<std::time::Instant> = lists.values().map(|(at, _)| *at).collect();
-                ages.sort_unstable();
-                let cut = ages[ages.len() / 2];
-                lists.retain(|_, (at, _)| *at > cut);
-            }
-            lists.insert(id, (std::time::Instant::now(), list.clone()));
-        }
-        Ok(list)
+        Ok(self.unlisted().len())
+    }
+
+    fn unlisted(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<i64>> {
+        self.unlisted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many articles have their neighbour list kept.
+    pub fn graph_len(&self) -> Result<u64, SearchError> {
+        self.graph.len()
     }
 
     /// Takes an article out.
@@ -313,18 +386,26 @@ impl SearchIndex {
         self.forget(id);
     }
 
-    /// Takes every article out (before a rebuild).
+    /// Takes every article out (before a rebuild), and their neighbour lists.
     pub fn clear(&self) -> Result<(), SearchError> {
         self.writer().delete_all_documents()?;
+        self.graph.clear()?;
+        self.unlisted().clear();
         Ok(())
     }
 
     /// Makes what was put in and taken out visible to searches.
+    /// The lists of the articles that changed are forgotten (to be read again from what is
+    /// now in the index), and the graph is made durable with it.
     pub fn commit(&self) -> Result<(), SearchError> {
         self.writer().commit()?;
         self.reader.reload()?;
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
+        let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()));
+        self.graph.remove(&changed)?;
+        self.graph.sync()?;
+        self.unlisted().extend(changed);
         Ok(())
     }
 
@@ -694,8 +775,17 @@ impl SearchIndex {
     /// query is the article's 25 terms of highest tf-idf in its headline and body (BM25
     /// more-like-this). The article itself is left out.
     pub fn neighbours(&self, id: i64, limit: usize) -> Result<Vec<(i64, f32)>, SearchError> {
+        Ok(self.neighbours_found(id, limit)?.unwrap_or_default())
+    }
+
+    /// [`SearchIndex::neighbours`], or nothing when the article is not in the index.
+    fn neighbours_found(
+        &self,
+        id: i64,
+        limit: usize,
+    ) -> Result<Option<Vec<(i64, f32)>>, SearchError> {
         let Some(address) = self.address_of(id)? else {
-            return Ok(vec![]);
+            return Ok(None);
         };
         let searcher = self.reader.searcher();
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -730,7 +820,7 @@ impl SearchIndex {
             }
         }
         out.truncate(limit);
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// The articles most like a text not in the index (a draft being written), as
@@ -1017,5 +1107,85 @@ mod tests {
             .neighbours_of_text("en", "Storm", "The harbour storm.", -1, 10)
             .expect("neighbours of a text");
         assert_eq!(draft.len(), 3);
+    }
+
+    fn ids_of(list: &[(i64, f32)]) -> std::collections::BTreeSet<i64> {
+        list.iter().map(|(d, _)| *d).collect()
+    }
+
+    #[test]
+    fn the_graph_is_kept_on_disk_and_up_to_date() {
+        let dir = tempfile::tempdir().expect("dir");
+        let storm = |id| {
+            article(
+                id,
+                "en",
+                "Harbour storm",
+                "Storm closes the harbour ferries.",
+            )
+        };
+        let trade = |id| {
+            article(
+                id,
+                "en",
+                "Grain talks",
+                "Grain tariffs and quotas in talks.",
+            )
+        };
+        {
+            let index = SearchIndex::open(dir.path()).expect("index");
+            for a in [storm(1), storm(2), trade(3), trade(4)] {
+                index.put(&a).expect("put");
+            }
+            index.commit().expect("commit");
+            // What an import leaves: every list to be read while the stream is quiet.
+            assert_eq!(index.graph_len().expect("len"), 0);
+            let left = index
+                .grow_graph(std::time::Duration::from_secs(60))
+                .expect("grow");
+            assert_eq!((left, index.graph_len().expect("len")), (0, 4));
+            assert_eq!(ids_of(&index.neighbour_list(1).expect("list")), [2].into());
+            // A story published later joins its neighbours' lists as the follower keeps them.
+            index.put(&storm(5)).expect("put");
+            index.commit().expect("commit");
+            index.keep_graph(&[5]).expect("keep");
+            assert_eq!(
+                ids_of(&index.neighbour_list(5).expect("list")),
+                [1, 2].into()
+            );
+            assert_eq!(
+                ids_of(&index.neighbour_list(1).expect("list")),
+                [2, 5].into()
+            );
+            // An article whose text changes loses its list at the commit.
+            index.put(&trade(1)).expect("put");
+            index.commit().expect("commit");
+            assert_eq!(index.graph_len().expect("len"), 4);
+            assert_eq!(
+                ids_of(&index.neighbour_list(1).expect("list")),
+                [3, 4].into()
+            );
+            // One taken out keeps no list; an id the index does not have gets none kept.
+            index.remove(4);
+            index.commit().expect("commit");
+            assert!(index.neighbour_list(4).expect("list").is_empty());
+            assert!(index.neighbour_list(99).expect("list").is_empty());
+        }
+        // A new process reads the lists from the disk, and finds nothing left to grow.
+        let index = SearchIndex::open(dir.path()).expect("reopened");
+        assert_eq!(index.graph_len().expect("len"), 4);
+        assert_eq!(
+            ids_of(&index.neighbour_list(5).expect("list")),
+            [1, 2].into()
+        );
+        assert_eq!(
+            index
+                .grow_graph(std::time::Duration::from_secs(60))
+                .expect("grow"),
+            0
+        );
+        index.clear().expect("clear");
+        index.commit().expect("commit");
+        assert_eq!(index.graph_len().expect("len"), 0);
     }
 }

@@ -3,6 +3,10 @@
 //! in the stream is kept in storage, so after a crash it catches up from there; when someone
 //! moves that position back (`dateline reindex` beside a running server), it empties the index
 //! and rebuilds it from the stream while the site keeps serving.
+//!
+//! It also keeps the index's neighbour graph, from which related stories are ranked: around
+//! each story as it is published, and, while the stream is quiet, for whatever an import or a
+//! rebuild put in without (newest first, a quarter of a second at a time).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -21,8 +25,12 @@ pub const REBUILD: &str = "search.rebuild";
 pub const REBUILT: &str = "search.rebuilt";
 /// How many changes one step reads.
 const BATCH: u32 = 500;
-/// The most articles of one step whose neighbour lists are read at once.
+/// The most articles of one step around which the neighbour graph is kept at once; a bigger
+/// step (an import, a rebuild) leaves its lists to be read while the stream is quiet.
 const WARMED: usize = 20;
+/// How long one turn of growing the neighbour graph may take while the stream is quiet: the
+/// next change waits for it at most this long.
+const GROWING: Duration = Duration::from_millis(250);
 /// How long the follower waits when the stream has nothing new.
 const POLL: Duration = Duration::from_millis(200);
 
@@ -77,15 +85,13 @@ pub async fn step(
         }
     }
     let committing = index.clone();
-    // A story just published has its neighbour list read here, off the reader's request; a
-    // batch of an import leaves that to the first reader of each.
+    // A story just published has its neighbour list read here, off the reader's request, and
+    // its nearest neighbours' lists read again so that it joins them.
     let warm = live.len() <= WARMED;
     tokio::task::spawn_blocking(move || {
         committing.commit()?;
         if warm {
-            for id in live {
-                committing.neighbour_list(id)?;
-            }
+            committing.keep_graph(&live)?;
         }
         Ok::<(), dateline_search::SearchError>(())
     })
@@ -133,7 +139,20 @@ pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>) {
                 tracing::debug!(position = next, "search index caught up");
                 position = next;
             }
-            Ok(_) => tokio::time::sleep(POLL).await,
+            Ok(_) => {
+                let growing = index.clone();
+                let left = tokio::task::spawn_blocking(move || growing.grow_graph(GROWING)).await;
+                match left {
+                    Ok(Ok(left)) if left > 0 => {
+                        tracing::debug!(left, "growing the neighbour graph");
+                        continue;
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "could not grow the neighbour graph"),
+                    Err(e) => tracing::warn!(error = %e, "growing the neighbour graph failed"),
+                }
+                tokio::time::sleep(POLL).await
+            }
             Err(e) => {
                 tracing::error!(error = %e, "the search index could not follow the stream; trying again");
                 tokio::time::sleep(Duration::from_secs(1)).await;

@@ -1,7 +1,8 @@
 //! Related stories the index suggests for an article page: the article's neighbours by
 //! content, re-ranked by how alike their own neighbourhoods are (`dateline_search::related`).
-//! The index keeps neighbour lists in memory for a while; the follower reads the lists of what
-//! it puts in, so that a story just published finds its own list ready.
+//! The index keeps each article's neighbour list in its graph, on disk; the follower keeps the
+//! graph up to date as stories are published, so that a page reads lists rather than running
+//! a query for each.
 
 use std::collections::HashMap;
 
@@ -13,7 +14,7 @@ use dateline_search::SearchIndex;
 /// come from among these; the evaluation ranks every candidate.
 const PROFILED: usize = EXPAND;
 
-/// Related stories from the index's neighbour lists, which it keeps in memory for a while.
+/// Related stories from the neighbour lists of the index's graph.
 #[derive(Default)]
 pub struct Neighbours;
 

@@ -205,17 +205,23 @@ pub fn search(count: u64, dir: &Path, queries: usize) -> anyhow::Result<String> 
         related.push(t.elapsed());
     }
     related.sort();
-    // The same rankings again, with the lists in memory as a running site keeps them.
-    let mut warm = Vec::new();
+    // The graph kept as the follower keeps it when each of these is published: the story's
+    // list and its nearest neighbours' read anew.
     let sample: Vec<i64> = (0..(queries / 10).max(10))
         .map(|_| i64::try_from(rng.below(count)).unwrap_or(0))
         .collect();
+    let mut upkeep = Vec::new();
     for id in &sample {
-        let own = index.neighbour_list(*id)?;
-        for (n, _) in own.iter().take(EXPAND) {
-            index.neighbour_list(*n)?;
-        }
+        let t = Instant::now();
+        index.keep_graph(&[*id])?;
+        upkeep.push(t.elapsed());
     }
+    upkeep.sort();
+    index.commit()?;
+    drop(index);
+    // A page's ranking in a new process: every list from the graph on disk.
+    let index = SearchIndex::open(dir)?;
+    let mut kept = Vec::new();
     for id in &sample {
         let id = *id;
         let t = Instant::now();
@@ -232,9 +238,9 @@ pub fn search(count: u64, dir: &Path, queries: usize) -> anyhow::Result<String> 
                 lists.get(&x).cloned()
             }
         });
-        warm.push(t.elapsed());
+        kept.push(t.elapsed());
     }
-    warm.sort();
+    kept.sort();
     let mut neighbour = Vec::new();
     for _ in 0..(queries / 10).max(10) {
         let id = i64::try_from(rng.below(count))?;
@@ -249,8 +255,9 @@ pub fn search(count: u64, dir: &Path, queries: usize) -> anyhow::Result<String> 
          index size: {:.1} MB\n\
          search ({queries} queries of 1 to 3 words, 10 hits with snippets): p50 {:.2} ms, p99 {:.2} ms\n\
          one neighbour list (more-like-this, 100 neighbours): p50 {:.2} ms, p99 {:.2} ms\n\
-         related stories, cold (the article's list and its 30 nearest's, then the ranking): p50 {:.2} ms, p99 {:.2} ms\n\
-         related stories, warm (those lists in memory, as a running site keeps them): p50 {:.2} ms, p99 {:.2} ms\n",
+         related stories, cold (the article's list and its 30 nearest's read from the index, then the ranking): p50 {:.2} ms, p99 {:.2} ms\n\
+         keeping the neighbour graph around a published story (its list and its 30 nearest's read anew): p50 {:.2} ms, p99 {:.2} ms\n\
+         related stories from the kept graph, in a new process (as an article page ranks them): p50 {:.2} ms, p99 {:.2} ms\n",
         indexing.as_secs_f64(),
         count as f64 / indexing.as_secs_f64(),
         dir_size(dir) as f64 / 1e6,
@@ -260,7 +267,9 @@ pub fn search(count: u64, dir: &Path, queries: usize) -> anyhow::Result<String> 
         ms(percentile(&neighbour, 0.99)),
         ms(percentile(&related, 0.5)),
         ms(percentile(&related, 0.99)),
-        ms(percentile(&warm, 0.5)),
-        ms(percentile(&warm, 0.99)),
+        ms(percentile(&upkeep, 0.5)),
+        ms(percentile(&upkeep, 0.99)),
+        ms(percentile(&kept, 0.5)),
+        ms(percentile(&kept, 0.99)),
     ))
 }

@@ -1,0 +1,184 @@
+//! The nearest-neighbour graph: each article's neighbour list, kept on disk beside the index
+//! (`neighbours.redb`), so that ranking an article's related stories reads some thirty lists
+//! instead of running a more-like-this query for each. Like the index, it is derived from the
+//! articles and can be rebuilt at any time; a list that is missing is read from the index and
+//! kept.
+//!
+//! Lists are written without waiting for the disk, and made durable with the index's next
+//! commit: after a crash the graph is as it was at a commit, and what it lost is read again.
+
+use std::path::Path;
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+
+use crate::SearchError;
+
+/// Article id to its neighbours: (id, score) pairs, best first, as little-endian i64 and f32.
+const LISTS: TableDefinition<i64, &[u8]> = TableDefinition::new("neighbours");
+/// The bytes one neighbour takes.
+const ENTRY: usize = 12;
+
+pub(crate) struct Graph {
+    db: Database,
+}
+
+impl From<redb::Error> for SearchError {
+    fn from(e: redb::Error) -> SearchError {
+        SearchError::Graph(e.to_string())
+    }
+}
+
+macro_rules! graph_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for SearchError {
+            fn from(e: $t) -> SearchError {
+                SearchError::Graph(e.to_string())
+            }
+        }
+    )*};
+}
+graph_errors!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+fn encode(list: &[(i64, f32)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(list.len() * ENTRY);
+    for (id, score) in list {
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&score.to_le_bytes());
+    }
+    out
+}
+
+fn decode(bytes: &[u8]) -> Vec<(i64, f32)> {
+    bytes
+        .chunks_exact(ENTRY)
+        .map(|c| {
+            let mut id = [0u8; 8];
+            let mut score = [0u8; 4];
+            id.copy_from_slice(&c[..8]);
+            score.copy_from_slice(&c[8..]);
+            (i64::from_le_bytes(id), f32::from_le_bytes(score))
+        })
+        .collect()
+}
+
+impl Graph {
+    /// Opens the graph in `dir`, making it if it is not there.
+    pub(crate) fn open(dir: &Path) -> Result<Graph, SearchError> {
+        let path = dir.join("neighbours.redb");
+        let db = Database::create(&path)
+            .map_err(|e| SearchError::Graph(format!("{}: {e}", path.display())))?;
+        Graph::with(db)
+    }
+
+    pub(crate) fn in_memory() -> Result<Graph, SearchError> {
+        let db = Database::builder().create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Graph::with(db)
+    }
+
+    fn with(db: Database) -> Result<Graph, SearchError> {
+        let tx = db.begin_write()?;
+        tx.open_table(LISTS)?;
+        tx.commit()?;
+        Ok(Graph { db })
+    }
+
+    /// The list kept for `id`, if there is one.
+    pub(crate) fn get(&self, id: i64) -> Result<Option<Vec<(i64, f32)>>, SearchError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(LISTS)?;
+        Ok(table.get(id)?.map(|v| decode(v.value())))
+    }
+
+    /// Which of these ids have a list.
+    pub(crate) fn has(&self, ids: &[i64]) -> Result<Vec<bool>, SearchError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(LISTS)?;
+        ids.iter().map(|id| Ok(table.get(*id)?.is_some())).collect()
+    }
+
+    /// Keeps these lists, replacing what was kept for each, in one transaction.
+    pub(crate) fn put(&self, lists: &[(i64, Vec<(i64, f32)>)]) -> Result<(), SearchError> {
+        if lists.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::None)?;
+        {
+            let mut table = tx.open_table(LISTS)?;
+            for (id, list) in lists {
+                table.insert(*id, encode(list).as_slice())?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets the lists of these articles, in one transaction.
+    pub(crate) fn remove(&self, ids: &[i64]) -> Result<(), SearchError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_write()?;
+        tx.set_durability(Durability::None)?;
+        {
+            let mut table = tx.open_table(LISTS)?;
+            for id in ids {
+                table.remove(*id)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Forgets every list.
+    pub(crate) fn clear(&self) -> Result<(), SearchError> {
+        let tx = self.db.begin_write()?;
+        tx.delete_table(LISTS)?;
+        tx.open_table(LISTS)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Makes every list written so far durable.
+    pub(crate) fn sync(&self) -> Result<(), SearchError> {
+        let tx = self.db.begin_write()?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many lists are kept.
+    pub(crate) fn len(&self) -> Result<u64, SearchError> {
+        let tx = self.db.begin_read()?;
+        Ok(tx.open_table(LISTS)?.len()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_outlive_the_process_and_are_forgotten_on_request() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let g = Graph::open(dir.path()).unwrap();
+            g.put(&[(1, vec![(2, 3.5), (3, 1.25)]), (2, vec![(1, 2.0)])])
+                .unwrap();
+            g.remove(&[2]).unwrap();
+            g.sync().unwrap();
+        }
+        let g = Graph::open(dir.path()).unwrap();
+        assert_eq!(g.get(1).unwrap(), Some(vec![(2, 3.5), (3, 1.25)]));
+        assert_eq!(g.get(2).unwrap(), None);
+        assert_eq!(g.has(&[1, 2]).unwrap(), vec![true, false]);
+        g.clear().unwrap();
+        assert_eq!(g.len().unwrap(), 0);
+    }
+}
