@@ -457,9 +457,44 @@ impl Article {
 
 pub use crate::text::clean_line;
 
+/// The people a byline names, one each, without the printed "By": "By Mara Lindqvist and
+/// Tomas Ek" names Mara Lindqvist and Tomas Ek.
+pub fn authors(byline: &str) -> Vec<String> {
+    let text = byline.trim();
+    if text.eq_ignore_ascii_case("by") {
+        return vec![];
+    }
+    let text = ["By ", "by ", "BY "]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .unwrap_or(text);
+    let mut out: Vec<String> = Vec::new();
+    for part in text.split([',', ';', '&', '、', '，']) {
+        for name in part.split(" and ") {
+            let name = clean_line(name.trim_start_matches("and "));
+            if !name.is_empty() && !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bylines_name_people() {
+        assert_eq!(authors("By Mara Lindqvist"), ["Mara Lindqvist"]);
+        assert_eq!(
+            authors("By Mara Lindqvist, Tomas Ek and Li Wei"),
+            ["Mara Lindqvist", "Tomas Ek", "Li Wei"]
+        );
+        assert_eq!(authors("Ana Ruiz & Bo Lin"), ["Ana Ruiz", "Bo Lin"]);
+        assert_eq!(authors("王伟、李娜"), ["王伟", "李娜"]);
+        assert!(authors("  By  ").is_empty());
+    }
 
     #[test]
     fn keys() {

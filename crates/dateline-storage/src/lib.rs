@@ -100,7 +100,22 @@ pub enum Filter {
     Topic(Slug),
     /// A series' episodes, in order.
     Series(Slug),
+    /// A series' episodes, the latest first (its feed).
+    SeriesNewest(Slug),
 }
+
+/// An article as a feed carries it: its link, its body and its byline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEntry {
+    pub link: ArticleLink,
+    pub body: dateline_core::SafeHtml,
+    pub byline: Option<String>,
+}
+
+/// The most addresses one sitemap file lists (the sitemap protocol's limit): the archive's
+/// sitemap `n` lists the live articles whose ids are from `n * SITEMAP_SPAN + 1` to
+/// `(n + 1) * SITEMAP_SPAN`, so a file's content depends on its own articles only.
+pub const SITEMAP_SPAN: i64 = 50_000;
 
 /// A page of a listing in one language edition, of what is published by `as_of`.
 #[derive(Debug, Clone)]
@@ -315,6 +330,25 @@ pub trait Store: Send + Sync + 'static {
         as_of: Timestamp,
     ) -> Result<Vec<ArticleLink>, StorageError>;
     async fn list(&self, listing: &Listing) -> Result<Vec<ArticleLink>, StorageError>;
+    /// A listing with each article's body and byline, for feeds, in one query.
+    async fn feed(&self, listing: &Listing) -> Result<Vec<FeedEntry>, StorageError>;
+    /// The live articles of every edition first published from `since`, newest first, at
+    /// most `limit` (a news sitemap).
+    async fn published_since(
+        &self,
+        since: Timestamp,
+        as_of: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ArticleLink>, StorageError>;
+    /// The archive's sitemaps that list anything: for each span of [`SITEMAP_SPAN`] ids with
+    /// a live article, its number and when the last of them changed.
+    async fn sitemap_spans(&self, as_of: Timestamp) -> Result<Vec<(i64, Timestamp)>, StorageError>;
+    /// The live articles of every edition with ids in `ids`, by id (an archive sitemap).
+    async fn live_in(
+        &self,
+        ids: std::ops::RangeInclusive<i64>,
+        as_of: Timestamp,
+    ) -> Result<Vec<ArticleLink>, StorageError>;
     /// Every stored article, live or not.
     async fn article_count(&self) -> Result<u64, StorageError>;
 

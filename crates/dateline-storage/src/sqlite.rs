@@ -31,7 +31,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::{
-    stable_digest, ArticlePage, DeskFilter, Filter, Listing, PageFrame, StateChange, StorageError,
+    stable_digest, ArticlePage, DeskFilter, FeedEntry, Filter, Listing, PageFrame, StateChange, StorageError,
     Store, Upserted, Worked, WorkedSummary,
 };
 use dateline_core::workflow::State;
@@ -162,6 +162,56 @@ fn readable(row: &SqliteRow, at: usize) -> Option<ArticleLink> {
             None
         }
     }
+}
+
+/// A listing's query, with `extra` columns after the link's, and the key it binds.
+fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, &'a str) {
+    let live = "a.lang = $1 AND a.live_from <= $5";
+    let newest = "ORDER BY a.published_at DESC, a.id DESC LIMIT $3 OFFSET $4";
+    match &listing.filter {
+        Filter::All => (
+            format!("SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} WHERE {live} AND $2 = '' {newest}"),
+            "",
+        ),
+        Filter::Section(key) => (
+            format!("SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} WHERE {live} AND s.key = $2 {newest}"),
+            key.as_str(),
+        ),
+        Filter::Topic(key) => (
+            format!(
+                "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} JOIN article_topics at ON at.article_id = a.id \
+                 JOIN topics t ON t.id = at.topic_id WHERE {live} AND t.key = $2 {newest}"
+            ),
+            key.as_str(),
+        ),
+        Filter::Series(key) => (
+            format!(
+                "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} JOIN series se ON se.id = a.series_id \
+                 WHERE {live} AND se.key = $2 ORDER BY a.episode, a.published_at, a.id LIMIT $3 OFFSET $4"
+            ),
+            key.as_str(),
+        ),
+        Filter::SeriesNewest(key) => (
+            format!(
+                "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} JOIN series se ON se.id = a.series_id \
+                 WHERE {live} AND se.key = $2 {newest}"
+            ),
+            key.as_str(),
+        ),
+    }
+}
+
+fn bind_listing<'q>(
+    sql: &'q str,
+    key: &'q str,
+    listing: &'q Listing,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    sqlx::query(sql)
+        .bind(listing.lang.as_str())
+        .bind(key)
+        .bind(i64::from(listing.limit))
+        .bind(i64::from(listing.offset))
+        .bind(listing.as_of.as_second())
 }
 
 fn links(rows: &[SqliteRow]) -> Vec<ArticleLink> {
@@ -1417,38 +1467,79 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, fields(lang = %listing.lang, filter = ?listing.filter))]
     async fn list(&self, listing: &Listing) -> Result<Vec<ArticleLink>, StorageError> {
-        let live = "a.lang = $1 AND a.live_from <= $5";
-        let newest = "ORDER BY a.published_at DESC, a.id DESC LIMIT $3 OFFSET $4";
-        let (sql, key) = match &listing.filter {
-            Filter::All => (
-                format!("SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE {live} AND $2 = '' {newest}"),
-                "",
-            ),
-            Filter::Section(key) => (
-                format!("SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE {live} AND s.key = $2 {newest}"),
-                key.as_str(),
-            ),
-            Filter::Topic(key) => (
-                format!(
-                    "SELECT {LINK_COLUMNS} FROM {LINK_FROM} JOIN article_topics at ON at.article_id = a.id \
-                     JOIN topics t ON t.id = at.topic_id WHERE {live} AND t.key = $2 {newest}"
-                ),
-                key.as_str(),
-            ),
-            Filter::Series(key) => (
-                format!(
-                    "SELECT {LINK_COLUMNS} FROM {LINK_FROM} JOIN series se ON se.id = a.series_id \
-                     WHERE {live} AND se.key = $2 ORDER BY a.episode, a.published_at, a.id LIMIT $3 OFFSET $4"
-                ),
-                key.as_str(),
-            ),
-        };
+        let (sql, key) = listing_sql(listing, "");
+        let rows = bind_listing(&sql, key, listing)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(links(&rows))
+    }
+
+    async fn feed(&self, listing: &Listing) -> Result<Vec<FeedEntry>, StorageError> {
+        let (sql, key) = listing_sql(listing, ", a.body_html, a.byline");
+        let rows = bind_listing(&sql, key, listing)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(link) = readable(row, 0) else {
+                continue;
+            };
+            out.push(FeedEntry {
+                link,
+                // Only the sanitizer's output is ever written to this column.
+                body: SafeHtml::from_storage(row.try_get(LINK_WIDTH)?),
+                byline: row.try_get(LINK_WIDTH + 1)?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn published_since(
+        &self,
+        since: Timestamp,
+        as_of: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ArticleLink>, StorageError> {
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= $1 AND a.published_at >= $2 \
+             ORDER BY a.published_at DESC, a.id DESC LIMIT $3"
+        );
         let rows = sqlx::query(&sql)
-            .bind(listing.lang.as_str())
-            .bind(key)
-            .bind(i64::from(listing.limit))
-            .bind(i64::from(listing.offset))
-            .bind(listing.as_of.as_second())
+            .bind(as_of.as_second())
+            .bind(since.as_second())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(links(&rows))
+    }
+
+    async fn sitemap_spans(&self, as_of: Timestamp) -> Result<Vec<(i64, Timestamp)>, StorageError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT (id - 1) / $1, MAX(COALESCE(updated_at, published_at)) FROM articles \
+             WHERE live_from <= $2 GROUP BY 1 ORDER BY 1",
+        )
+        .bind(crate::SITEMAP_SPAN)
+        .bind(as_of.as_second())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(span, at)| Ok((span, ts(at)?)))
+            .collect()
+    }
+
+    async fn live_in(
+        &self,
+        ids: std::ops::RangeInclusive<i64>,
+        as_of: Timestamp,
+    ) -> Result<Vec<ArticleLink>, StorageError> {
+        let sql = format!(
+            "SELECT {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.id BETWEEN $1 AND $2 AND a.live_from <= $3 \
+             ORDER BY a.id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(*ids.start())
+            .bind(*ids.end())
+            .bind(as_of.as_second())
             .fetch_all(&self.pool)
             .await?;
         Ok(links(&rows))

@@ -1,4 +1,4 @@
-//! The site's own stylesheet, icon and robots.txt.
+//! The site's own stylesheet and icon, and the admin's script and stylesheet.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -26,13 +26,6 @@ pub async fn icon() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         ICON,
-    )
-}
-
-pub async fn robots() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "User-agent: *\nAllow: /\n",
     )
 }
 

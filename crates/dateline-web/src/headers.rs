@@ -49,6 +49,7 @@ pub async fn security_and_caching(
     // A HEAD's body is gone before this layer sees it: only a GET's page is digested.
     let get = request.method() == Method::GET;
     let conditional = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let since = request.headers().get(header::IF_MODIFIED_SINCE).cloned();
     let admin = crate::admin::is_admin(request.uri().path());
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
@@ -71,11 +72,16 @@ pub async fn security_and_caching(
     {
         return response;
     }
+    // Pages, feeds and sitemaps: what readers, feed readers and crawlers poll.
     let is_page = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("text/html"));
+        .is_some_and(|t| {
+            ["text/html", "application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml"]
+                .iter()
+                .any(|k| t.starts_with(k))
+        });
     if !is_page {
         return response;
     }
@@ -97,11 +103,21 @@ pub async fn security_and_caching(
         header::CACHE_CONTROL,
         "public, no-cache",
     );
-    if conditional.is_some_and(|v| matches_etag(&v, &etag)) {
+    // If-Modified-Since counts only without If-None-Match (RFC 9110, 13.1.3).
+    let unchanged = match (&conditional, &since) {
+        (Some(v), _) => matches_etag(v, &etag),
+        (None, Some(since)) => parts
+            .headers
+            .get(header::LAST_MODIFIED)
+            .is_some_and(|modified| not_modified_since(modified, since)),
+        (None, None) => false,
+    };
+    if unchanged {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
         let headers = not_modified.headers_mut();
         for name in [
             header::ETAG,
+            header::LAST_MODIFIED,
             header::CACHE_CONTROL,
             header::CONTENT_SECURITY_POLICY,
             header::X_CONTENT_TYPE_OPTIONS,
@@ -141,6 +157,22 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
     headers.insert(name, HeaderValue::from_static(value));
 }
 
+/// Whether a response last modified at `modified` is unchanged since `since` (both HTTP
+/// dates); a date that does not parse means it may have changed.
+fn not_modified_since(modified: &HeaderValue, since: &HeaderValue) -> bool {
+    let parse = |v: &HeaderValue| {
+        v.to_str().ok().and_then(|t| {
+            jiff::fmt::rfc2822::DateTimeParser::new()
+                .parse_timestamp(t)
+                .ok()
+        })
+    };
+    match (parse(modified), parse(since)) {
+        (Some(m), Some(s)) => m <= s,
+        _ => false,
+    }
+}
+
 /// Whether an `If-None-Match` value names `etag`: `*`, or a list of tags compared weakly, as
 /// RFC 9110 says a GET's condition is.
 fn matches_etag(if_none_match: &HeaderValue, etag: &str) -> bool {
@@ -164,5 +196,10 @@ mod tests {
         assert!(matches_etag(&v("*"), "\"abc\""));
         assert!(!matches_etag(&v("\"abd\""), "\"abc\""));
         assert!(!matches_etag(&v("abc"), "\"abc\""));
+        let modified = v("Fri, 22 Oct 2021 09:37:00 GMT");
+        assert!(not_modified_since(&modified, &v("Fri, 22 Oct 2021 09:37:00 GMT")));
+        assert!(not_modified_since(&modified, &v("Sat, 23 Oct 2021 00:00:00 GMT")));
+        assert!(!not_modified_since(&modified, &v("Fri, 22 Oct 2021 09:36:59 GMT")));
+        assert!(!not_modified_since(&modified, &v("yesterday")));
     }
 }

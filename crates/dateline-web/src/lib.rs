@@ -45,6 +45,18 @@ pub struct Site {
     pub sanitizer: Arc<dateline_core::Sanitizer>,
     /// Where uploaded images are kept: a folder beside the database.
     pub media_dir: std::path::PathBuf,
+    pub feeds: Feeds,
+}
+
+/// The outlet's settings for its feeds.
+#[derive(Debug, Clone)]
+pub struct Feeds {
+    /// Whether entries carry the whole article, or its summary only.
+    pub full_content: bool,
+    /// How many stories a feed lists.
+    pub items: u32,
+    /// The WebSub hub the feeds name, which every change is announced to.
+    pub hub: Option<String>,
 }
 
 impl Site {
@@ -125,7 +137,9 @@ pub fn app(
         .route("/assets/admin.js", get(assets::admin_script))
         .route("/assets/icon.svg", get(assets::icon))
         .route("/favicon.ico", get(assets::icon))
-        .route("/robots.txt", get(assets::robots))
+        .route("/robots.txt", get(pages::sitemaps::robots))
+        .route("/sitemap.xml", get(pages::sitemaps::index))
+        .route("/sitemaps/{name}", get(pages::sitemaps::file))
         .route("/media/{id}/{file}", get(media::serve));
     for lang in &state.site.languages {
         let prefix = state.site.prefix(lang);
@@ -148,6 +162,7 @@ pub fn app(
                 get(pages::corrections::show),
             )
             .route(&format!("{prefix}/search"), get(pages::search::page))
+            .merge(pages::feeds::routes(&prefix))
             .layer(Extension(Edition(lang.clone())));
         router = router.merge(edition);
         if !prefix.is_empty() {

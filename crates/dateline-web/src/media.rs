@@ -154,6 +154,28 @@ pub fn write(root: &Path, processed: &Processed) -> Result<(), MediaError> {
 }
 
 /// `GET /media/{id}/{file}`: a rendition, which never changes.
+/// The size in bytes of the rendition a site address (`/media/{id}/{width}.{ext}`) names, or
+/// 0 when it names none.
+pub async fn stored_size(root: &Path, address: &str) -> u64 {
+    let Some(rest) = address.strip_prefix("/media/") else {
+        return 0;
+    };
+    let Some((id, file)) = rest.split_once('/') else {
+        return 0;
+    };
+    let Some(id) = MediaId::parse(id) else {
+        return 0;
+    };
+    let Some((width, ext)) = file.split_once('.') else {
+        return 0;
+    };
+    let (Ok(width), Some(format)) = (width.parse::<u32>(), MediaFormat::from_extension(ext)) else {
+        return 0;
+    };
+    let path = folder(root, &id).join(format!("{width}.{}", format.extension()));
+    tokio::fs::metadata(&path).await.map_or(0, |m| m.len())
+}
+
 pub async fn serve(
     State(state): State<std::sync::Arc<AppState>>,
     UrlPath((id, file)): UrlPath<(String, String)>,

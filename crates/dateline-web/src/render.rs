@@ -20,7 +20,7 @@ impl Templates {
         // address in the page source hard to read. Strings are escaped as Dateline's body HTML is.
         env.set_formatter(|out, state, value| match value.as_str() {
             Some(s) if state.auto_escape() == AutoEscape::Html && !value.is_safe() => {
-                out.write_str(&escape(s)).map_err(|e| {
+                out.write_str(&escape(&markup_chars(s))).map_err(|e| {
                     minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
                 })
             }
@@ -37,6 +37,20 @@ impl Templates {
             (
                 "corrections.html",
                 include_str!("../templates/corrections.html"),
+            ),
+            ("feeds/rss.xml", include_str!("../templates/feeds/rss.xml")),
+            ("feeds/atom.xml", include_str!("../templates/feeds/atom.xml")),
+            (
+                "sitemaps/index.xml",
+                include_str!("../templates/sitemaps/index.xml"),
+            ),
+            (
+                "sitemaps/urls.xml",
+                include_str!("../templates/sitemaps/urls.xml"),
+            ),
+            (
+                "sitemaps/news.xml",
+                include_str!("../templates/sitemaps/news.xml"),
             ),
             (
                 "admin/base.html",
@@ -170,6 +184,8 @@ pub struct Frame {
     pub canonical: Option<String>,
     /// Absolute addresses of the same page in other languages, for `hreflang`.
     pub alternates: Vec<EditionView>,
+    /// The feeds of the page, for its `<head>`.
+    pub feeds: Vec<crate::pages::feeds::FeedLink>,
     pub year: i16,
 }
 
@@ -229,6 +245,7 @@ impl Site {
             description,
             canonical: None,
             alternates: vec![],
+            feeds: vec![],
             year: jiff::Timestamp::now()
                 .to_zoned(self.time_zone.clone())
                 .year(),
@@ -259,6 +276,18 @@ impl Site {
             credit: link.credit.clone(),
             episode: link.episode,
         }
+    }
+}
+
+/// Text without the characters XML 1.0 forbids and HTML calls errors (control characters
+/// other than tab and line breaks, and the non-characters U+FFFE and U+FFFF): a feed with one
+/// is not XML at all.
+pub fn markup_chars(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}';
+    if text.contains(bad) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !bad(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
     }
 }
 

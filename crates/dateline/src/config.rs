@@ -39,6 +39,54 @@ pub struct Config {
     pub image_hosts: Vec<String>,
     /// What the server lets one client have.
     pub limits: LimitsConfig,
+    pub feeds: FeedsConfig,
+}
+
+/// `[feeds]`: what the outlet's feeds carry, and the WebSub hub they name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedsConfig {
+    /// Whether entries carry the whole article (true) or its summary only.
+    pub full_content: bool,
+    /// How many stories a feed lists.
+    pub items: u32,
+    /// The WebSub hub that feeds name and that every change is announced to.
+    pub hub: Option<String>,
+}
+
+impl Default for FeedsConfig {
+    fn default() -> FeedsConfig {
+        FeedsConfig {
+            full_content: true,
+            items: 20,
+            hub: None,
+        }
+    }
+}
+
+impl FeedsConfig {
+    pub fn feeds(&self) -> anyhow::Result<dateline_web::Feeds> {
+        if !(1..=200).contains(&self.items) {
+            bail!("feeds.items = {} is out of range: use 1 to 200", self.items);
+        }
+        let hub = match &self.hub {
+            None => None,
+            Some(text) => {
+                let url = url::Url::parse(text).with_context(|| {
+                    format!("feeds.hub {text:?} is not an address such as https://hub.example.org/")
+                })?;
+                if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                    bail!("feeds.hub {text:?} must be an http:// or https:// address");
+                }
+                Some(url.to_string())
+            }
+        };
+        Ok(dateline_web::Feeds {
+            full_content: self.full_content,
+            items: self.items,
+            hub,
+        })
+    }
 }
 
 /// The server's limits, in the units an operator writes.
@@ -142,6 +190,7 @@ impl Default for Config {
             page_size: 20,
             image_hosts: vec![],
             limits: LimitsConfig::default(),
+            feeds: FeedsConfig::default(),
         }
     }
 }
@@ -158,6 +207,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DATELINE_BASE_URL", "base_url"),
     ("DATELINE_PAGE_SIZE", "page_size"),
     ("DATELINE_IMAGE_HOSTS", "image_hosts (comma-separated)"),
+    ("DATELINE_FEEDS_HUB", "feeds.hub"),
 ];
 
 impl Config {
@@ -214,6 +264,7 @@ impl Config {
                         .filter(|s| !s.is_empty())
                         .collect()
                 }
+                "DATELINE_FEEDS_HUB" => self.feeds.hub = Some(value),
                 _ => {}
             }
         }
@@ -335,6 +386,7 @@ impl Config {
             image_hosts: self.image_hosts()?,
             sanitizer: std::sync::Arc::new(self.sanitizer()?),
             media_dir: self.media_dir(),
+            feeds: self.feeds.feeds()?,
         })
     }
 }

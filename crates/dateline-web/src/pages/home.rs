@@ -101,6 +101,7 @@ pub async fn show(
         .unwrap_or_else(|| format!("{}: news and analysis.", site.outlet));
     let mut frame = site.frame(&lang, &sections, None, site.outlet.clone(), description);
     frame.canonical = Some(site.absolute(&frame.home_url));
+    frame.feeds = super::feeds::links(site, &frame.home_url, &site.outlet);
     frame.alternates = frame
         .editions
         .iter()

@@ -146,6 +146,7 @@ async fn render(
         description,
     );
     frame.canonical = Some(site.absolute(&page_url(page)));
+    frame.feeds = super::feeds::links(site, &path, &format!("{} – {}", heading.title, site.outlet));
     let view = ListingView {
         frame,
         kind: heading.kind,

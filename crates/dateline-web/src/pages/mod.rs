@@ -14,9 +14,11 @@ use crate::{AppError, AppState};
 
 pub mod article;
 pub mod corrections;
+pub mod feeds;
 pub mod home;
 pub mod listing;
 pub mod search;
+pub mod sitemaps;
 
 #[derive(Serialize)]
 struct ErrorView {

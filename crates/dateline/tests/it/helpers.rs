@@ -112,11 +112,17 @@ impl TestApp {
 
     /// Spawns the demo newsroom.
     pub async fn demo() -> TestApp {
+        TestApp::demo_with(|_| {}).await
+    }
+
+    /// Spawns the demo newsroom, its config changed by `adjust`.
+    pub async fn demo_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let app = TestApp::spawn_with(|c| {
             let demo = dateline::demo::config();
             c.outlet = demo.outlet;
             c.time_zone = demo.time_zone;
             c.languages = demo.languages;
+            adjust(c);
         })
         .await;
         dateline::demo::load(app.store.as_ref(), &app.config)

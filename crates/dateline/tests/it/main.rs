@@ -6,6 +6,7 @@ mod article_page;
 mod browser;
 mod desk;
 mod escaping;
+mod feeds;
 mod headers;
 mod helpers;
 mod html_validity;
