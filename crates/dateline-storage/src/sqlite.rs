@@ -31,8 +31,8 @@ use sqlx::sqlite::{
 use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
 
 use crate::{
-    stable_digest, ArticlePage, DeskFilter, FeedEntry, Filter, Listing, PageFrame, StateChange, StorageError,
-    Store, Upserted, Worked, WorkedSummary,
+    stable_digest, ArticlePage, DeskFilter, FeedEntry, Filter, Listing, PageFrame, StateChange,
+    StorageError, Store, Upserted, Worked, WorkedSummary,
 };
 use dateline_core::workflow::State;
 

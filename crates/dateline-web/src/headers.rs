@@ -78,9 +78,15 @@ pub async fn security_and_caching(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| {
-            ["text/html", "application/rss+xml", "application/atom+xml", "application/feed+json", "application/xml"]
-                .iter()
-                .any(|k| t.starts_with(k))
+            [
+                "text/html",
+                "application/rss+xml",
+                "application/atom+xml",
+                "application/feed+json",
+                "application/xml",
+            ]
+            .iter()
+            .any(|k| t.starts_with(k))
         });
     if !is_page {
         return response;
@@ -197,9 +203,18 @@ mod tests {
         assert!(!matches_etag(&v("\"abd\""), "\"abc\""));
         assert!(!matches_etag(&v("abc"), "\"abc\""));
         let modified = v("Fri, 22 Oct 2021 09:37:00 GMT");
-        assert!(not_modified_since(&modified, &v("Fri, 22 Oct 2021 09:37:00 GMT")));
-        assert!(not_modified_since(&modified, &v("Sat, 23 Oct 2021 00:00:00 GMT")));
-        assert!(!not_modified_since(&modified, &v("Fri, 22 Oct 2021 09:36:59 GMT")));
+        assert!(not_modified_since(
+            &modified,
+            &v("Fri, 22 Oct 2021 09:37:00 GMT")
+        ));
+        assert!(not_modified_since(
+            &modified,
+            &v("Sat, 23 Oct 2021 00:00:00 GMT")
+        ));
+        assert!(!not_modified_since(
+            &modified,
+            &v("Fri, 22 Oct 2021 09:36:59 GMT")
+        ));
         assert!(!not_modified_since(&modified, &v("yesterday")));
     }
 }

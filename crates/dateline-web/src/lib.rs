@@ -23,6 +23,7 @@ pub mod scheduler;
 mod server;
 mod ui;
 pub mod webhooks;
+pub mod websub;
 
 pub use error::AppError;
 pub use server::{serve, Limits};

@@ -39,7 +39,10 @@ impl Templates {
                 include_str!("../templates/corrections.html"),
             ),
             ("feeds/rss.xml", include_str!("../templates/feeds/rss.xml")),
-            ("feeds/atom.xml", include_str!("../templates/feeds/atom.xml")),
+            (
+                "feeds/atom.xml",
+                include_str!("../templates/feeds/atom.xml"),
+            ),
             (
                 "sitemaps/index.xml",
                 include_str!("../templates/sitemaps/index.xml"),
@@ -283,7 +286,9 @@ impl Site {
 /// other than tab and line breaks, and the non-characters U+FFFE and U+FFFF): a feed with one
 /// is not XML at all.
 pub fn markup_chars(text: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}';
+    let bad = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{FFFE}' || c == '\u{FFFF}'
+    };
     if text.contains(bad) {
         std::borrow::Cow::Owned(text.chars().filter(|c| !bad(*c)).collect())
     } else {

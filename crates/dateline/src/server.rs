@@ -95,12 +95,17 @@ impl Server {
             self.store.clone(),
             self.search,
         ));
+        let websub = tokio::spawn(dateline_web::websub::announce(
+            self.store.clone(),
+            self.site.clone(),
+        ));
         let webhooks = tokio::spawn(dateline_web::webhooks::deliver(self.store, self.site));
         let served = dateline_web::serve(self.listener, self.app, self.limits, shutdown)
             .await
             .context("the server failed");
         // A delivery cut here is made again at the next start: positions advance only after one.
         webhooks.abort();
+        websub.abort();
         indexer.abort();
         scheduler.abort();
         served

@@ -251,7 +251,12 @@ async fn serve(
         .await?;
     let newest = entries
         .iter()
-        .map(|e| e.link.updated.unwrap_or(e.link.published).max(e.link.published))
+        .map(|e| {
+            e.link
+                .updated
+                .unwrap_or(e.link.published)
+                .max(e.link.published)
+        })
         .max();
     let self_url = site.absolute(&format!("{}/{}", page.trim_end_matches('/'), format.file()));
     let updated_at = newest.unwrap_or(Timestamp::UNIX_EPOCH);

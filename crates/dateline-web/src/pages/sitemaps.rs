@@ -75,9 +75,10 @@ pub async fn index(State(state): State<Arc<AppState>>) -> Result<Response, AppEr
             lastmod: Some(changed.to_string()),
         });
     }
-    Ok(xml(state
-        .templates
-        .render("sitemaps/index.xml", minijinja::context! { maps })?))
+    Ok(xml(state.templates.render(
+        "sitemaps/index.xml",
+        minijinja::context! { maps },
+    )?))
 }
 
 /// `/sitemaps/news.xml` and `/sitemaps/articles-N.xml`.
@@ -119,7 +120,11 @@ pub async fn file(
         .iter()
         .map(|l| UrlEntry {
             loc: site.absolute(&l.address(&site.address, &site.time_zone)),
-            lastmod: l.updated.unwrap_or(l.published).max(l.published).to_string(),
+            lastmod: l
+                .updated
+                .unwrap_or(l.published)
+                .max(l.published)
+                .to_string(),
             lang: news_language(l.lang.as_str()),
             published: l.published.to_string(),
             title: l.headline.clone(),

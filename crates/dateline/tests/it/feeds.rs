@@ -105,17 +105,32 @@ async fn fetch_to(app: &TestApp, path: &str, dir: &std::path::Path) -> std::path
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_feed_parses_with_the_right_titles_dates_and_links() {
     let app = TestApp::demo_with(|c| c.feeds.hub = Some("https://hub.example.org/".into())).await;
-    let site = app.config.site("127.0.0.1:1".parse().expect("addr")).expect("site");
+    let site = app
+        .config
+        .site("127.0.0.1:1".parse().expect("addr"))
+        .expect("site");
     let en = Lang::parse("en").expect("lang");
     let zh = Lang::parse("zh").expect("lang");
     let key = |k: &str| Slug::parse(k).expect("slug");
     let pages: Vec<(&str, Lang, Filter)> = vec![
         ("", en.clone(), Filter::All),
         ("/zh", zh.clone(), Filter::All),
-        ("/section/diplomacy", en.clone(), Filter::Section(key("diplomacy"))),
+        (
+            "/section/diplomacy",
+            en.clone(),
+            Filter::Section(key("diplomacy")),
+        ),
         ("/section/world", en.clone(), Filter::Section(key("world"))),
-        ("/topic/veldania-amaru-relations", en.clone(), Filter::Topic(key("veldania-amaru-relations"))),
-        ("/series/ambassador-talks", en.clone(), Filter::SeriesNewest(key("ambassador-talks"))),
+        (
+            "/topic/veldania-amaru-relations",
+            en.clone(),
+            Filter::Topic(key("veldania-amaru-relations")),
+        ),
+        (
+            "/series/ambassador-talks",
+            en.clone(),
+            Filter::SeriesNewest(key("ambassador-talks")),
+        ),
     ];
     let mut checked = 0;
     for (page, lang, filter) in pages {
@@ -159,16 +174,28 @@ async fn every_feed_parses_with_the_right_titles_dates_and_links() {
                 );
                 assert_eq!(entry["published"], link.published.as_second(), "{what}");
                 let id = entry["id"].as_str().expect("id");
-                assert!(id.starts_with("tag:127.0.0.1,") && id.ends_with(&format!(":article-{}", link.id)), "{what}: {id}");
+                assert!(
+                    id.starts_with("tag:127.0.0.1,")
+                        && id.ends_with(&format!(":article-{}", link.id)),
+                    "{what}: {id}"
+                );
                 // Full text, as the default setting says.
-                assert!(!entry["content"].as_array().expect("content").is_empty(), "{what}");
+                assert!(
+                    !entry["content"].as_array().expect("content").is_empty(),
+                    "{what}"
+                );
             }
             checked += 1;
         }
     }
     assert_eq!(checked, 18);
     // Unknown keys are not feeds.
-    for path in ["/section/nowhere/feed.rss", "/topic/nothing/feed.atom", "/series/none/feed.json", "/section/Bad%20Key/feed.rss"] {
+    for path in [
+        "/section/nowhere/feed.rss",
+        "/topic/nothing/feed.atom",
+        "/series/none/feed.json",
+        "/section/Bad%20Key/feed.rss",
+    ] {
         assert_eq!(app.get(path).await.status(), 404, "{path}");
     }
 }
@@ -192,12 +219,22 @@ async fn feeds_escape_what_they_carry_and_answer_304s() {
         assert_eq!(feed["bozo"], false, "{what}: {}", feed["why"]);
         let entry = &feed["entries"][0];
         assert_eq!(entry["title"], headline, "{what}");
-        assert_eq!(entry["authors"], json!(["Mara Lindqvist", "Tomas Ek"]), "{what}");
+        assert_eq!(
+            entry["authors"],
+            json!(["Mara Lindqvist", "Tomas Ek"]),
+            "{what}"
+        );
         // Summaries only, as this outlet's setting says.
         assert_eq!(entry["content"], json!([]), "{what}");
         let enclosures = entry["enclosures"].as_array().expect("enclosures");
         assert_eq!(enclosures.len(), 1, "{what}");
-        assert!(enclosures[0].as_str().expect("href").starts_with("http://127.0.0.1:"), "{what}");
+        assert!(
+            enclosures[0]
+                .as_str()
+                .expect("href")
+                .starts_with("http://127.0.0.1:"),
+            "{what}"
+        );
     }
     // A feed reader that polls again gets a 304, by ETag or by date.
     let first = app.get("/section/world/feed.atom").await;
@@ -220,7 +257,10 @@ async fn feeds_escape_what_they_carry_and_answer_304s() {
         .await
         .expect("sent");
     assert_eq!(by_date.status(), 304);
-    assert_eq!(by_date.headers()[header::LAST_MODIFIED], "Fri, 22 Oct 2021 09:37:00 GMT");
+    assert_eq!(
+        by_date.headers()[header::LAST_MODIFIED],
+        "Fri, 22 Oct 2021 09:37:00 GMT"
+    );
     let older = app
         .client
         .get(app.url("/section/world/feed.rss"))
@@ -263,7 +303,10 @@ async fn sitemaps_are_valid_and_name_what_readers_can_read() {
     let dir = tempfile::tempdir().expect("dir");
     let robots = app.get("/robots.txt").await.text().await.expect("robots");
     let index_url = app.url("/sitemap.xml");
-    assert!(robots.lines().any(|l| l == format!("Sitemap: {index_url}")), "{robots}");
+    assert!(
+        robots.lines().any(|l| l == format!("Sitemap: {index_url}")),
+        "{robots}"
+    );
     let index = fetch_to(&app, "/sitemap.xml", dir.path()).await;
     xmllint(&schemas.join("siteindex.xsd"), &index);
     let text = std::fs::read_to_string(&index).expect("index");
@@ -278,9 +321,16 @@ async fn sitemaps_are_valid_and_name_what_readers_can_read() {
     for map in &maps {
         let path = map.strip_prefix(&app.address).expect("own address");
         let file = fetch_to(&app, path, dir.path()).await;
-        let schema = if path.ends_with("news.xml") { "news-sitemap.xsd" } else { "sitemap.xsd" };
+        let schema = if path.ends_with("news.xml") {
+            "news-sitemap.xsd"
+        } else {
+            "sitemap.xsd"
+        };
         xmllint(&schemas.join(schema), &file);
-        listed.push((path.to_string(), std::fs::read_to_string(&file).expect("sitemap")));
+        listed.push((
+            path.to_string(),
+            std::fs::read_to_string(&file).expect("sitemap"),
+        ));
     }
     let fresh = app.url(&app.address_of(ids[0]).await);
     let stale = app.url(&app.address_of(ids[1]).await);
@@ -292,10 +342,106 @@ async fn sitemaps_are_valid_and_name_what_readers_can_read() {
     assert!(archive.contains(&format!("<loc>{stale}</loc>")));
     assert!(archive.contains(&format!("<loc>{fresh}</loc>")));
     for href in app.page("/").await.attrs(".headline a", "href") {
-        assert!(archive.contains(&format!("<loc>{}</loc>", app.url(&href))), "{href}");
+        assert!(
+            archive.contains(&format!("<loc>{}</loc>", app.url(&href))),
+            "{href}"
+        );
     }
     // Past the archive, or not a sitemap's name: nothing.
-    for path in ["/sitemaps/articles-9999.xml", "/sitemaps/articles-01.xml", "/sitemaps/other.xml"] {
+    for path in [
+        "/sitemaps/articles-9999.xml",
+        "/sitemaps/articles-01.xml",
+        "/sitemaps/other.xml",
+    ] {
         assert_eq!(app.get(path).await.status(), 404, "{path}");
     }
+}
+
+/// A WebSub hub on loopback that refuses its first `refuse` requests, then takes the rest.
+#[derive(Default)]
+struct Hub {
+    refuse: std::sync::atomic::AtomicUsize,
+    taken: std::sync::Mutex<Vec<String>>,
+}
+
+async fn hub_receive(
+    axum::extract::State(hub): axum::extract::State<std::sync::Arc<Hub>>,
+    body: String,
+) -> axum::http::StatusCode {
+    use std::sync::atomic::Ordering;
+    if hub
+        .refuse
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE;
+    }
+    hub.taken.lock().expect("lock").push(body);
+    axum::http::StatusCode::NO_CONTENT
+}
+
+#[tokio::test]
+async fn the_hub_hears_of_every_feed_a_publish_changes_even_after_failing() {
+    let hub = std::sync::Arc::new(Hub::default());
+    hub.refuse.store(2, std::sync::atomic::Ordering::SeqCst);
+    let router = axum::Router::new()
+        .route("/hub", axum::routing::post(hub_receive))
+        .with_state(hub.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let hub_url = format!("http://{}/hub", listener.local_addr().expect("address"));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let app = TestApp::spawn_with(|c| c.feeds.hub = Some(hub_url.clone())).await;
+    app.section("world", 90000, "World").await;
+    // The hub is named in the feed, in its head and in a Link header.
+    let feed = app.get("/section/world/feed.atom").await;
+    let link = feed.headers()[header::LINK]
+        .to_str()
+        .expect("text")
+        .to_string();
+    assert!(
+        link.contains(&format!("<{hub_url}>; rel=\"hub\"")),
+        "{link}"
+    );
+    // Let the follower take its place in the stream, then publish.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    app.publish(&[
+        json!({"id": "hubbed", "headline": "A story the hub hears of", "body": "<p>Text.</p>",
+                         "section": "world", "published": "2021-10-22T09:37:00Z"}),
+    ])
+    .await;
+    let wanted: Vec<String> = [
+        "/feed.rss",
+        "/feed.atom",
+        "/feed.json",
+        "/section/world/feed.rss",
+        "/section/world/feed.atom",
+        "/section/world/feed.json",
+    ]
+    .iter()
+    .map(|p| {
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("hub.mode", "publish")
+            .append_pair("hub.url", &app.url(p))
+            .finish()
+    })
+    .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let taken = hub.taken.lock().expect("lock").clone();
+        if wanted.iter().all(|w| taken.contains(w)) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hub heard only {taken:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        hub.refuse.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the refusals were met and retried"
+    );
 }

@@ -1,0 +1,167 @@
+//! WebSub: when the outlet names a hub (`feeds.hub`), every feed names it, and this follower of
+//! the stream of changes tells the hub which feeds changed (`hub.mode=publish`, one `hub.url`
+//! a request), so that subscribers hear of a story within seconds instead of polling. It runs
+//! beside publishing and never holds it up; a hub that fails is asked again after a growing
+//! wait, and the follower's position advances only once every feed of a batch was announced.
+//! A newsroom that names a hub for the first time announces what changes from then on.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dateline_core::change::{Change, ChangeKind};
+use dateline_core::{ArticleId, Lang};
+use dateline_storage::Store;
+
+use crate::pages::feeds::Format;
+use crate::Site;
+
+/// The follower's name in the stream's positions.
+pub const CONSUMER: &str = "websub";
+const POLL: Duration = Duration::from_secs(1);
+const BATCH: u32 = 200;
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Announces changed feeds to the hub until the task is dropped; does nothing without a hub.
+pub async fn announce(store: Arc<dyn Store>, site: Site) {
+    let Some(hub) = site.feeds.hub.clone() else {
+        return;
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Dateline/", env!("CARGO_PKG_VERSION"), " WebSub"))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTP client for WebSub; the hub will hear nothing");
+            return;
+        }
+    };
+    // A hub named for the first time hears of what changes from now on.
+    match store.stream_position(CONSUMER).await {
+        Ok(0) => {
+            let end = store.stream_end().await.unwrap_or(0);
+            if let Err(e) = store.set_stream_position(CONSUMER, end).await {
+                tracing::warn!(error = %e, "could not set where WebSub begins");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not read where WebSub is"),
+    }
+    let mut backoff: Option<Duration> = None;
+    loop {
+        match announce_pending(store.as_ref(), &site, &client, &hub).await {
+            Ok(()) => {
+                backoff = None;
+                tokio::time::sleep(POLL).await;
+            }
+            Err(reason) => {
+                let wait = backoff.map_or(FIRST_BACKOFF, |w| (w * 2).min(MAX_BACKOFF));
+                tracing::warn!(%hub, %reason, ?wait, "the WebSub hub was not told; it will be asked again");
+                backoff = Some(wait);
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+async fn announce_pending(
+    store: &dyn Store,
+    site: &Site,
+    client: &reqwest::Client,
+    hub: &str,
+) -> Result<(), String> {
+    let mut position = store
+        .stream_position(CONSUMER)
+        .await
+        .map_err(|e| e.to_string())?;
+    loop {
+        let changes = store
+            .changes_after(position, BATCH)
+            .await
+            .map_err(|e| e.to_string())?;
+        let Some(last) = changes.last().map(|c| c.position) else {
+            return Ok(());
+        };
+        for feed in changed_feeds(store, site, &changes).await? {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("hub.mode", "publish")
+                .append_pair("hub.url", &feed)
+                .finish();
+            let response = client
+                .post(hub)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| format!("{feed}: {e}"))?;
+            if !response.status().is_success() {
+                return Err(format!("{feed}: the hub answered {}", response.status()));
+            }
+        }
+        store
+            .set_stream_position(CONSUMER, last)
+            .await
+            .map_err(|e| e.to_string())?;
+        position = last;
+    }
+}
+
+/// The absolute addresses of every feed these changes touch.
+async fn changed_feeds(
+    store: &dyn Store,
+    site: &Site,
+    changes: &[Change],
+) -> Result<BTreeSet<String>, String> {
+    let mut pages: BTreeSet<String> = BTreeSet::new();
+    let articles: BTreeSet<ArticleId> = changes.iter().filter_map(|c| c.article).collect();
+    for id in articles {
+        // In whatever state it is now: a withdrawn story leaves the feeds it was in.
+        let Some(worked) = store.worked_article(id).await.map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let field = |name: &str| worked.record.get(name).and_then(|v| v.as_str());
+        let lang = field("lang")
+            .and_then(|l| Lang::parse(l).ok())
+            .unwrap_or_else(|| site.primary().clone());
+        let prefix = site.prefix(site.edition_for(&lang));
+        pages.insert(format!("{prefix}/"));
+        pages.insert(format!("{prefix}/section/{}", worked.section));
+        if let Some(series) = field("series") {
+            pages.insert(format!("{prefix}/series/{series}"));
+        }
+        for topic in worked
+            .record
+            .get("topics")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str())
+        {
+            pages.insert(format!("{prefix}/topic/{topic}"));
+        }
+    }
+    for change in changes {
+        let kind = match change.kind {
+            ChangeKind::SectionChanged => "section",
+            ChangeKind::SeriesChanged => "series",
+            ChangeKind::TopicChanged => "topic",
+            _ => continue,
+        };
+        for lang in &site.languages {
+            pages.insert(format!("{}/{kind}/{}", site.prefix(lang), change.subject));
+        }
+    }
+    Ok(pages
+        .iter()
+        .flat_map(|page| {
+            Format::ALL.iter().map(move |f| {
+                site.absolute(&format!("{}/{}", page.trim_end_matches('/'), f.file()))
+            })
+        })
+        .collect())
+}
