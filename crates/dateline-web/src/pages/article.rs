@@ -45,6 +45,22 @@ struct ArticleView {
     related: Vec<LinkView>,
     corrections: Vec<CorrectionView>,
     json_ld: minijinja::Value,
+    section_name: Option<String>,
+    /// When it last changed (its publication, when it never did), for `article:modified_time`.
+    updated_iso: String,
+    /// The first image of the body, absolute, for link previews.
+    image: Option<String>,
+}
+
+/// People as schema.org writes them; nothing when there are none.
+fn people(names: &[String]) -> serde_json::Value {
+    if names.is_empty() {
+        return serde_json::Value::Null;
+    }
+    names
+        .iter()
+        .map(|n| serde_json::json!({"@type": "Person", "name": n}))
+        .collect()
 }
 
 /// A correction as the article shows it.
@@ -271,6 +287,15 @@ pub(crate) fn render(
 
     let updated = link.updated.filter(|_| link.was_updated());
     let source = article.source(&site.outlet).to_string();
+    let image = super::feeds::first_image(body.as_str()).and_then(|src| {
+        if src.starts_with('/') && !src.starts_with("//") {
+            Some(site.absolute(&src))
+        } else if src.starts_with("https://") || src.starts_with("http://") {
+            Some(src)
+        } else {
+            None
+        }
+    });
     let json_ld = serde_json::json!({
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -281,8 +306,13 @@ pub(crate) fn render(
         "dateModified": updated.unwrap_or(link.published).to_string(),
         "mainEntityOfPage": canonical,
         "articleSection": sections.iter().find(|s| s.key == link.section_key).map(|s| s.name.text(lang, primary)),
-        "author": article.byline.as_ref().map(|b| serde_json::json!({"@type": "Person", "name": b})),
-        "publisher": {"@type": "NewsMediaOrganization", "name": site.outlet},
+        "url": canonical,
+        // One person each, without the printed "By".
+        "author": people(&article.byline.as_deref().map(dateline_core::article::authors).unwrap_or_default()),
+        "editor": people(&article.web_editors),
+        "dateline": format!("({source}) {}", site.dateline.time(link.published, &site.time_zone, &link.lang)),
+        "image": image.clone(),
+        "publisher": {"@type": "NewsMediaOrganization", "name": site.outlet, "url": site.absolute("/")},
         "sourceOrganization": link.credit.as_ref().map(|c| serde_json::json!({"@type": "Organization", "name": c})),
         "correction": (!article.corrections.is_empty()).then(|| article.corrections.iter().map(|c| serde_json::json!({
             "@type": "CorrectionComment", "text": c.note, "datePublished": c.at.to_string()
@@ -322,6 +352,12 @@ pub(crate) fn render(
             })
             .collect(),
         json_ld: crate::render::json_ld(&json_ld),
+        section_name: sections
+            .iter()
+            .find(|s| s.key == link.section_key)
+            .map(|s| s.name.text(lang, primary).to_string()),
+        updated_iso: updated.unwrap_or(link.published).to_string(),
+        image,
     };
     Ok(state.templates.render("article.html", view)?)
 }

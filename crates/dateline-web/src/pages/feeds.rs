@@ -422,7 +422,7 @@ fn json_feed(c: &Channel, entries: &[EntryView]) -> serde_json::Value {
 }
 
 /// The address of the first image of a body, as written (entities decoded).
-fn first_image(html: &str) -> Option<String> {
+pub(crate) fn first_image(html: &str) -> Option<String> {
     let at = html.find("<img ")?;
     let tag = &html[at..at + html[at..].find('>')?];
     let start = tag.find(" src=\"")? + 6;

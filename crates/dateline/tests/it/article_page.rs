@@ -91,6 +91,31 @@ async fn article_page_shows_what_the_reference_shows() {
         json_ld.get("sourceOrganization").is_none(),
         "no wire credit, no source organization: {json_ld}"
     );
+    // Authors and web editors are people, one entry each, with no printed "By".
+    assert_eq!(
+        json_ld["author"],
+        serde_json::json!([{"@type": "Person", "name": "A. Writer"}])
+    );
+    assert_eq!(
+        json_ld["editor"],
+        serde_json::json!([{"@type": "Person", "name": "Hongyu"}, {"@type": "Person", "name": "Bianji"}])
+    );
+    assert_eq!(json_ld["dateline"], page.text(".dateline"));
+    assert_eq!(json_ld["url"], app.url(&address));
+    // Link previews: Open Graph and Twitter cards.
+    assert_eq!(
+        page.attr("meta[property='og:title']", "content"),
+        "Strategic partnership shows strong momentum"
+    );
+    assert_eq!(
+        page.attr("meta[property='og:url']", "content"),
+        app.url(&address)
+    );
+    assert_eq!(
+        page.attr("meta[property='article:modified_time']", "content"),
+        "2021-10-22T09:37:00Z"
+    );
+    assert_eq!(page.attr("meta[name='twitter:card']", "content"), "summary");
 }
 
 #[tokio::test]
