@@ -351,6 +351,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<ArticleLink>, StorageError>;
     /// Every stored article, live or not.
     async fn article_count(&self) -> Result<u64, StorageError>;
+    /// Every article's id, in any state, in order.
+    async fn article_ids(&self) -> Result<Vec<ArticleId>, StorageError>;
 
     /// Creates an account. A taken username is a [`StorageError::Conflict`]; a desk that names
     /// no section is [`StorageError::NotFound`].

@@ -1545,6 +1545,13 @@ impl Store for SqliteStore {
         Ok(links(&rows))
     }
 
+    async fn article_ids(&self) -> Result<Vec<ArticleId>, StorageError> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM articles ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(ids.into_iter().map(ArticleId::new).collect())
+    }
+
     async fn article_count(&self) -> Result<u64, StorageError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM articles")
             .fetch_one(&self.pool)

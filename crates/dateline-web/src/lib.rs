@@ -16,6 +16,7 @@ mod error;
 mod headers;
 pub mod indexer;
 pub mod media;
+pub mod ninjs;
 mod pages;
 mod related;
 mod render;

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod eval;
+pub mod export;
 pub mod import;
 pub mod reindex;
 pub mod server;

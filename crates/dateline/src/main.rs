@@ -71,6 +71,27 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Write articles as IPTC ninjs documents, one JSON document a line.
+    ///
+    /// Every article in any state (its ninjs pubStatus says which), or those named with --id.
+    /// The documents validate against IPTC's JSON schema of their version.
+    Export {
+        /// A TOML config file (for the database, the outlet and its public address).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The format to write.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Ninjs)]
+        format: ExportFormat,
+        /// The ninjs version: 3.1 or 2.2.
+        #[arg(long = "ninjs-version", default_value = "3.1")]
+        ninjs_version: String,
+        /// Only these articles (repeat for more).
+        #[arg(long = "id")]
+        ids: Vec<i64>,
+        /// The file to write [default: standard output].
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Benchmarks on a generated archive.
     Bench {
         #[command(subcommand)]
@@ -116,6 +137,12 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// IPTC ninjs (JSON), one document a line.
+    Ninjs,
 }
 
 #[derive(Subcommand)]
@@ -380,6 +407,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!(address = %server.address, database = %config.database.display(), "serving");
             println!("Serving {} at http://{}/", config.outlet, server.address);
             server.run(shutdown_signal()).await?;
+        }
+        Command::Export {
+            config,
+            format: ExportFormat::Ninjs,
+            ninjs_version,
+            ids,
+            out,
+        } => {
+            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let version =
+                dateline_web::ninjs::Version::parse(&ninjs_version).with_context(|| {
+                    format!("--ninjs-version {ninjs_version:?}: Dateline writes 3.1 and 2.2")
+                })?;
+            let site = config.site(config.listen)?;
+            let store = open_store(&config).await?;
+            let (mut sink, progress): (Box<dyn std::io::Write>, bool) = match &out {
+                Some(path) => (
+                    Box::new(std::io::BufWriter::new(
+                        std::fs::File::create(path)
+                            .with_context(|| format!("failed to create {}", path.display()))?,
+                    )),
+                    std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                ),
+                None => (Box::new(std::io::BufWriter::new(std::io::stdout())), false),
+            };
+            let n =
+                dateline::export::ninjs(store.as_ref(), &site, version, &ids, &mut *sink, progress)
+                    .await?;
+            eprintln!("exported {n} articles as ninjs {}", version.name());
         }
         Command::Reindex { config } => {
             let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;

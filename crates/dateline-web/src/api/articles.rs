@@ -260,6 +260,34 @@ pub async fn read(
     Ok(Json(with_open_by(&state, &worked, Timestamp::now()).await?))
 }
 
+#[derive(serde::Deserialize)]
+pub struct NinjsQuery {
+    version: Option<String>,
+}
+
+/// The article as an IPTC ninjs document: 3.1, or 2.2 with `?version=2.2`. Readable as the
+/// article itself is.
+pub async fn ninjs(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<NinjsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let version = match query.version.as_deref() {
+        None => crate::ninjs::Version::V3_1,
+        Some(v) => crate::ninjs::Version::parse(v).ok_or_else(|| {
+            ApiError::Unprocessable(format!(
+                "\"version\" {v:?} is not one Dateline writes: use 3.1 or 2.2"
+            ))
+        })?,
+    };
+    let worked = load(&state, &id).await?;
+    may_read(&account, &worked)?;
+    Ok(Json(
+        crate::ninjs::document(state.store.as_ref(), &state.site, &worked, version).await?,
+    ))
+}
+
 /// An editor has the article open (sent when they open it, and every minute while they do):
 /// answers who else has it open, so that nobody works on it unaware of another.
 pub async fn open(

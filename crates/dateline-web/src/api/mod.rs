@@ -52,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/articles/{id}", get(articles::read).put(articles::save))
         .route("/articles/{id}/actions", post(articles::act))
         .route("/articles/{id}/open", post(articles::open))
+        .route("/articles/{id}/ninjs", get(articles::ninjs))
         .route("/articles/{id}/suggestions", get(suggestions::list))
         .route(
             "/articles/{id}/suggestions/{key}/block",

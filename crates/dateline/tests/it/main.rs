@@ -14,6 +14,7 @@ mod import;
 mod lighthouse;
 mod live;
 mod newsroom_api;
+mod ninjs;
 mod openapi;
 mod roles;
 mod search;
