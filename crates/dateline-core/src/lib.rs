@@ -17,6 +17,7 @@ pub mod import;
 pub mod lang;
 pub mod localized;
 pub mod media;
+pub mod ninjs;
 pub mod revision;
 pub mod slug;
 pub mod text;

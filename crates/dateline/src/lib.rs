@@ -6,6 +6,7 @@ pub mod demo;
 pub mod eval;
 pub mod export;
 pub mod import;
+pub mod ninjs_import;
 pub mod reindex;
 pub mod server;
 pub mod user;

@@ -133,10 +133,29 @@ enum Command {
         /// Reject lines longer than this many bytes.
         #[arg(long, default_value_t = 4 << 20)]
         max_line_bytes: usize,
-        /// The JSON Lines files.
+        /// What the files hold.
+        #[arg(long, value_enum, default_value_t = ImportFormat::Jsonl)]
+        format: ImportFormat,
+        /// Folders of IPTC's ninjs schemas (ninjs-schema_X.Y.json, and the schemas they refer
+        /// to): each ninjs document is validated against its version's before it is read.
+        #[arg(long = "ninjs-schemas", value_name = "DIR")]
+        ninjs_schemas: Vec<PathBuf>,
+        /// Validate every ninjs document as this version (e.g. 1.0) whatever it declares.
+        #[arg(long = "ninjs-version")]
+        ninjs_version: Option<String>,
+        /// The files: JSON Lines of import records, or ninjs documents (one a file, an array,
+        /// or one a line).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ImportFormat {
+    /// JSON Lines of Dateline import records (see the README).
+    Jsonl,
+    /// IPTC ninjs 1.x, 2.x or 3.x documents.
+    Ninjs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -490,6 +509,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             headline_from_body,
             body_format,
             max_line_bytes,
+            format,
+            ninjs_schemas,
+            ninjs_version,
             files,
         } => {
             let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
@@ -518,9 +540,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_line_bytes,
             };
             let store = open_store(&config).await?;
+            let mut schemas = if ninjs_schemas.is_empty() {
+                None
+            } else {
+                Some(dateline::ninjs_import::Schemas::load(&ninjs_schemas)?)
+            };
             let mut rejected = 0;
             for file in &files {
-                let report = import::import_file(store.as_ref(), file, &options, true).await?;
+                let report = match format {
+                    ImportFormat::Jsonl => {
+                        import::import_file(store.as_ref(), file, &options, true).await?
+                    }
+                    ImportFormat::Ninjs => {
+                        dateline::ninjs_import::import_file(
+                            store.as_ref(),
+                            file,
+                            &options,
+                            schemas.as_mut(),
+                            ninjs_version.as_deref(),
+                        )
+                        .await?
+                    }
+                };
                 for r in &report.rejected {
                     eprintln!("{r}");
                 }

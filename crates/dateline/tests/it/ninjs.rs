@@ -116,3 +116,193 @@ async fn every_article_exports_as_valid_ninjs_3_1_and_2_2() {
         .expect("sent");
     assert_eq!(wrong.status(), 422);
 }
+
+fn schema_dirs() -> Vec<std::path::PathBuf> {
+    let ninjs = shared().join("standards/ninjs");
+    vec![
+        ninjs.join("specification"),
+        // GeoJSON's schema, which the 2.x schemas refer to.
+        ninjs.join("validation/test_suite"),
+    ]
+}
+
+#[test]
+fn the_import_side_passes_iptcs_validation_suite() {
+    let mut schemas = dateline::ninjs_import::Schemas::load(&schema_dirs()).expect("schemas");
+    let suite = shared().join("standards/ninjs/validation/test_suite");
+    let (mut passed, mut failed) = (0, 0);
+    let mut versions: Vec<String> = std::fs::read_dir(&suite)
+        .expect("suite")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        // The development drafts have no published schema.
+        .filter(|v| !v.contains("dev"))
+        .collect();
+    versions.sort();
+    for version in &versions {
+        for (folder, valid) in [("should_pass", true), ("should_fail", false)] {
+            let dir = suite.join(version).join(folder);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.expect("entry").path();
+                let text = std::fs::read_to_string(&path).expect("read");
+                let outcome = schemas.check_text(&text, Some(version));
+                match (valid, outcome) {
+                    (true, Ok(_)) => passed += 1,
+                    (false, Err(reason)) => {
+                        assert!(
+                            reason.starts_with(&format!("not valid ninjs {version}: at "))
+                                || reason.starts_with("not a ninjs document: not valid JSON"),
+                            "{reason}"
+                        );
+                        failed += 1;
+                    }
+                    (true, Err(reason)) => panic!("{} was refused: {reason}", path.display()),
+                    (false, Ok(_)) => panic!("{} was accepted", path.display()),
+                }
+            }
+        }
+    }
+    println!("IPTC's suite: {passed} valid documents accepted, {failed} invalid ones refused with a reason");
+    assert!(passed > 100 && failed > 40, "{passed} and {failed}");
+}
+
+#[tokio::test]
+async fn a_round_trip_through_ninjs_changes_nothing() {
+    let first = TestApp::demo().await;
+    let site = first
+        .config
+        .site(
+            first
+                .address
+                .trim_start_matches("http://")
+                .parse()
+                .expect("addr"),
+        )
+        .expect("site");
+    let mut exported = Vec::new();
+    dateline::export::ninjs(
+        first.store.as_ref(),
+        &site,
+        Version::V3_1,
+        &[],
+        &mut exported,
+        false,
+    )
+    .await
+    .expect("exported");
+    // Copy readers can see: drafts stay in their newsroom.
+    let usable: Vec<Value> = exported
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice::<Value>(l).expect("json"))
+        .filter(|d| d["pubStatus"] == "usable")
+        .collect();
+    assert!(usable.len() > 20);
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("demo.ninjs.jsonl");
+    std::fs::write(
+        &file,
+        usable
+            .iter()
+            .map(|d| d.to_string() + "\n")
+            .collect::<String>(),
+    )
+    .expect("written");
+
+    let second = TestApp::spawn_with(|c| {
+        let demo = dateline::demo::config();
+        c.outlet = demo.outlet;
+        c.time_zone = demo.time_zone;
+        c.languages = demo.languages;
+    })
+    .await;
+    let mut schemas = dateline::ninjs_import::Schemas::load(&schema_dirs()).expect("schemas");
+    let report = dateline::ninjs_import::import_file(
+        second.store.as_ref(),
+        &file,
+        &second.import_options(),
+        Some(&mut schemas),
+        None,
+    )
+    .await
+    .expect("imported");
+    assert!(report.rejected.is_empty(), "{:?}", report.rejected);
+    assert_eq!(report.inserted as usize, usable.len());
+    let mut again = Vec::new();
+    dateline::export::ninjs(
+        second.store.as_ref(),
+        &site,
+        Version::V3_1,
+        &[],
+        &mut again,
+        false,
+    )
+    .await
+    .expect("exported again");
+    let again: Vec<Value> = again
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice::<Value>(l).expect("json"))
+        .collect();
+    assert_eq!(again.len(), usable.len());
+    for (a, b) in usable.iter().zip(&again) {
+        assert_eq!(a, b, "the round trip changed {}", a["uri"]);
+    }
+    // The same file again changes nothing.
+    let report = dateline::ninjs_import::import_file(
+        second.store.as_ref(),
+        &file,
+        &second.import_options(),
+        Some(&mut schemas),
+        None,
+    )
+    .await
+    .expect("imported");
+    assert_eq!(
+        (report.inserted, report.updated, report.unchanged as usize),
+        (0, 0, usable.len())
+    );
+}
+
+#[tokio::test]
+async fn iptcs_example_articles_import_and_other_items_are_refused_with_a_reason() {
+    let app = TestApp::spawn().await;
+    let mut schemas = dateline::ninjs_import::Schemas::load(&schema_dirs()).expect("schemas");
+    let examples = shared().join("standards/ninjs/documentation/includes/examples/3.1");
+    let mut options = app.import_options();
+    options.undated_at = Some("2024-01-01T00:00:00Z".parse().expect("time"));
+    let complex = dateline::ninjs_import::import_file(
+        app.store.as_ref(),
+        &examples.join("005_complex_text_article.json"),
+        &options,
+        Some(&mut schemas),
+        None,
+    )
+    .await
+    .expect("imported");
+    assert_eq!(complex.inserted, 1, "{:?}", complex.rejected);
+    let photo = dateline::ninjs_import::import_file(
+        app.store.as_ref(),
+        &examples.join("006_photo_only.json"),
+        &options,
+        Some(&mut schemas),
+        None,
+    )
+    .await
+    .expect("imported");
+    assert_eq!(photo.inserted, 0);
+    assert!(
+        photo.rejected[0].reason.contains("picture"),
+        "{:?}",
+        photo.rejected
+    );
+    let page = app.page("/").await;
+    assert!(page
+        .texts(".headline a")
+        .iter()
+        .any(|h| h == "Captain of wrecked cruise ship on trial in Italy"));
+}
