@@ -39,6 +39,7 @@ impl Templates {
                 include_str!("../templates/corrections.html"),
             ),
             ("feeds/rss.xml", include_str!("../templates/feeds/rss.xml")),
+            ("newsml.xml", include_str!("../templates/newsml.xml")),
             (
                 "feeds/atom.xml",
                 include_str!("../templates/feeds/atom.xml"),

@@ -1,5 +1,6 @@
 //! `dateline export`: articles as IPTC ninjs documents (3.1, or 2.2), one JSON document a
-//! line, every article or the ones named, with a progress bar on a terminal.
+//! line, or as NewsML-G2 NewsItems, one XML file each; every article or the ones named, with a
+//! progress bar on a terminal.
 
 use std::io::Write;
 
@@ -44,6 +45,58 @@ pub async fn ninjs(
         let doc = document(store, site, &worked, version).await?;
         serde_json::to_writer(&mut *out, &doc)?;
         out.write_all(b"\n")?;
+        written += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    out.flush()?;
+    Ok(written)
+}
+
+/// Writes the articles with these ids (every article when none are named) as NewsML-G2
+/// NewsItems: into `dir` as `{key}.xml`, or, for one article without a folder, to `out`.
+/// Answers how many were written.
+pub async fn newsml(
+    store: &dyn Store,
+    site: &Site,
+    ids: &[i64],
+    dir: Option<&std::path::Path>,
+    out: &mut dyn Write,
+    progress: bool,
+) -> anyhow::Result<u64> {
+    let ids: Vec<ArticleId> = if ids.is_empty() {
+        store.article_ids().await?
+    } else {
+        ids.iter().map(|i| ArticleId::new(*i)).collect()
+    };
+    if dir.is_none() && ids.len() != 1 {
+        anyhow::bail!(
+            "NewsML-G2 is one file an article: name a folder with --out, or one article with --id"
+        );
+    }
+    let templates = dateline_web::render::Templates::new();
+    let bar = if progress {
+        ProgressBar::new(ids.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut written = 0;
+    for id in ids {
+        let worked = store
+            .worked_article(id)
+            .await?
+            .with_context(|| format!("there is no article {id}"))?;
+        let xml = dateline_web::newsml::document(store, site, &templates, &worked)
+            .await
+            .map_err(|e| anyhow::anyhow!("article {id}: {e:?}"))?;
+        match dir {
+            Some(dir) => {
+                let path = dir.join(format!("{}.xml", worked.key.as_str()));
+                std::fs::write(&path, xml)
+                    .with_context(|| format!("failed to write {}", path.display()))?;
+            }
+            None => out.write_all(xml.as_bytes())?,
+        }
         written += 1;
         bar.inc(1);
     }

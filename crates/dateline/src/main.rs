@@ -88,7 +88,7 @@ enum Command {
         /// Only these articles (repeat for more).
         #[arg(long = "id")]
         ids: Vec<i64>,
-        /// The file to write [default: standard output].
+        /// The file to write (ninjs), or the folder (NewsML-G2) [default: standard output].
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
@@ -162,6 +162,8 @@ enum ImportFormat {
 enum ExportFormat {
     /// IPTC ninjs (JSON), one document a line.
     Ninjs,
+    /// IPTC NewsML-G2 NewsItems (XML), one file an article, in the folder --out names.
+    Newsml,
 }
 
 #[derive(Subcommand)]
@@ -426,6 +428,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tracing::info!(address = %server.address, database = %config.database.display(), "serving");
             println!("Serving {} at http://{}/", config.outlet, server.address);
             server.run(shutdown_signal()).await?;
+        }
+        Command::Export {
+            config,
+            format: ExportFormat::Newsml,
+            ids,
+            out,
+            ..
+        } => {
+            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let site = config.site(config.listen)?;
+            let store = open_store(&config).await?;
+            if let Some(dir) = &out {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("failed to make the folder {}", dir.display()))?;
+            }
+            let mut stdout = std::io::stdout();
+            let n = dateline::export::newsml(
+                store.as_ref(),
+                &site,
+                &ids,
+                out.as_deref(),
+                &mut stdout,
+                out.is_some() && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            )
+            .await?;
+            eprintln!("exported {n} articles as NewsML-G2 NewsItems");
         }
         Command::Export {
             config,

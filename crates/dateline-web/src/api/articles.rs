@@ -288,6 +288,30 @@ pub async fn ninjs(
     ))
 }
 
+/// The article as an IPTC NewsML-G2 NewsItem. Readable as the article itself is.
+pub async fn newsml(
+    State(state): State<Arc<AppState>>,
+    Caller(account): Caller,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let worked = load(&state, &id).await?;
+    may_read(&account, &worked)?;
+    let xml = crate::newsml::document(state.store.as_ref(), &state.site, &state.templates, &worked)
+        .await
+        .map_err(|e| match e {
+            crate::AppError::Storage(e) => ApiError::from(e),
+            other => ApiError::Storage(dateline_storage::StorageError::Corrupt(other.to_string())),
+        })?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/vnd.iptc.g2.newsitem+xml; charset=utf-8",
+        )],
+        xml,
+    )
+        .into_response())
+}
+
 /// An editor has the article open (sent when they open it, and every minute while they do):
 /// answers who else has it open, so that nobody works on it unaware of another.
 pub async fn open(

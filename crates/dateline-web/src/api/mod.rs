@@ -53,6 +53,7 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
         .route("/articles/{id}/actions", post(articles::act))
         .route("/articles/{id}/open", post(articles::open))
         .route("/articles/{id}/ninjs", get(articles::ninjs))
+        .route("/articles/{id}/newsml", get(articles::newsml))
         .route("/articles/{id}/suggestions", get(suggestions::list))
         .route(
             "/articles/{id}/suggestions/{key}/block",

@@ -13,6 +13,7 @@ mod html_validity;
 mod import;
 mod lighthouse;
 mod live;
+mod newsml;
 mod newsroom_api;
 mod ninjs;
 mod openapi;
