@@ -199,6 +199,8 @@ pub struct PageFrame {
     pub latest: Vec<ArticleLink>,
     /// Whether the article asked about is live.
     pub probe_live: bool,
+    /// The live article the address asked about leads to, when it is an old one.
+    pub redirect: Option<ArticleId>,
 }
 
 /// An article with everything its page shows, read in a fixed, small number of queries.
@@ -253,6 +255,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         as_of: Timestamp,
         probe: Option<ArticleId>,
+    ) -> Result<PageFrame, StorageError>;
+    /// [`Store::page_frame`] for an address no article's pattern matches: the frame, and the
+    /// live article the address leads to if it is an old one kept as a redirect, in one query.
+    async fn page_frame_at(
+        &self,
+        lang: &Lang,
+        limit: u32,
+        as_of: Timestamp,
+        path: &str,
     ) -> Result<PageFrame, StorageError>;
     async fn series(&self, key: &Slug) -> Result<Option<Series>, StorageError>;
     async fn topic(&self, key: &Slug) -> Result<Option<Topic>, StorageError>;
@@ -353,6 +364,11 @@ pub trait Store: Send + Sync + 'static {
     async fn article_count(&self) -> Result<u64, StorageError>;
     /// Every article's id, in any state, in order.
     async fn article_ids(&self) -> Result<Vec<ArticleId>, StorageError>;
+    /// The id of the article with this key, in any state.
+    async fn article_id(&self, key: &ArticleKey) -> Result<Option<ArticleId>, StorageError>;
+    /// Keeps an old address (a path, such as a WordPress permalink's) as a redirect to an
+    /// article, replacing what it led to before.
+    async fn put_redirect(&self, path: &str, article: ArticleId) -> Result<(), StorageError>;
 
     /// Creates an account. A taken username is a [`StorageError::Conflict`]; a desk that names
     /// no section is [`StorageError::NotFound`].

@@ -1164,40 +1164,17 @@ impl Store for SqliteStore {
         as_of: Timestamp,
         probe: Option<ArticleId>,
     ) -> Result<PageFrame, StorageError> {
-        // Every section once, joined to those of the latest articles that are in it; and on
-        // every row, whether the probed article is live.
-        let sql = "SELECT s.key, s.code, s.name, \
-             a.id, a.key, a.headline, a.summary, a.lang, s.key, s.code, a.credit, a.published_at, a.updated_at, a.episode, \
-             EXISTS (SELECT 1 FROM articles p WHERE p.id = $4 AND p.live_from <= $2) \
-             FROM sections s LEFT JOIN (SELECT * FROM articles WHERE lang = $1 AND live_from <= $2 \
-             ORDER BY published_at DESC, id DESC LIMIT $3) a ON a.section_id = s.id \
-             ORDER BY s.position, s.id";
-        let rows = sqlx::query(sql)
-            .bind(lang.as_str())
-            .bind(as_of.as_second())
-            .bind(i64::from(limit))
-            .bind(probe.map(ArticleId::get))
-            .fetch_all(&self.pool)
-            .await?;
-        let mut frame = PageFrame {
-            sections: Vec::new(),
-            latest: Vec::new(),
-            probe_live: false,
-        };
-        for row in &rows {
-            let section = section_from_row(row)?;
-            if frame.sections.last().map(|s| &s.key) != Some(&section.key) {
-                frame.sections.push(section);
-            }
-            if row.try_get::<Option<i64>, _>(3)?.is_some() {
-                frame.latest.extend(readable(row, 3));
-            }
-            frame.probe_live = row.try_get(3 + LINK_WIDTH)?;
-        }
-        frame
-            .latest
-            .sort_by_key(|l: &ArticleLink| std::cmp::Reverse((l.published, l.id)));
-        Ok(frame)
+        self.frame(lang, limit, as_of, probe, None).await
+    }
+
+    async fn page_frame_at(
+        &self,
+        lang: &Lang,
+        limit: u32,
+        as_of: Timestamp,
+        path: &str,
+    ) -> Result<PageFrame, StorageError> {
+        self.frame(lang, limit, as_of, None, Some(path)).await
     }
 
     async fn series(&self, key: &Slug) -> Result<Option<Series>, StorageError> {
@@ -1543,6 +1520,28 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await?;
         Ok(links(&rows))
+    }
+
+    async fn article_id(&self, key: &ArticleKey) -> Result<Option<ArticleId>, StorageError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM articles WHERE key = $1")
+            .bind(key.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map(ArticleId::new))
+    }
+
+    async fn put_redirect(&self, path: &str, article: ArticleId) -> Result<(), StorageError> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO redirects (path, article_id) VALUES ($1, $2) \
+             ON CONFLICT (path) DO UPDATE SET article_id = excluded.article_id",
+        )
+        .bind(path)
+        .bind(article.get())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn article_ids(&self) -> Result<Vec<ArticleId>, StorageError> {
@@ -2596,6 +2595,58 @@ impl SqliteStore {
     }
 
     /// An article's row: a live one, or with `as_of` of `None`, one in any state (a preview).
+    /// The page frame, probing an article's liveness or an old address's redirect.
+    async fn frame(
+        &self,
+        lang: &Lang,
+        limit: u32,
+        as_of: Timestamp,
+        probe: Option<ArticleId>,
+        path: Option<&str>,
+    ) -> Result<PageFrame, StorageError> {
+        // Every section once, joined to those of the latest articles that are in it; and on
+        // every row, whether the probed article is live, and where the probed path leads.
+        let sql = "SELECT s.key, s.code, s.name, \
+             a.id, a.key, a.headline, a.summary, a.lang, s.key, s.code, a.credit, a.published_at, a.updated_at, a.episode, \
+             EXISTS (SELECT 1 FROM articles p WHERE p.id = $4 AND p.live_from <= $2), \
+             (SELECT r.article_id FROM redirects r JOIN articles p ON p.id = r.article_id \
+              WHERE r.path = $5 AND p.live_from <= $2) \
+             FROM sections s LEFT JOIN (SELECT * FROM articles WHERE lang = $1 AND live_from <= $2 \
+             ORDER BY published_at DESC, id DESC LIMIT $3) a ON a.section_id = s.id \
+             ORDER BY s.position, s.id";
+        let rows = sqlx::query(sql)
+            .bind(lang.as_str())
+            .bind(as_of.as_second())
+            .bind(i64::from(limit))
+            .bind(probe.map(ArticleId::get))
+            .bind(path)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut frame = PageFrame {
+            sections: Vec::new(),
+            latest: Vec::new(),
+            probe_live: false,
+            redirect: None,
+        };
+        for row in &rows {
+            let section = section_from_row(row)?;
+            if frame.sections.last().map(|s| &s.key) != Some(&section.key) {
+                frame.sections.push(section);
+            }
+            if row.try_get::<Option<i64>, _>(3)?.is_some() {
+                frame.latest.extend(readable(row, 3));
+            }
+            frame.probe_live = row.try_get(3 + LINK_WIDTH)?;
+            frame.redirect = row
+                .try_get::<Option<i64>, _>(4 + LINK_WIDTH)?
+                .map(ArticleId::new);
+        }
+        frame
+            .latest
+            .sort_by_key(|l: &ArticleLink| std::cmp::Reverse((l.published, l.id)));
+        Ok(frame)
+    }
+
     async fn article_row(
         &self,
         id: ArticleId,

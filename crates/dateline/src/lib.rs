@@ -10,5 +10,6 @@ pub mod ninjs_import;
 pub mod reindex;
 pub mod server;
 pub mod user;
+pub mod wxr;
 
 pub use config::Config;

@@ -143,6 +143,10 @@ enum Command {
         /// Validate every ninjs document as this version (e.g. 1.0) whatever it declares.
         #[arg(long = "ninjs-version")]
         ninjs_version: Option<String>,
+        /// The account that owns the drafts and scheduled posts of a WordPress export
+        /// (without one they are skipped).
+        #[arg(long, value_name = "USERNAME")]
+        owner: Option<String>,
         /// The files: JSON Lines of import records, or ninjs documents (one a file, an array,
         /// or one a line).
         #[arg(required = true)]
@@ -156,6 +160,8 @@ enum ImportFormat {
     Jsonl,
     /// IPTC ninjs 1.x, 2.x or 3.x documents.
     Ninjs,
+    /// A WordPress export (WXR).
+    Wxr,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -381,7 +387,7 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_env("DATELINE_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tantivy=warn")),
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tantivy=warn,html5ever=error")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -540,6 +546,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             ninjs_schemas,
             ninjs_version,
+            owner,
             files,
         } => {
             let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
@@ -573,6 +580,39 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 Some(dateline::ninjs_import::Schemas::load(&ninjs_schemas)?)
             };
+            let owner = match &owner {
+                None => None,
+                Some(name) => {
+                    let username = dateline_core::account::Username::parse(name)
+                        .with_context(|| format!("--owner {name:?}"))?;
+                    let account = store
+                        .account(&username)
+                        .await?
+                        .with_context(|| format!("--owner: there is no account {name:?}"))?;
+                    Some(account.id)
+                }
+            };
+            if format == ImportFormat::Wxr {
+                for file in &files {
+                    let report =
+                        dateline::wxr::import_file(store.as_ref(), file, &options, owner, true)
+                            .await?;
+                    for (what, why) in &report.skipped {
+                        eprintln!("{}: {what}: skipped: {why}", file.display());
+                    }
+                    for (what, note) in &report.notes {
+                        eprintln!("{}: {what}: {note}", file.display());
+                    }
+                    audit(
+                        store.as_ref(),
+                        "import",
+                        format!("{}: {report}", file.display()),
+                    )
+                    .await?;
+                    println!("{}: {report}", file.display());
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let mut rejected = 0;
             for file in &files {
                 let report = match format {
@@ -589,6 +629,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         )
                         .await?
                     }
+                    ImportFormat::Wxr => unreachable!("imported above"),
                 };
                 for r in &report.rejected {
                     eprintln!("{r}");

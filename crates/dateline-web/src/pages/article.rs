@@ -87,11 +87,26 @@ pub async fn by_address(
             .into_response());
     }
     let site = &state.site;
-    let id = site
-        .address
-        .match_id(uri.path())
-        .ok_or(AppError::NotFound)?;
     let now = Timestamp::now();
+    let Some(id) = site.address.match_id(uri.path()) else {
+        // Not an address of this site's pattern: an old one (a WordPress permalink, say) kept
+        // as a redirect, or nothing; either way, one query.
+        let edition = site.edition_of(uri.path()).clone();
+        let frame = state
+            .store
+            .page_frame_at(&edition, super::LATEST_ON_ERROR_PAGES, now, uri.path())
+            .await?;
+        if let Some(target) = frame.redirect {
+            if let Some(article) = state.store.article(target, now).await? {
+                let current = article.link.address(&site.address, &site.time_zone);
+                return Ok(
+                    (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, current)]).into_response(),
+                );
+            }
+        }
+        let html = super::error_page_with(&state, &edition, StatusCode::NOT_FOUND, &frame)?;
+        return Ok((StatusCode::NOT_FOUND, Html(html)).into_response());
+    };
     let id = ArticleId::new(id);
     // The frame the page needs, and whether the article is live, in one query: an address
     // that names no live article costs only that.

@@ -23,3 +23,4 @@ mod sessions;
 mod site;
 mod webhooks;
 mod workflow;
+mod wxr;
