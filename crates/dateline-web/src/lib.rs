@@ -15,6 +15,7 @@ mod assets;
 mod error;
 mod headers;
 pub mod indexer;
+pub mod ingest;
 pub mod media;
 pub mod newsml;
 pub mod ninjs;

@@ -4,7 +4,7 @@
 //! dateline's source and the web editors in the properties NewsML-G2 has for them (`altId`,
 //! `infoSource`, `contributor`); related stories as `link`s to their items' GUIDs.
 
-use dateline_storage::{StorageError, Store, Worked};
+use dateline_storage::{Store, Worked};
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -64,7 +64,7 @@ pub async fn document(
         site.dateline
             .time(published, &site.time_zone, &dateline_lang)
     );
-    let sections = store.sections().await.map_err(StorageError::from)?;
+    let sections = store.sections().await?;
     let section = worked.section.as_str();
     let mut subjects = vec![Subject {
         kind: "cpnat:abstract",

@@ -40,6 +40,45 @@ pub struct Config {
     /// What the server lets one client have.
     pub limits: LimitsConfig,
     pub feeds: FeedsConfig,
+    /// The partner feeds the outlet takes copy from.
+    pub partners: Vec<PartnerConfig>,
+}
+
+/// `[[partners]]`: a partner's RSS, Atom or ninjs feed that Dateline follows.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerConfig {
+    /// The partner's name, as the dateline credits it: "Xinhua".
+    pub name: String,
+    pub url: String,
+    /// "feed" (RSS or Atom) or "ninjs".
+    #[serde(default = "default_partner_format")]
+    pub format: String,
+    /// Seconds between two reads of the feed.
+    #[serde(default = "default_partner_every")]
+    pub every_secs: u64,
+    /// Publish what arrives (true), or make drafts for the desk (false).
+    #[serde(default)]
+    pub publish: bool,
+    /// The section new items go to.
+    #[serde(default = "default_partner_section")]
+    pub section: String,
+    /// The language of its items [default: the outlet's primary language].
+    pub lang: Option<String>,
+    /// The account drafts are made for; needed unless `publish` is true.
+    pub owner: Option<String>,
+}
+
+fn default_partner_format() -> String {
+    "feed".into()
+}
+
+fn default_partner_every() -> u64 {
+    300
+}
+
+fn default_partner_section() -> String {
+    "news".into()
 }
 
 /// `[feeds]`: what the outlet's feeds carry, and the WebSub hub they name.
@@ -191,6 +230,7 @@ impl Default for Config {
             image_hosts: vec![],
             limits: LimitsConfig::default(),
             feeds: FeedsConfig::default(),
+            partners: vec![],
         }
     }
 }
@@ -369,6 +409,52 @@ impl Config {
         Ok(Sanitizer::new(&HtmlPolicy { image_hosts }))
     }
 
+    /// The partner feeds, checked.
+    pub fn partners(&self, site: &Site) -> anyhow::Result<Vec<dateline_web::ingest::Partner>> {
+        use dateline_web::ingest::{Partner, PartnerFormat};
+        self.partners
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let at = format!("partners[{i}] ({:?})", p.name);
+                if p.name.trim().is_empty() || p.name.chars().count() > 200 {
+                    bail!("{at}: name must be 1 to 200 characters");
+                }
+                let url = url::Url::parse(&p.url)
+                    .with_context(|| format!("{at}: url {:?} is not an address", p.url))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    bail!("{at}: url must be http:// or https://");
+                }
+                let format = match p.format.as_str() {
+                    "feed" | "rss" | "atom" => PartnerFormat::Feed,
+                    "ninjs" => PartnerFormat::Ninjs,
+                    other => bail!("{at}: format {other:?} is not one Dateline reads: use feed (RSS or Atom) or ninjs"),
+                };
+                if !(1..=86_400).contains(&p.every_secs) {
+                    bail!("{at}: every_secs = {} is out of range: use 1 to 86400", p.every_secs);
+                }
+                if !p.publish && p.owner.is_none() {
+                    bail!("{at}: drafts need an owner: set owner to the account the desk's drafts are made for, or publish = true");
+                }
+                let lang = match &p.lang {
+                    Some(l) => Lang::parse(l).with_context(|| format!("{at}: lang"))?,
+                    None => site.primary().clone(),
+                };
+                Ok(Partner {
+                    name: p.name.trim().to_string(),
+                    url: url.to_string(),
+                    format,
+                    every: Duration::from_secs(p.every_secs),
+                    publish: p.publish,
+                    section: dateline_core::Slug::parse(&p.section)
+                        .with_context(|| format!("{at}: section"))?,
+                    lang,
+                    owner: p.owner.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// The site settings, checked; `bound` is the address the server listens on.
     pub fn site(&self, bound: SocketAddr) -> anyhow::Result<Site> {
         if !(1..=200).contains(&self.page_size) {
@@ -394,6 +480,40 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partner_feeds_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dateline.toml");
+        std::fs::write(
+            &path,
+            "[[partners]]\nname = \"Xinhua\"\nurl = \"https://partner.example.org/rss\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), |_| None).unwrap();
+        let site = config.site("127.0.0.1:8080".parse().unwrap()).unwrap();
+        let e = config.partners(&site).unwrap_err().to_string();
+        assert!(
+            e.contains("partners[0] (\"Xinhua\"): drafts need an owner"),
+            "{e}"
+        );
+        std::fs::write(
+            &path,
+            "[[partners]]\nname = \"Xinhua\"\nurl = \"ftp://x\"\npublish = true\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), |_| None).unwrap();
+        let e = config.partners(&site).unwrap_err().to_string();
+        assert!(e.contains("url must be http:// or https://"), "{e}");
+        std::fs::write(
+            &path,
+            "[[partners]]\nname = \"Xinhua\"\nurl = \"https://x.example.org/\"\npublish = true\nevery_secs = 60\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&path), |_| None).unwrap();
+        let partners = config.partners(&site).unwrap();
+        assert_eq!(partners[0].every, Duration::from_secs(60));
+    }
 
     #[test]
     fn file_then_environment() {

@@ -20,6 +20,8 @@ pub struct Server {
     /// Wakes the scheduler when an editor sets a schedule.
     pub schedules: Arc<tokio::sync::Notify>,
     pub search: Arc<dateline_search::SearchIndex>,
+    /// The partner feeds the outlet follows.
+    pub partners: Vec<dateline_web::ingest::Partner>,
 }
 
 /// Opens the search index beside the database. One made by another version of Dateline is
@@ -61,6 +63,7 @@ impl Server {
         let address = listener.local_addr()?;
         let site = config.site(address)?;
         let limits = config.limits.limits()?;
+        let partners = config.partners(&site)?;
         let schedules = Arc::new(tokio::sync::Notify::new());
         let search = open_search(config)?;
         let app = dateline_web::app(
@@ -78,6 +81,7 @@ impl Server {
             site,
             schedules,
             search,
+            partners,
         })
     }
 
@@ -95,6 +99,11 @@ impl Server {
             self.store.clone(),
             self.search,
         ));
+        let ingest = tokio::spawn(dateline_web::ingest::follow(
+            self.store.clone(),
+            self.site.clone(),
+            self.partners,
+        ));
         let websub = tokio::spawn(dateline_web::websub::announce(
             self.store.clone(),
             self.site.clone(),
@@ -106,6 +115,7 @@ impl Server {
         // A delivery cut here is made again at the next start: positions advance only after one.
         webhooks.abort();
         websub.abort();
+        ingest.abort();
         indexer.abort();
         scheduler.abort();
         served

@@ -11,6 +11,7 @@ mod headers;
 mod helpers;
 mod html_validity;
 mod import;
+mod ingest;
 mod lighthouse;
 mod live;
 mod newsml;
