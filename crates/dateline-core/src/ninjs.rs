@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(r.major, 1);
         assert_eq!(
             r.record["id"],
-            "http-ninjs.example.com-newsitems-20130709med123-".to_string()
+            "http:--ninjs.example.com-newsitems-20130709med123-".to_string()
                 + &crate::digest::stable_digest(
                     b"http://ninjs.example.com/newsitems/20130709med123"
                 )[..12]

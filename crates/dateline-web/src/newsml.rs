@@ -115,7 +115,9 @@ pub async fn document(
             }
         }
     }
-    let body = xhtml(text(r, "body").unwrap_or_default(), &site.base_url);
+    // Stored bodies are the sanitizer's output; cleaning one again changes nothing, and gives
+    // the rendering module the safe HTML it turns into XHTML.
+    let body = site.sanitizer.clean(text(r, "body").unwrap_or_default());
     let authors = text(r, "byline")
         .map(dateline_core::article::authors)
         .unwrap_or_default();
@@ -156,7 +158,7 @@ pub async fn document(
             dateline,
             byline => text(r, "byline"),
             summary => text(r, "summary"),
-            body => minijinja::Value::from_safe_string(body),
+            body => crate::render::xhtml(&body, &site.base_url),
         },
     )?)
 }

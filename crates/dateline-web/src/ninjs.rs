@@ -119,7 +119,7 @@ pub async fn document(
         );
     }
     let body = text(r, "body").unwrap_or_default();
-    let plain = dateline_core::SafeHtml::from_storage(body.to_string()).text();
+    let plain = site.sanitizer.clean(body).text();
     doc.insert(
         "bodies".into(),
         json!([{

@@ -128,6 +128,11 @@ pub fn html(safe: &SafeHtml) -> minijinja::Value {
 /// Inside `<script>`, `</script`, `<!--` or `<script` would change how the page parses: every
 /// `<` is written as the JSON escape `\u003c` (and `>` and `&` likewise), which parsers read back
 /// as the same character.
+/// Sanitized HTML as XHTML (for NewsML-G2's `inlineXML`), ready for an XML template.
+pub fn xhtml(safe: &SafeHtml, base: &str) -> minijinja::Value {
+    minijinja::Value::from_safe_string(crate::newsml::xhtml(safe.as_str(), base))
+}
+
 pub fn json_ld(document: &serde_json::Value) -> minijinja::Value {
     let text = document
         .to_string()
