@@ -102,6 +102,8 @@ pub enum Filter {
     Series(Slug),
     /// A series' episodes, the latest first (its feed).
     SeriesNewest(Slug),
+    /// The articles a person's byline names, newest first.
+    Person(Slug),
 }
 
 /// An article as a feed carries it: its link, its body and its byline.
@@ -266,6 +268,8 @@ pub trait Store: Send + Sync + 'static {
         path: &str,
     ) -> Result<PageFrame, StorageError>;
     async fn series(&self, key: &Slug) -> Result<Option<Series>, StorageError>;
+    /// The name of the person a byline slug stands for, as a live article's byline writes it.
+    async fn person(&self, slug: &Slug, as_of: Timestamp) -> Result<Option<String>, StorageError>;
     async fn topic(&self, key: &Slug) -> Result<Option<Topic>, StorageError>;
 
     /// A live article.

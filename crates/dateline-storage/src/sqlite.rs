@@ -81,8 +81,45 @@ impl SqliteStore {
                 Err(e) => return Err(e.into()),
             }
         }
+        let store = SqliteStore { pool };
+        store.backfill_people().await?;
         tracing::debug!(path = %path.display(), "opened SQLite store");
-        Ok(SqliteStore { pool })
+        Ok(store)
+    }
+
+    /// Fills `article_people` for the articles stored before it existed, once, in batches.
+    async fn backfill_people(&self) -> Result<(), StorageError> {
+        let done: Option<String> =
+            sqlx::query_scalar("SELECT name FROM backfills WHERE name = 'people'")
+                .fetch_optional(&self.pool)
+                .await?;
+        if done.is_some() {
+            return Ok(());
+        }
+        let mut last = 0i64;
+        loop {
+            let mut tx = self.write().await?;
+            let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+                "SELECT id, byline FROM articles WHERE id > $1 ORDER BY id LIMIT 2000",
+            )
+            .bind(last)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some((end, _)) = rows.last() else {
+                sqlx::query(
+                    "INSERT INTO backfills (name) VALUES ('people') ON CONFLICT (name) DO NOTHING",
+                )
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(());
+            };
+            last = *end;
+            for (id, byline) in &rows {
+                write_people(&mut tx, *id, byline.as_deref(), true).await?;
+            }
+            tx.commit().await?;
+        }
     }
 
     /// Opens a database from a URL such as `sqlite:///var/lib/dateline/news.db`.
@@ -188,6 +225,13 @@ fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, &'a str) {
             format!(
                 "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} JOIN series se ON se.id = a.series_id \
                  WHERE {live} AND se.key = $2 ORDER BY a.episode, a.published_at, a.id LIMIT $3 OFFSET $4"
+            ),
+            key.as_str(),
+        ),
+        Filter::Person(key) => (
+            format!(
+                "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} JOIN article_people p ON p.article_id = a.id \
+                 WHERE {live} AND p.slug = $2 {newest}"
             ),
             key.as_str(),
         ),
@@ -712,6 +756,7 @@ async fn write_article(
         });
         q.build().execute(&mut *conn).await?;
     }
+    write_people(conn, id, a.byline(), existed).await?;
     match mode {
         Write::Import => {
             // An import is a write like any other: its revision is kept, by no account.
@@ -754,6 +799,46 @@ async fn write_article(
     } else {
         Upserted::Inserted(ArticleId::new(id))
     })
+}
+
+/// The people a byline names, as `article_people` keeps them: a slug and a name each.
+fn people_of(byline: Option<&str>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for name in byline
+        .map(dateline_core::article::authors)
+        .unwrap_or_default()
+    {
+        if let Some(slug) = Slug::from_text(&name) {
+            if !out.iter().any(|(s, _)| *s == slug.as_str()) {
+                out.push((slug.to_string(), name));
+            }
+        }
+    }
+    out
+}
+
+async fn write_people(
+    conn: &mut SqliteConnection,
+    id: i64,
+    byline: Option<&str>,
+    existed: bool,
+) -> Result<(), StorageError> {
+    if existed {
+        sqlx::query("DELETE FROM article_people WHERE article_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let people = people_of(byline);
+    if !people.is_empty() {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO article_people (article_id, slug, name) ");
+        q.push_values(&people, |mut row, (slug, name)| {
+            row.push_bind(id).push_bind(slug).push_bind(name);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Keeps `live_pending` true to `live_from` after a write: the time the article goes live, while
@@ -1184,6 +1269,17 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(|row| series_at(&row, 0)).transpose()
+    }
+
+    async fn person(&self, slug: &Slug, as_of: Timestamp) -> Result<Option<String>, StorageError> {
+        Ok(sqlx::query_scalar(
+            "SELECT p.name FROM article_people p JOIN articles a ON a.id = p.article_id \
+             WHERE p.slug = $1 AND a.live_from <= $2 ORDER BY a.published_at DESC LIMIT 1",
+        )
+        .bind(slug.as_str())
+        .bind(as_of.as_second())
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     async fn topic(&self, key: &Slug) -> Result<Option<Topic>, StorageError> {

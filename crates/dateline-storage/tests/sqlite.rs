@@ -156,3 +156,63 @@ async fn an_import_waits_for_another_writer_instead_of_rejecting_lines() {
     holder.await.unwrap();
     assert_eq!(store.article_count().await.unwrap(), 300);
 }
+
+#[tokio::test]
+async fn bylines_name_people_and_a_store_of_before_fills_them_in() {
+    let (store, dir) = sqlite().await;
+    let with_byline = |key: &str, byline: &str| {
+        let mut d: ArticleDraft = contract::draft(key, key, "2024-01-01T00:00:00Z");
+        d.byline = Some(byline.to_string());
+        NewArticle::new(d).unwrap()
+    };
+    import(
+        store.as_ref(),
+        &[
+            with_byline("one", "By Mara Lindqvist and Tomas Ek"),
+            with_byline("two", "By Tomas Ek"),
+        ],
+    )
+    .await;
+    let listed = |store: Arc<dyn Store>| async move {
+        store
+            .list(&Listing {
+                lang: Lang::parse("en").unwrap(),
+                filter: Filter::Person(Slug::parse("tomas-ek").unwrap()),
+                limit: 10,
+                offset: 0,
+                as_of: later(),
+            })
+            .await
+            .unwrap()
+            .len()
+    };
+    assert_eq!(listed(store.clone()).await, 2);
+    let tomas = Slug::parse("tomas-ek").unwrap();
+    assert_eq!(
+        store.person(&tomas, later()).await.unwrap().as_deref(),
+        Some("Tomas Ek")
+    );
+    // A store from before people were kept: the table is empty and the backfill not done.
+    drop(store);
+    let mut conn = raw(&dir).await;
+    sqlx::query("DELETE FROM article_people")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM backfills")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&dir.path().join("contract.db"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(listed(store.clone()).await, 2);
+    let mara = Slug::parse("mara-lindqvist").unwrap();
+    assert_eq!(
+        store.person(&mara, later()).await.unwrap().as_deref(),
+        Some("Mara Lindqvist")
+    );
+}

@@ -162,6 +162,10 @@ pub fn app(
                 get(pages::listing::series),
             )
             .route(
+                &format!("{prefix}/byline/{{key}}"),
+                get(pages::listing::byline),
+            )
+            .route(
                 &format!("{prefix}/corrections"),
                 get(pages::corrections::show),
             )

@@ -37,6 +37,8 @@ struct ArticleView {
     updated_time: Option<String>,
     updated_datetime: Option<String>,
     byline: Option<String>,
+    /// The byline in parts, each person's name linked to their page.
+    byline_parts: Vec<BylinePart>,
     body: minijinja::Value,
     web_editors: String,
     series: Option<SeriesBox>,
@@ -50,6 +52,44 @@ struct ArticleView {
     updated_iso: String,
     /// The first image of the body, absolute, for link previews.
     image: Option<String>,
+}
+
+#[derive(Serialize)]
+struct BylinePart {
+    text: String,
+    url: Option<String>,
+}
+
+/// A byline as printed, each person it names linked to their page (`/byline/{slug}`).
+fn byline_parts(byline: &str, prefix: &str) -> Vec<BylinePart> {
+    let mut parts = Vec::new();
+    let mut rest = byline;
+    for name in dateline_core::article::authors(byline) {
+        let Some(slug) = dateline_core::Slug::from_text(&name) else {
+            continue;
+        };
+        let Some(at) = rest.find(&name) else {
+            continue;
+        };
+        if at > 0 {
+            parts.push(BylinePart {
+                text: rest[..at].to_string(),
+                url: None,
+            });
+        }
+        parts.push(BylinePart {
+            text: name.clone(),
+            url: Some(format!("{prefix}/byline/{slug}")),
+        });
+        rest = &rest[at + name.len()..];
+    }
+    if !rest.is_empty() {
+        parts.push(BylinePart {
+            text: rest.to_string(),
+            url: None,
+        });
+    }
+    parts
 }
 
 /// People as schema.org writes them; nothing when there are none.
@@ -348,6 +388,11 @@ pub(crate) fn render(
         updated_time: updated.map(|u| site.dateline.time(u, &site.time_zone, &link.lang)),
         updated_datetime: updated.map(|u| u.to_string()),
         byline: article.byline.clone(),
+        byline_parts: article
+            .byline
+            .as_deref()
+            .map(|b| byline_parts(b, &site.prefix(&edition)))
+            .unwrap_or_default(),
         body: crate::render::html(&body),
         web_editors: article.web_editors.join(", "),
         series,

@@ -1,5 +1,5 @@
 //! Feeds: RSS 2.0, Atom 1.0 and JSON Feed 1.1 of each edition's home page and of every
-//! section, topic and series, at the page's address with `/feed.rss`, `/feed.atom` or
+//! section, topic, series and byline, at the page's address with `/feed.rss`, `/feed.atom` or
 //! `/feed.json` after it (the home page's at `/feed.rss` and so on). Each carries the outlet's
 //! setting of full text or summaries, the first image of each story as an enclosure, and the
 //! WebSub hub the outlet names; each answers `If-None-Match` and `If-Modified-Since` with a 304
@@ -58,6 +58,7 @@ enum Kind {
     Section,
     Topic,
     Series,
+    Byline,
 }
 
 impl Kind {
@@ -67,6 +68,7 @@ impl Kind {
             Kind::Section => "section",
             Kind::Topic => "topic",
             Kind::Series => "series",
+            Kind::Byline => "byline",
         }
     }
 }
@@ -84,7 +86,7 @@ pub fn routes(prefix: &str) -> Router<Arc<AppState>> {
                 },
             ),
         );
-        for kind in [Kind::Section, Kind::Topic, Kind::Series] {
+        for kind in [Kind::Section, Kind::Topic, Kind::Series, Kind::Byline] {
             router = router.route(
                 &format!("{prefix}/{}/{{key}}/{}", kind.segment(), format.file()),
                 get(
@@ -235,6 +237,19 @@ async fn serve(
                 crate::render::truncate(&about, 300),
                 Filter::SeriesNewest(key.clone()),
                 format!("{prefix}/series/{key}"),
+            )
+        }
+        (Kind::Byline, Some(key)) => {
+            let name = state
+                .store
+                .person(&key, Timestamp::now())
+                .await?
+                .ok_or(AppError::NotFound)?;
+            (
+                format!("{name} – {}", site.outlet),
+                format!("{}: {name}", site.outlet),
+                Filter::Person(key.clone()),
+                format!("{prefix}/byline/{key}"),
             )
         }
         (_, None) => return Err(AppError::NotFound),

@@ -221,6 +221,41 @@ pub async fn topic(
     .await
 }
 
+/// A person's page: the stories whose bylines name them, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn byline(
+    State(state): State<Arc<AppState>>,
+    Extension(Edition(lang)): Extension<Edition>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Html<String>, AppError> {
+    let (key, query) = parse_request(path, query)?;
+    let name = state
+        .store
+        .person(&key, Timestamp::now())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let heading = Heading {
+        kind: "byline",
+        title: name,
+        intro: None,
+        partners: vec![],
+        current_section: None,
+    };
+    let path = format!("{}/byline/{key}", state.site.prefix(&lang));
+    let sections = state.store.sections().await?;
+    render(
+        &state,
+        sections,
+        lang,
+        path,
+        Filter::Person(key),
+        heading,
+        query,
+    )
+    .await
+}
+
 #[tracing::instrument(skip_all)]
 pub async fn series(
     State(state): State<Arc<AppState>>,

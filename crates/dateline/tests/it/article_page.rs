@@ -116,6 +116,19 @@ async fn article_page_shows_what_the_reference_shows() {
         "2021-10-22T09:37:00Z"
     );
     assert_eq!(page.attr("meta[name='twitter:card']", "content"), "summary");
+    // The byline links each person to their page, which lists their stories.
+    assert_eq!(page.text(".byline"), "By A. Writer");
+    assert_eq!(
+        page.attr(".byline a[rel=author]", "href"),
+        "/byline/a-writer"
+    );
+    let person = app.page("/byline/a-writer").await;
+    assert_eq!(person.text("h1"), "A. Writer");
+    assert_eq!(
+        person.texts(".headline a"),
+        ["Strategic partnership shows strong momentum"]
+    );
+    assert_eq!(app.get("/byline/nobody-here").await.status(), 404);
 }
 
 #[tokio::test]

@@ -131,6 +131,11 @@ async fn every_feed_parses_with_the_right_titles_dates_and_links() {
             en.clone(),
             Filter::SeriesNewest(key("ambassador-talks")),
         ),
+        (
+            "/byline/noor-castellane",
+            en.clone(),
+            Filter::Person(key("noor-castellane")),
+        ),
     ];
     let mut checked = 0;
     for (page, lang, filter) in pages {
@@ -188,13 +193,14 @@ async fn every_feed_parses_with_the_right_titles_dates_and_links() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 18);
+    assert_eq!(checked, 21);
     // Unknown keys are not feeds.
     for path in [
         "/section/nowhere/feed.rss",
         "/topic/nothing/feed.atom",
         "/series/none/feed.json",
         "/section/Bad%20Key/feed.rss",
+        "/byline/nobody-here/feed.rss",
     ] {
         assert_eq!(app.get(path).await.status(), 404, "{path}");
     }
