@@ -250,7 +250,21 @@ pub fn read(doc: &Map<String, Value>) -> Result<Read, String> {
     }
     let first = text(doc, "firstCreated");
     let version = text(doc, "versionCreated");
-    if let Some(p) = first.or(version) {
+    // Copy under embargo may be published only when it lifts: that is its publication time,
+    // and it is not live before (1.x and 2.x call it `embargoed`).
+    let embargo = text(doc, "embargoedUntil").or_else(|| text(doc, "embargoed"));
+    let later = |a: &str, b: &str| -> bool {
+        match (a.parse::<jiff::Timestamp>(), b.parse::<jiff::Timestamp>()) {
+            (Ok(a), Ok(b)) => a > b,
+            _ => false,
+        }
+    };
+    let published = match (first.or(version), embargo) {
+        (Some(p), Some(e)) if later(e, p) => Some(e),
+        (None, Some(e)) => Some(e),
+        (p, _) => p,
+    };
+    if let Some(p) = published {
         r.insert("published".into(), json!(p));
     }
     if let (Some(f), Some(v)) = (first, version) {
@@ -373,6 +387,12 @@ mod tests {
                 )[..12]
         );
         assert_eq!(r.record["body"], "<p>One.</p><p>Two.</p>");
+        // Under embargo: published when it lifts.
+        let held = read(&doc(json!({"uri": "held", "firstCreated": "2021-10-22T01:00:00Z",
+                                   "embargoedUntil": "2021-10-22T06:00:00Z",
+                                   "headlines": [{"value": "Held"}]})))
+        .expect("read");
+        assert_eq!(held.record["published"], "2021-10-22T06:00:00Z");
         assert!(read(&doc(json!({"uri": "x", "type": "picture"}))).is_err());
         assert!(read(&doc(json!({"uri": "x", "pubStatus": "withheld"}))).is_err());
     }
