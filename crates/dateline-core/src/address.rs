@@ -202,6 +202,28 @@ fn match_tokens<'a>(tokens: &[Token], input: &'a [u8], id: &mut Option<&'a [u8]>
     }
 }
 
+/// A path as old addresses are kept and looked up: percent escapes in upper case
+/// (`%c3%a9` and `%C3%A9` name the same path), so a permalink matches however it was encoded.
+pub fn normalize_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut chars = path.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '%' {
+            for _ in 0..2 {
+                match chars.peek() {
+                    Some(h) if h.is_ascii_hexdigit() => {
+                        out.push(h.to_ascii_uppercase());
+                        chars.next();
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

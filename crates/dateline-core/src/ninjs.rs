@@ -253,6 +253,14 @@ pub fn read(doc: &Map<String, Value>) -> Result<Read, String> {
     // Copy under embargo may be published only when it lifts: that is its publication time,
     // and it is not live before (1.x and 2.x call it `embargoed`).
     let embargo = text(doc, "embargoedUntil").or_else(|| text(doc, "embargoed"));
+    if let Some(e) = embargo {
+        if e.parse::<jiff::Timestamp>().is_err() {
+            // Copy held back until a time nobody can read must not go out at once.
+            return Err(format!(
+                "has an embargo {e:?} that is not a time with its offset (RFC 3339): it is not taken"
+            ));
+        }
+    }
     let later = |a: &str, b: &str| -> bool {
         match (a.parse::<jiff::Timestamp>(), b.parse::<jiff::Timestamp>()) {
             (Ok(a), Ok(b)) => a > b,
@@ -388,11 +396,19 @@ mod tests {
         );
         assert_eq!(r.record["body"], "<p>One.</p><p>Two.</p>");
         // Under embargo: published when it lifts.
-        let held = read(&doc(json!({"uri": "held", "firstCreated": "2021-10-22T01:00:00Z",
+        let held = read(&doc(
+            json!({"uri": "held", "firstCreated": "2021-10-22T01:00:00Z",
                                    "embargoedUntil": "2021-10-22T06:00:00Z",
-                                   "headlines": [{"value": "Held"}]})))
+                                   "headlines": [{"value": "Held"}]}),
+        ))
         .expect("read");
         assert_eq!(held.record["published"], "2021-10-22T06:00:00Z");
+        assert!(read(&doc(
+            json!({"uri": "held", "embargoedUntil": "2021-10-22T06:00:00",
+                                  "headlines": [{"value": "Held"}]})
+        ))
+        .unwrap_err()
+        .contains("embargo"));
         assert!(read(&doc(json!({"uri": "x", "type": "picture"}))).is_err());
         assert!(read(&doc(json!({"uri": "x", "pubStatus": "withheld"}))).is_err());
     }

@@ -13,8 +13,9 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableD
 
 use crate::SearchError;
 
-/// Article id to its neighbours: (id, score) pairs, best first, as little-endian i64 and f32.
-const LISTS: TableDefinition<i64, &[u8]> = TableDefinition::new("neighbours");
+/// Article id to when its list was read (unix seconds, little-endian i64), then its neighbours:
+/// (id, score) pairs, best first, as little-endian i64 and f32.
+const LISTS: TableDefinition<i64, &[u8]> = TableDefinition::new("neighbours.v2");
 /// The bytes one neighbour takes.
 const ENTRY: usize = 12;
 
@@ -46,8 +47,18 @@ graph_errors!(
     redb::SetDurabilityError
 );
 
+/// A kept list: when it was read (unix seconds), and the list.
+pub(crate) type Kept = (i64, Vec<(i64, f32)>);
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 fn encode(list: &[(i64, f32)]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(list.len() * ENTRY);
+    let mut out = Vec::with_capacity(8 + list.len() * ENTRY);
+    out.extend_from_slice(&now_secs().to_le_bytes());
     for (id, score) in list {
         out.extend_from_slice(&id.to_le_bytes());
         out.extend_from_slice(&score.to_le_bytes());
@@ -55,8 +66,11 @@ fn encode(list: &[(i64, f32)]) -> Vec<u8> {
     out
 }
 
-fn decode(bytes: &[u8]) -> Vec<(i64, f32)> {
-    bytes
+fn decode(bytes: &[u8]) -> Kept {
+    let (at, bytes) = bytes.split_at(8.min(bytes.len()));
+    let mut when = [0u8; 8];
+    when[..at.len()].copy_from_slice(at);
+    let list = bytes
         .chunks_exact(ENTRY)
         .map(|c| {
             let mut id = [0u8; 8];
@@ -65,15 +79,27 @@ fn decode(bytes: &[u8]) -> Vec<(i64, f32)> {
             score.copy_from_slice(&c[8..]);
             (i64::from_le_bytes(id), f32::from_le_bytes(score))
         })
-        .collect()
+        .collect();
+    (i64::from_le_bytes(when), list)
 }
 
 impl Graph {
     /// Opens the graph in `dir`, making it if it is not there.
     pub(crate) fn open(dir: &Path) -> Result<Graph, SearchError> {
         let path = dir.join("neighbours.redb");
-        let db = Database::create(&path)
-            .map_err(|e| SearchError::Graph(format!("{}: {e}", path.display())))?;
+        let db = match Database::create(&path) {
+            Ok(db) => db,
+            Err(e @ redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(SearchError::Graph(format!("{}: {e}", path.display())))
+            }
+            // A graph that cannot be read is derived data: it is made again.
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "the neighbour graph cannot be read: it is made again");
+                std::fs::remove_file(&path)?;
+                Database::create(&path)
+                    .map_err(|e| SearchError::Graph(format!("{}: {e}", path.display())))?
+            }
+        };
         Graph::with(db)
     }
 
@@ -89,8 +115,8 @@ impl Graph {
         Ok(Graph { db })
     }
 
-    /// The list kept for `id`, if there is one.
-    pub(crate) fn get(&self, id: i64) -> Result<Option<Vec<(i64, f32)>>, SearchError> {
+    /// The list kept for `id`, with when it was read, if there is one.
+    pub(crate) fn get(&self, id: i64) -> Result<Option<Kept>, SearchError> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(LISTS)?;
         Ok(table.get(id)?.map(|v| decode(v.value())))
@@ -153,6 +179,34 @@ impl Graph {
         Ok(())
     }
 
+    /// The ids after `after` (in order, at most `limit`) whose lists were read before `older`
+    /// (unix seconds), and the last id looked at (to go on from).
+    pub(crate) fn older(
+        &self,
+        after: i64,
+        older: i64,
+        limit: usize,
+    ) -> Result<(Vec<i64>, Option<i64>), SearchError> {
+        let tx = self.db.begin_read()?;
+        let table = tx.open_table(LISTS)?;
+        let mut out = Vec::new();
+        let mut last = None;
+        for entry in table.range((after.saturating_add(1))..)?.take(limit) {
+            let (k, v) = entry?;
+            let id = k.value();
+            last = Some(id);
+            let bytes = v.value();
+            if bytes.len() >= 8 {
+                let mut when = [0u8; 8];
+                when.copy_from_slice(&bytes[..8]);
+                if i64::from_le_bytes(when) < older {
+                    out.push(id);
+                }
+            }
+        }
+        Ok((out, last))
+    }
+
     /// How many lists are kept.
     pub(crate) fn len(&self) -> Result<u64, SearchError> {
         let tx = self.db.begin_read()?;
@@ -175,7 +229,12 @@ mod tests {
             g.sync().unwrap();
         }
         let g = Graph::open(dir.path()).unwrap();
-        assert_eq!(g.get(1).unwrap(), Some(vec![(2, 3.5), (3, 1.25)]));
+        assert_eq!(
+            g.get(1).unwrap().map(|k| k.1),
+            Some(vec![(2, 3.5), (3, 1.25)])
+        );
+        assert_eq!(g.older(0, i64::MAX, 10).unwrap(), (vec![1], Some(1)));
+        assert_eq!(g.older(0, 0, 10).unwrap(), (vec![], Some(1)));
         assert_eq!(g.get(2).unwrap(), None);
         assert_eq!(g.has(&[1, 2]).unwrap(), vec![true, false]);
         g.clear().unwrap();

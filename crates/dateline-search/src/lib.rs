@@ -29,6 +29,8 @@ pub mod related;
 
 /// The language groups, each with its own title and body fields.
 const GROUPS: [&str; 4] = ["en", "ru", "zh", "plain"];
+/// How long a neighbour list is used before it is read again in the background.
+pub const LIST_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 /// The memory the index writer may use before it flushes.
 const WRITER_MEMORY: usize = 64 << 20;
 
@@ -185,6 +187,10 @@ pub struct SearchIndex {
     unlisted: Mutex<std::collections::BTreeSet<i64>>,
     /// Whether the graph is still to be looked through for missing lists.
     unscanned: std::sync::atomic::AtomicBool,
+    /// Whether the index holds the whole archive (not in the middle of a rebuild).
+    settled: std::sync::atomic::AtomicBool,
+    /// Where the refreshing of old lists goes on from.
+    cursor: std::sync::atomic::AtomicI64,
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -207,7 +213,9 @@ impl SearchIndex {
             .map_err(|e| SearchError::Query(format!("{}: {e}", dir.display())))?;
         let index = Index::open_or_create(directory, schema)
             .map_err(|_| SearchError::Schema(dir.display().to_string()))?;
-        SearchIndex::with(index, fields, graph::Graph::open(dir)?)
+        // The graph is opened after the index's writer lock is taken: a second process (a
+        // `dateline reindex` beside a running server) meets tantivy's lock, which says so.
+        SearchIndex::with(index, fields, || graph::Graph::open(dir))
     }
 
     /// An index in memory, for evaluations and tests.
@@ -216,11 +224,15 @@ impl SearchIndex {
         SearchIndex::with(
             Index::create_in_ram(schema),
             fields,
-            graph::Graph::in_memory()?,
+            graph::Graph::in_memory,
         )
     }
 
-    fn with(index: Index, fields: Fields, graph: graph::Graph) -> Result<SearchIndex, SearchError> {
+    fn with(
+        index: Index,
+        fields: Fields,
+        graph: impl FnOnce() -> Result<graph::Graph, SearchError>,
+    ) -> Result<SearchIndex, SearchError> {
         for (name, analyzer) in analysis::analyzers() {
             index.tokenizers().register(name, analyzer);
         }
@@ -229,12 +241,15 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let writer = index.writer(WRITER_MEMORY)?;
+        let graph = graph()?;
         Ok(SearchIndex {
             generation: std::sync::atomic::AtomicU64::new(0),
             graph,
             changed: Mutex::new(Vec::new()),
             unlisted: Mutex::new(std::collections::BTreeSet::new()),
             unscanned: std::sync::atomic::AtomicBool::new(true),
+            settled: std::sync::atomic::AtomicBool::new(true),
+            cursor: std::sync::atomic::AtomicI64::new(i64::MIN),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -292,24 +307,43 @@ impl SearchIndex {
 
     /// An article's neighbour list, as [`SearchIndex::neighbours`] reads it with
     /// [`related::NEIGHBOURS`] of them: from the graph when it is kept there, otherwise read
-    /// from the index and kept.
+    /// from the index and kept (unless the index changed meanwhile, or is being rebuilt: what
+    /// was read then may already be out of date).
     pub fn neighbour_list(&self, id: i64) -> Result<Vec<(i64, f32)>, SearchError> {
-        if let Some(list) = self.graph.get(id)? {
+        if let Some((_, list)) = self.graph.get(id)? {
             return Ok(list);
         }
+        let seen = self.generation();
         match self.neighbours_found(id, related::NEIGHBOURS)? {
             Some(list) => {
-                self.graph.put(&[(id, list.clone())])?;
+                if self.settled() && self.generation() == seen {
+                    self.graph.put(&[(id, list.clone())])?;
+                }
                 Ok(list)
             }
             None => Ok(vec![]),
         }
     }
 
+    fn settled(&self) -> bool {
+        self.settled.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Says whether the index holds the whole archive (its follower has caught up after a
+    /// rebuild): until it does, no neighbour list is kept, since it would miss what is still
+    /// to come.
+    pub fn set_settled(&self, settled: bool) {
+        self.settled
+            .store(settled, std::sync::atomic::Ordering::Release);
+    }
+
     /// Keeps the graph up to date around articles just put in: each one's list is read anew,
     /// and so are the lists of its nearest neighbours ([`related::EXPAND`] of them, those a
     /// ranking reads), which a new arrival is most likely to join.
     pub fn keep_graph(&self, ids: &[i64]) -> Result<(), SearchError> {
+        if !self.settled() {
+            return Ok(());
+        }
         let mut done = std::collections::HashSet::new();
         for id in ids {
             let Some(own) = self.neighbours_found(*id, related::NEIGHBOURS)? else {
@@ -338,6 +372,9 @@ impl SearchIndex {
     /// looks through the whole graph for what is missing; after that, the articles put in
     /// without their lists being read (a rebuild, an import) are the ones to read.
     pub fn grow_graph(&self, budget: std::time::Duration) -> Result<usize, SearchError> {
+        if !self.settled() {
+            return Ok(0);
+        }
         let started = std::time::Instant::now();
         if self
             .unscanned
@@ -367,7 +404,51 @@ impl SearchIndex {
                 }
             }
         }
-        Ok(self.unlisted().len())
+        let left = self.unlisted().len();
+        if left == 0 {
+            self.refresh(budget.saturating_sub(started.elapsed()) / 4)?;
+        }
+        Ok(left)
+    }
+
+    /// Reads again, within `budget`, lists older than [`LIST_LIFETIME`], going round the graph
+    /// from where the last turn stopped: stories that arrived in a batch too big to be placed
+    /// one by one, and articles that left, find their way into and out of older lists.
+    fn refresh(&self, budget: std::time::Duration) -> Result<(), SearchError> {
+        let started = std::time::Instant::now();
+        let older = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+            .saturating_sub(LIST_LIFETIME.as_secs());
+        let older = i64::try_from(older).unwrap_or(0);
+        let mut cursor = self.cursor.load(std::sync::atomic::Ordering::Acquire);
+        while started.elapsed() < budget {
+            let (stale, last) = self.graph.older(cursor, older, 256)?;
+            for id in stale {
+                if started.elapsed() >= budget {
+                    break;
+                }
+                let seen = self.generation();
+                match self.neighbours_found(id, related::NEIGHBOURS)? {
+                    Some(list) if self.generation() == seen => self.graph.put(&[(id, list)])?,
+                    Some(_) => {}
+                    None => self.graph.remove(&[id])?,
+                }
+                cursor = id;
+            }
+            match last {
+                Some(last) if started.elapsed() < budget => cursor = last,
+                Some(_) => break,
+                // Round again from the start next time.
+                None => {
+                    cursor = i64::MIN;
+                    break;
+                }
+            }
+        }
+        self.cursor
+            .store(cursor, std::sync::atomic::Ordering::Release);
+        Ok(())
     }
 
     fn unlisted(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<i64>> {
@@ -391,6 +472,8 @@ impl SearchIndex {
         self.writer().delete_all_documents()?;
         self.graph.clear()?;
         self.unlisted().clear();
+        // Until the rebuild is done, no list is kept: it would miss the rest of the archive.
+        self.set_settled(false);
         Ok(())
     }
 
@@ -398,13 +481,20 @@ impl SearchIndex {
     /// The lists of the articles that changed are forgotten (to be read again from what is
     /// now in the index), and the graph is made durable with it.
     pub fn commit(&self) -> Result<(), SearchError> {
+        let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()));
+        // Durably before the commit, so that a crash between the two leaves no list of the
+        // old text; and again after it, for a list a reader kept meanwhile. The graph is
+        // derived: its failure is logged, and never holds the index up.
+        if let Err(e) = self.graph.remove(&changed).and_then(|()| self.graph.sync()) {
+            tracing::warn!(error = %e, "the neighbour graph could not forget changed articles");
+        }
         self.writer().commit()?;
         self.reader.reload()?;
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
-        let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()));
-        self.graph.remove(&changed)?;
-        self.graph.sync()?;
+        if let Err(e) = self.graph.remove(&changed) {
+            tracing::warn!(error = %e, "the neighbour graph could not forget changed articles");
+        }
         self.unlisted().extend(changed);
         Ok(())
     }
@@ -1187,5 +1277,20 @@ mod tests {
         index.clear().expect("clear");
         index.commit().expect("commit");
         assert_eq!(index.graph_len().expect("len"), 0);
+        // In the middle of a rebuild, lists are read but not kept: they would miss the rest.
+        index.put(&storm(1)).expect("put");
+        index.put(&storm(2)).expect("put");
+        index.commit().expect("commit");
+        assert_eq!(ids_of(&index.neighbour_list(1).expect("list")), [2].into());
+        assert_eq!(index.graph_len().expect("len"), 0);
+        assert_eq!(
+            index
+                .grow_graph(std::time::Duration::from_secs(60))
+                .expect("grow"),
+            0
+        );
+        index.set_settled(true);
+        index.neighbour_list(1).expect("list");
+        assert_eq!(index.graph_len().expect("len"), 1);
     }
 }

@@ -90,8 +90,11 @@ pub async fn step(
     let warm = live.len() <= WARMED;
     tokio::task::spawn_blocking(move || {
         committing.commit()?;
+        // The graph is derived: a failure to keep it is logged, and never holds the index up.
         if warm {
-            committing.keep_graph(&live)?;
+            if let Err(e) = committing.keep_graph(&live) {
+                tracing::warn!(error = %e, "could not keep the neighbour graph around new stories");
+            }
         }
         Ok::<(), dateline_search::SearchError>(())
     })
@@ -140,6 +143,8 @@ pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>) {
                 position = next;
             }
             Ok(_) => {
+                // Caught up: the index holds the whole archive, and lists may be kept again.
+                index.set_settled(true);
                 let growing = index.clone();
                 let left = tokio::task::spawn_blocking(move || growing.grow_graph(GROWING)).await;
                 match left {

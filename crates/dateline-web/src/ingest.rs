@@ -2,8 +2,9 @@
 //! RSS, Atom or ninjs feed), on its own schedule, and takes in what is new: as drafts for the
 //! desk, or straight to publication, as that partner's setting says. Every item is credited to
 //! the partner, so the dateline reads `(Xinhua) 09:05, ...`. An item is known by the partner and
-//! its id (its guid, Atom id or ninjs uri): it is never imported twice, and a copy the desk has
-//! edited is never overwritten. Fetches are conditional (ETag, Last-Modified), bounded in size
+//! its id (its guid, Atom id or ninjs uri): it is never imported twice. Published copy takes the
+//! partner's later versions, unless an editor changed it since; a draft is the desk's; a ninjs
+//! item the partner cancels is taken down. Fetches are conditional (ETag, Last-Modified), bounded in size
 //! and time, and a feed that fails is tried again at its next turn.
 
 use std::sync::Arc;
@@ -17,6 +18,10 @@ use serde_json::{json, Map, Value};
 
 use crate::Site;
 
+/// Marks a record of an item the partner killed.
+const KILLED: &str = "\u{0}killed";
+/// Marks a record of an item that cannot be read, with why.
+const REFUSED: &str = "\u{0}refused";
 /// The most bytes of a feed read.
 const MAX_FEED: usize = 16 << 20;
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -52,12 +57,32 @@ pub struct Partner {
 pub struct Taken {
     pub new: usize,
     pub known: usize,
+    /// Published copy the partner sent a new version of.
+    pub corrected: usize,
+    /// Published copy the partner killed (ninjs `pubStatus` `canceled`), taken down.
+    pub killed: usize,
     pub refused: Vec<String>,
 }
 
 /// Follows every partner feed until the task is dropped, each on its own schedule.
 pub async fn follow(store: Arc<dyn Store>, site: Site, partners: Vec<Partner>) {
+    // A redirect is followed only within the feed's own host: a partner's server must not
+    // send Dateline to read (and publish) an address inside the outlet's network.
+    let redirects = reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.host_str() == attempt.url().host_str());
+        if attempt.previous().len() > 5 {
+            attempt.error("more than 5 redirects")
+        } else if same {
+            attempt.follow()
+        } else {
+            attempt.error("a redirect to another host")
+        }
+    });
     let client = match reqwest::Client::builder()
+        .redirect(redirects)
         .timeout(TIMEOUT)
         .user_agent(concat!(
             "Dateline/",
@@ -89,7 +114,7 @@ async fn follow_one(store: Arc<dyn Store>, site: Site, client: reqwest::Client, 
     loop {
         match turn(store.as_ref(), &site, &client, &partner, &mut validators).await {
             Ok(Some(taken)) => {
-                tracing::info!(partner = %partner.name, new = taken.new, known = taken.known, refused = taken.refused.len(), "read a partner feed");
+                tracing::info!(partner = %partner.name, new = taken.new, known = taken.known, corrected = taken.corrected, killed = taken.killed, refused = taken.refused.len(), "read a partner feed");
                 for why in &taken.refused {
                     tracing::warn!(partner = %partner.name, %why, "an item was not taken");
                 }
@@ -268,7 +293,24 @@ fn records(partner: &Partner, body: &[u8]) -> Result<Vec<Item>, String> {
                 .filter_map(Value::as_object)
                 .filter_map(|d| {
                     let id = d.get("uri").and_then(Value::as_str)?.to_string();
-                    let read = dateline_core::ninjs::read(d).ok()?;
+                    let status = d
+                        .get("pubStatus")
+                        .or_else(|| d.get("pubstatus"))
+                        .and_then(Value::as_str);
+                    if status == Some("canceled") {
+                        // The partner killed it: what was taken of it goes.
+                        let mut kill = Map::new();
+                        kill.insert(KILLED.into(), json!(true));
+                        return Some((id, kill));
+                    }
+                    let read = match dateline_core::ninjs::read(d) {
+                        Ok(r) => r,
+                        Err(why) => {
+                            let mut refused = Map::new();
+                            refused.insert(REFUSED.into(), json!(why));
+                            return Some((id, refused));
+                        }
+                    };
                     let mut r = read.record;
                     // The partner's own key and section are not the outlet's.
                     r.remove("section");
@@ -297,12 +339,40 @@ pub async fn take(
     for (id, mut record) in records(partner, body)? {
         let key = key(partner, &id);
         let parsed_key = ArticleKey::parse(&key).map_err(|e| e.to_string())?;
-        if store
+        let known = store
             .article_id(&parsed_key)
             .await
-            .map_err(|e| e.to_string())?
-            .is_some()
-        {
+            .map_err(|e| e.to_string())?;
+        if let Some(why) = record.get(REFUSED).and_then(Value::as_str) {
+            taken.refused.push(format!("{id}: {why}"));
+            continue;
+        }
+        if record.contains_key(KILLED) {
+            if let Some(article) = known {
+                let worked = store
+                    .worked_article(article)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if let Some(w) =
+                    worked.filter(|w| w.state == dateline_core::workflow::State::Published)
+                {
+                    store
+                        .change_state(
+                            w.id,
+                            w.state,
+                            dateline_storage::StateChange::Unpublish,
+                            Timestamp::now(),
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    taken.killed += 1;
+                }
+            }
+            continue;
+        }
+        // A draft the desk has is the desk's; published copy takes the partner's corrections
+        // (an import never overwrites what an editor changed since, and says so).
+        if known.is_some() && !partner.publish {
             taken.known += 1;
             continue;
         }
@@ -323,7 +393,8 @@ pub async fn take(
                 .map_err(|e| e.to_string())?;
             match outcome.into_iter().next() {
                 Some(Ok(Upserted::Inserted(_))) => taken.new += 1,
-                Some(Ok(_)) => taken.known += 1,
+                Some(Ok(Upserted::Updated(_))) => taken.corrected += 1,
+                Some(Ok(Upserted::Unchanged(_))) => taken.known += 1,
                 Some(Err(e)) => taken.refused.push(format!("{id}: {e}")),
                 None => {}
             }

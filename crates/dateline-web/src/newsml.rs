@@ -185,8 +185,15 @@ pub fn xhtml(html: &str, base: &str) -> String {
                     .to_ascii_lowercase();
                 let mut quote: Option<char> = None;
                 out.push('<');
-                for (_, c) in chars.by_ref() {
+                while let Some((j, c)) = chars.next() {
                     match (quote, c) {
+                        // In an attribute's value as in text, XML knows no `&nbsp;`.
+                        (_, '&') if bytes[j..].starts_with("&nbsp;") => {
+                            out.push_str("&#160;");
+                            for _ in 1.."&nbsp;".len() {
+                                chars.next();
+                            }
+                        }
                         (None, '>') => {
                             if VOID.contains(&name.as_str()) && !out.ends_with('/') {
                                 out.push('/');
@@ -246,10 +253,10 @@ mod tests {
     fn html_becomes_xhtml() {
         assert_eq!(
             xhtml(
-                r#"<p>A&nbsp;b &amp; c<br>d</p><img src="/media/a/1.jpg" alt="x > y"><p>&#160;</p>"#,
+                r#"<p>A&nbsp;b &amp; c<br>d</p><img src="/media/a/1.jpg" alt="x > y&nbsp;z"><p>&#160;</p>"#,
                 "https://n.example.org"
             ),
-            r#"<p>A&#160;b &amp; c<br/>d</p><img src="https://n.example.org/media/a/1.jpg" alt="x > y"/><p>&#160;</p>"#
+            r#"<p>A&#160;b &amp; c<br/>d</p><img src="https://n.example.org/media/a/1.jpg" alt="x > y&#160;z"/><p>&#160;</p>"#
         );
     }
 }

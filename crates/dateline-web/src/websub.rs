@@ -99,8 +99,12 @@ async fn announce_pending(
                 .send()
                 .await
                 .map_err(|e| format!("{feed}: {e}"))?;
-            if !response.status().is_success() {
-                return Err(format!("{feed}: the hub answered {}", response.status()));
+            let status = response.status();
+            if status.is_client_error() && status != reqwest::StatusCode::TOO_MANY_REQUESTS {
+                // The hub refuses this feed for good: asking again would hold up the rest.
+                tracing::warn!(%feed, %status, "the WebSub hub refused a feed; it is not asked again");
+            } else if !status.is_success() {
+                return Err(format!("{feed}: the hub answered {status}"));
             }
         }
         store
@@ -133,6 +137,17 @@ async fn changed_feeds(
         pages.insert(format!("{prefix}/section/{}", worked.section));
         if let Some(series) = field("series") {
             pages.insert(format!("{prefix}/series/{series}"));
+        }
+        for (slug, _) in worked
+            .record
+            .get("byline")
+            .and_then(|b| b.as_str())
+            .map(dateline_core::article::authors)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|n| dateline_core::Slug::from_text(n).map(|s| (s, n.clone())))
+        {
+            pages.insert(format!("{prefix}/byline/{slug}"));
         }
         for topic in worked
             .record

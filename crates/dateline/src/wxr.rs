@@ -488,8 +488,12 @@ pub async fn import_file(
         let status = item.get("wp:status").to_string();
         *report.statuses.entry(status.clone()).or_default() += 1;
         let protected = !item.get("wp:post_password").is_empty();
+        let overdue = status == "future"
+            && post_time(item, &options.time_zone).is_some_and(|t| t <= Timestamp::now());
         let target = match (status.as_str(), protected) {
             ("publish", false) => Target::Live,
+            // WordPress would have published it by now.
+            ("future", false) if overdue => Target::Live,
             ("publish", true) => Target::Draft,
             ("future", _) => Target::Scheduled,
             ("draft" | "pending" | "auto-draft", _) => Target::Draft,
@@ -664,6 +668,10 @@ pub async fn import_file(
             Target::Draft | Target::Scheduled => {
                 if let Some(existing) = store.article_id(&key).await? {
                     // Imported before: the newsroom may have worked on it since.
+                    report.notes.push((
+                        format!("post {id} {title:?}"),
+                        format!("is {status} in WordPress; Dateline's copy, imported before, is left as the newsroom has it"),
+                    ));
                     report.unchanged += 1;
                     Some(existing)
                 } else {
@@ -683,10 +691,15 @@ pub async fn import_file(
         };
         // The old address, kept as a redirect.
         if let Some(article_id) = stored {
-            let link = item.get("link");
-            let old = link.strip_prefix(&base).unwrap_or(link);
-            if old.starts_with('/') && old.len() > 1 && !old.contains('?') {
-                store.put_redirect(old, article_id).await?;
+            // The path of the old permalink, whatever its scheme and host (http or https,
+            // with www or without); a `?p=ID` address of a draft is none.
+            let old = url::Url::parse(item.get("link"))
+                .ok()
+                .filter(|u| u.query().is_none())
+                .map(|u| dateline_core::address::normalize_path(u.path()))
+                .filter(|p| p.len() > 1);
+            if let Some(old) = old {
+                store.put_redirect(&old, article_id).await?;
                 report.redirects += 1;
             }
         }

@@ -134,7 +134,12 @@ pub async fn by_address(
         let edition = site.edition_of(uri.path()).clone();
         let frame = state
             .store
-            .page_frame_at(&edition, super::LATEST_ON_ERROR_PAGES, now, uri.path())
+            .page_frame_at(
+                &edition,
+                super::LATEST_ON_ERROR_PAGES,
+                now,
+                &dateline_core::address::normalize_path(uri.path()),
+            )
             .await?;
         if let Some(target) = frame.redirect {
             if let Some(article) = state.store.article(target, now).await? {

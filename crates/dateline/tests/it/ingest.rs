@@ -14,6 +14,7 @@ use crate::helpers::TestApp;
 #[derive(Default)]
 struct Feeds {
     rss_items: Mutex<Vec<(String, String)>>,
+    ninjs_killed: std::sync::atomic::AtomicBool,
 }
 
 fn rss(items: &[(String, String)]) -> String {
@@ -64,7 +65,14 @@ async fn partner_feeds_are_followed_credited_and_never_taken_twice() {
         )
         .route(
             "/ninjs",
-            get(|| async { ([("content-type", "application/json")], NINJS) }),
+            get(|State(f): State<Arc<Feeds>>| async move {
+                let body = if f.ninjs_killed.load(std::sync::atomic::Ordering::SeqCst) {
+                    NINJS.replace("\"language\"", "\"pubStatus\": \"canceled\", \"language\"")
+                } else {
+                    NINJS.to_string()
+                };
+                ([("content-type", "application/json")], body)
+            }),
         )
         .with_state(feeds.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -166,7 +174,40 @@ async fn partner_feeds_are_followed_credited_and_never_taken_twice() {
         .push(("wire-3".to_string(), "Third wire story".to_string()));
     let ids = wait_for(5).await;
     assert_eq!(ids.len(), 5);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    // The partner corrects a published story: the copy takes the new version.
+    feeds.rss_items.lock().expect("lock")[0].1 = "First wire story, corrected".to_string();
+    // And kills its ninjs story: the copy is taken down.
+    feeds
+        .ninjs_killed
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let wire = by_headline["A ninjs wire story"].id;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let first_now = app
+            .store
+            .worked_article(first.id)
+            .await
+            .expect("read")
+            .expect("there");
+        let wire_now = app
+            .store
+            .worked_article(wire)
+            .await
+            .expect("read")
+            .expect("there");
+        if first_now.record["headline"] == "First wire story, corrected"
+            && wire_now.state == dateline_core::workflow::State::Unpublished
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the correction and the kill did not arrive: {} {}",
+            first_now.record["headline"],
+            wire_now.state
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert_eq!(
         app.store.article_ids().await.expect("ids").len(),
         5,
