@@ -228,10 +228,12 @@ fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, &'a str) {
             ),
             key.as_str(),
         ),
+        // From the person's rows out (CROSS JOIN keeps that order): one person's few stories,
+        // not a walk through a whole edition to find them.
         Filter::Person(key) => (
             format!(
-                "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} JOIN article_people p ON p.article_id = a.id \
-                 WHERE {live} AND p.slug = $2 {newest}"
+                "SELECT {LINK_COLUMNS}{extra} FROM article_people p CROSS JOIN articles a ON a.id = p.article_id \
+                 JOIN sections s ON s.id = a.section_id WHERE {live} AND p.slug = $2 {newest}"
             ),
             key.as_str(),
         ),
