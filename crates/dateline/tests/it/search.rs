@@ -408,3 +408,24 @@ async fn related_stories_are_suggested_explained_and_blockable() {
         "{keys:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reindex_beside_a_running_server_asks_it_to_rebuild() {
+    let app = TestApp::spawn().await;
+    app.section("world", 90000, "World").await;
+    app.publish(&[json!({"id": "ferry-1", "headline": "Ferries return to the outer islands",
+                         "body": "<p>The ferry lines reopened after the storm.</p>", "section": "world",
+                         "published": "2021-10-22T01:00:00Z"})])
+        .await;
+    until(&app, "ferries", |k| k == ["ferry-1"]).await;
+    // The server holds the index: the command asks it to rebuild, and waits until it has.
+    let rebuilt = tokio::time::timeout(
+        Duration::from_secs(60),
+        dateline::reindex::run(&app.config, app.store.clone()),
+    )
+    .await
+    .expect("the rebuild ends")
+    .expect("the rebuild runs");
+    assert_eq!(rebuilt, None, "the running server did the rebuild");
+    until(&app, "ferries", |k| k == ["ferry-1"]).await;
+}

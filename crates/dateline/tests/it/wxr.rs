@@ -115,3 +115,28 @@ async fn wordpress_exports_import_with_wordpress_counts_and_old_addresses() {
         "{again}"
     );
 }
+
+#[tokio::test]
+async fn a_broken_export_is_refused_whole_with_where_it_breaks() {
+    let app = TestApp::spawn().await;
+    let whole =
+        std::fs::read_to_string(shared().join("standards/wordpress-wxr/64-block-test-data.xml"))
+            .expect("export");
+    // Cut in the middle of an item, and with an unclosed element at the end.
+    let cut = &whole[..whole.len() / 2];
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("broken.xml");
+    std::fs::write(&file, format!("{cut}</wp:status></item></channel></rss>")).expect("written");
+    let outcome = dateline::wxr::import_file(
+        app.store.as_ref(),
+        &file,
+        &app.import_options(),
+        None,
+        false,
+    )
+    .await;
+    let error = format!("{:#}", outcome.expect_err("a broken export is refused"));
+    assert!(error.contains("not well-formed XML at byte"), "{error}");
+    // Nothing of it was stored.
+    assert!(app.store.article_ids().await.expect("ids").is_empty());
+}
