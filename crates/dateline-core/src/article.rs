@@ -464,10 +464,12 @@ pub fn authors(byline: &str) -> Vec<String> {
     if text.eq_ignore_ascii_case("by") {
         return vec![];
     }
-    let text = ["By ", "by ", "BY "]
+    // "By Mara Lindqvist", "记者 林晓" (reporter), "文/王伟" (text by).
+    let text = ["By ", "by ", "BY ", "记者", "文/", "文／"]
         .iter()
         .find_map(|p| text.strip_prefix(p))
-        .unwrap_or(text);
+        .unwrap_or(text)
+        .trim();
     let mut out: Vec<String> = Vec::new();
     for part in text.split([',', ';', '&', '、', '，']) {
         for name in part.split(" and ") {
@@ -493,6 +495,20 @@ mod tests {
         );
         assert_eq!(authors("Ana Ruiz & Bo Lin"), ["Ana Ruiz", "Bo Lin"]);
         assert_eq!(authors("王伟、李娜"), ["王伟", "李娜"]);
+        assert_eq!(authors("记者 林晓"), ["林晓"]);
+        assert_eq!(
+            crate::PersonKey::from_name("José  Pérez").map(|k| k.to_string()),
+            Some("josé-pérez".to_string())
+        );
+        assert_eq!(
+            crate::PersonKey::from_name("Анна Соколова")
+                .map(|k| k.path_segment())
+                .as_deref(),
+            Some("%D0%B0%D0%BD%D0%BD%D0%B0-%D1%81%D0%BE%D0%BA%D0%BE%D0%BB%D0%BE%D0%B2%D0%B0")
+        );
+        assert!(
+            crate::PersonKey::parse("Mara").is_err() && crate::PersonKey::parse("mara").is_ok()
+        );
         assert!(authors("  By  ").is_empty());
     }
 

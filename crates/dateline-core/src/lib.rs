@@ -33,4 +33,4 @@ pub use dateline::{DatelineFormat, DatelineFormatError};
 pub use html::{HtmlPolicy, LocalizedHtml, SafeHtml, Sanitizer};
 pub use lang::{Lang, LangError};
 pub use localized::Localized;
-pub use slug::{Slug, SlugError};
+pub use slug::{PersonKey, Slug, SlugError};

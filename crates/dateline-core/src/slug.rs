@@ -50,6 +50,67 @@ impl Slug {
     }
 }
 
+/// A person's key, for their byline page: their name in lower case, letters and digits of any
+/// script, words joined by hyphens ("mara-lindqvist", "josé-pérez", "林晓", "анна-соколова").
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PersonKey(String);
+
+impl PersonKey {
+    /// The most characters of a key.
+    pub const MAX: usize = 80;
+
+    /// The key of a person's name; `None` for a name with no letter or digit.
+    pub fn from_name(name: &str) -> Option<PersonKey> {
+        let mut out = String::new();
+        let mut chars = 0;
+        for c in name.chars().flat_map(char::to_lowercase) {
+            if c.is_alphanumeric() {
+                out.push(c);
+                chars += 1;
+            } else if !out.is_empty() && !out.ends_with('-') {
+                out.push('-');
+                chars += 1;
+            }
+            if chars >= Self::MAX {
+                break;
+            }
+        }
+        let out = out.trim_matches('-');
+        (!out.is_empty()).then(|| PersonKey(out.to_string()))
+    }
+
+    /// A key as an address gives it: only what [`PersonKey::from_name`] makes.
+    pub fn parse(s: &str) -> Result<PersonKey, SlugError> {
+        match PersonKey::from_name(s) {
+            Some(k) if k.0 == s => Ok(k),
+            _ => Err(SlugError(s.to_string())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The key as a path segment: every byte outside ASCII percent-encoded.
+    pub fn path_segment(&self) -> String {
+        let mut out = String::with_capacity(self.0.len() * 3);
+        for b in self.0.bytes() {
+            if b.is_ascii() {
+                out.push(char::from(b));
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for PersonKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl fmt::Display for Slug {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -103,7 +103,7 @@ pub enum Filter {
     /// A series' episodes, the latest first (its feed).
     SeriesNewest(Slug),
     /// The articles a person's byline names, newest first.
-    Person(Slug),
+    Person(dateline_core::PersonKey),
 }
 
 /// An article as a feed carries it: its link, its body and its byline.
@@ -269,7 +269,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PageFrame, StorageError>;
     async fn series(&self, key: &Slug) -> Result<Option<Series>, StorageError>;
     /// The name of the person a byline slug stands for, as a live article's byline writes it.
-    async fn person(&self, slug: &Slug, as_of: Timestamp) -> Result<Option<String>, StorageError>;
+    async fn person(
+        &self,
+        key: &dateline_core::PersonKey,
+        as_of: Timestamp,
+    ) -> Result<Option<String>, StorageError>;
     async fn topic(&self, key: &Slug) -> Result<Option<Topic>, StorageError>;
 
     /// A live article.

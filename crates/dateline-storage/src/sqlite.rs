@@ -810,7 +810,7 @@ fn people_of(byline: Option<&str>) -> Vec<(String, String)> {
         .map(dateline_core::article::authors)
         .unwrap_or_default()
     {
-        if let Some(slug) = Slug::from_text(&name) {
+        if let Some(slug) = dateline_core::PersonKey::from_name(&name) {
             if !out.iter().any(|(s, _)| *s == slug.as_str()) {
                 out.push((slug.to_string(), name));
             }
@@ -1273,7 +1273,11 @@ impl Store for SqliteStore {
         row.map(|row| series_at(&row, 0)).transpose()
     }
 
-    async fn person(&self, slug: &Slug, as_of: Timestamp) -> Result<Option<String>, StorageError> {
+    async fn person(
+        &self,
+        slug: &dateline_core::PersonKey,
+        as_of: Timestamp,
+    ) -> Result<Option<String>, StorageError> {
         Ok(sqlx::query_scalar(
             "SELECT p.name FROM article_people p JOIN articles a ON a.id = p.article_id \
              WHERE p.slug = $1 AND a.live_from <= $2 ORDER BY a.published_at DESC LIMIT 1",

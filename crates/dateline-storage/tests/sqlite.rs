@@ -177,7 +177,7 @@ async fn bylines_name_people_and_a_store_of_before_fills_them_in() {
         store
             .list(&Listing {
                 lang: Lang::parse("en").unwrap(),
-                filter: Filter::Person(Slug::parse("tomas-ek").unwrap()),
+                filter: Filter::Person(dateline_core::PersonKey::parse("tomas-ek").unwrap()),
                 limit: 10,
                 offset: 0,
                 as_of: later(),
@@ -187,7 +187,7 @@ async fn bylines_name_people_and_a_store_of_before_fills_them_in() {
             .len()
     };
     assert_eq!(listed(store.clone()).await, 2);
-    let tomas = Slug::parse("tomas-ek").unwrap();
+    let tomas = dateline_core::PersonKey::parse("tomas-ek").unwrap();
     assert_eq!(
         store.person(&tomas, later()).await.unwrap().as_deref(),
         Some("Tomas Ek")
@@ -210,7 +210,7 @@ async fn bylines_name_people_and_a_store_of_before_fills_them_in() {
             .unwrap(),
     );
     assert_eq!(listed(store.clone()).await, 2);
-    let mara = Slug::parse("mara-lindqvist").unwrap();
+    let mara = dateline_core::PersonKey::parse("mara-lindqvist").unwrap();
     assert_eq!(
         store.person(&mara, later()).await.unwrap().as_deref(),
         Some("Mara Lindqvist")

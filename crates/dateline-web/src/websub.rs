@@ -145,9 +145,9 @@ async fn changed_feeds(
             .map(dateline_core::article::authors)
             .unwrap_or_default()
             .iter()
-            .filter_map(|n| dateline_core::Slug::from_text(n).map(|s| (s, n.clone())))
+            .filter_map(|n| dateline_core::PersonKey::from_name(n).map(|s| (s, n.clone())))
         {
-            pages.insert(format!("{prefix}/byline/{slug}"));
+            pages.insert(format!("{prefix}/byline/{}", slug.path_segment()));
         }
         for topic in worked
             .record

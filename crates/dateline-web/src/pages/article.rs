@@ -65,7 +65,7 @@ fn byline_parts(byline: &str, prefix: &str) -> Vec<BylinePart> {
     let mut parts = Vec::new();
     let mut rest = byline;
     for name in dateline_core::article::authors(byline) {
-        let Some(slug) = dateline_core::Slug::from_text(&name) else {
+        let Some(slug) = dateline_core::PersonKey::from_name(&name) else {
             continue;
         };
         let Some(at) = rest.find(&name) else {
@@ -79,7 +79,7 @@ fn byline_parts(byline: &str, prefix: &str) -> Vec<BylinePart> {
         }
         parts.push(BylinePart {
             text: name.clone(),
-            url: Some(format!("{prefix}/byline/{slug}")),
+            url: Some(format!("{prefix}/byline/{}", slug.path_segment())),
         });
         rest = &rest[at + name.len()..];
     }

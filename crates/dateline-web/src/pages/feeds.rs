@@ -94,8 +94,7 @@ pub fn routes(prefix: &str) -> Router<Arc<AppState>> {
                           Extension(Edition(lang)): Extension<Edition>,
                           path: Result<Path<String>, PathRejection>| async move {
                         let Path(raw) = path.map_err(|_| AppError::NotFound)?;
-                        let key = Slug::parse(&raw).map_err(|_| AppError::NotFound)?;
-                        serve(&state, lang, kind, Some(key), format).await
+                        serve(&state, lang, kind, Some(raw), format).await
                     },
                 ),
             );
@@ -180,21 +179,24 @@ async fn serve(
     state: &AppState,
     lang: Lang,
     kind: Kind,
-    key: Option<Slug>,
+    raw: Option<String>,
     format: Format,
 ) -> Result<Response, AppError> {
     let site = &state.site;
+    // A key that does not parse names no page: a person's keeps letters of any script.
+    let slug = |raw: &str| Slug::parse(raw).map_err(|_| AppError::NotFound);
     let primary = site.primary().as_str();
     let sections = state.store.sections().await?;
     let prefix = site.prefix(&lang);
-    let (title, description, filter, page) = match (kind, key) {
+    let (title, description, filter, page) = match (kind, raw.as_deref()) {
         (Kind::Home, _) => (
             site.outlet.clone(),
             format!("{}: {}", site.outlet, crate::ui::ui(lang.as_str()).latest),
             Filter::All,
             format!("{prefix}/"),
         ),
-        (Kind::Section, Some(key)) => {
+        (Kind::Section, Some(raw)) => {
+            let key = slug(raw)?;
             let section = sections
                 .iter()
                 .find(|s| s.key == key)
@@ -207,7 +209,8 @@ async fn serve(
                 site.section_url(&lang, key.as_str()),
             )
         }
-        (Kind::Topic, Some(key)) => {
+        (Kind::Topic, Some(raw)) => {
+            let key = slug(raw)?;
             let topic = state.store.topic(&key).await?.ok_or(AppError::NotFound)?;
             let name = topic.title.text(lang.as_str(), primary).to_string();
             let about = topic
@@ -223,7 +226,8 @@ async fn serve(
                 format!("{prefix}/topic/{key}"),
             )
         }
-        (Kind::Series, Some(key)) => {
+        (Kind::Series, Some(raw)) => {
+            let key = slug(raw)?;
             let series = state.store.series(&key).await?.ok_or(AppError::NotFound)?;
             let name = series.title.text(lang.as_str(), primary).to_string();
             let about = series
@@ -239,7 +243,8 @@ async fn serve(
                 format!("{prefix}/series/{key}"),
             )
         }
-        (Kind::Byline, Some(key)) => {
+        (Kind::Byline, Some(raw)) => {
+            let key = dateline_core::PersonKey::parse(raw).map_err(|_| AppError::NotFound)?;
             let name = state
                 .store
                 .person(&key, Timestamp::now())
@@ -249,7 +254,7 @@ async fn serve(
                 format!("{name} – {}", site.outlet),
                 format!("{}: {name}", site.outlet),
                 Filter::Person(key.clone()),
-                format!("{prefix}/byline/{key}"),
+                format!("{prefix}/byline/{}", key.path_segment()),
             )
         }
         (_, None) => return Err(AppError::NotFound),

@@ -229,7 +229,9 @@ pub async fn byline(
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Html<String>, AppError> {
-    let (key, query) = parse_request(path, query)?;
+    let Path(raw) = path.map_err(|_| AppError::NotFound)?;
+    let Query(query) = query.map_err(|_| AppError::NotFound)?;
+    let key = dateline_core::PersonKey::parse(&raw).map_err(|_| AppError::NotFound)?;
     let name = state
         .store
         .person(&key, Timestamp::now())
@@ -242,7 +244,7 @@ pub async fn byline(
         partners: vec![],
         current_section: None,
     };
-    let path = format!("{}/byline/{key}", state.site.prefix(&lang));
+    let path = format!("{}/byline/{}", state.site.prefix(&lang), key.path_segment());
     let sections = state.store.sections().await?;
     render(
         &state,

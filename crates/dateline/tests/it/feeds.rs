@@ -134,7 +134,13 @@ async fn every_feed_parses_with_the_right_titles_dates_and_links() {
         (
             "/byline/noor-castellane",
             en.clone(),
-            Filter::Person(key("noor-castellane")),
+            Filter::Person(dateline_core::PersonKey::parse("noor-castellane").expect("key")),
+        ),
+        // A person whose name is in Chinese ("记者 林晓": the reporter 林晓).
+        (
+            "/zh/byline/%E6%9E%97%E6%99%93",
+            zh.clone(),
+            Filter::Person(dateline_core::PersonKey::parse("林晓").expect("key")),
         ),
     ];
     let mut checked = 0;
@@ -193,7 +199,7 @@ async fn every_feed_parses_with_the_right_titles_dates_and_links() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 21);
+    assert_eq!(checked, 24);
     // Unknown keys are not feeds.
     for path in [
         "/section/nowhere/feed.rss",

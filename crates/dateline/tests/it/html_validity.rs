@@ -74,6 +74,7 @@ async fn every_kind_of_page_is_valid_html() {
         "/no/such/page".to_string(),
         "/corrections".to_string(),
         "/byline/noor-castellane".to_string(),
+        "/zh/byline/%E6%9E%97%E6%99%93".to_string(),
         "/zh/corrections".to_string(),
         "/search?q=talks".to_string(),
         "/zh/search?q=%E5%A4%A7%E4%BD%BF".to_string(),
