@@ -318,6 +318,11 @@ impl SearchIndex {
             Some(list) => {
                 if self.settled() && self.generation() == seen {
                     self.graph.put(&[(id, list.clone())])?;
+                    // A commit that came between the check and the put: what was read may be
+                    // of the old text.
+                    if self.generation() != seen {
+                        self.graph.remove(&[id])?;
+                    }
                 }
                 Ok(list)
             }
@@ -430,7 +435,12 @@ impl SearchIndex {
                 }
                 let seen = self.generation();
                 match self.neighbours_found(id, related::NEIGHBOURS)? {
-                    Some(list) if self.generation() == seen => self.graph.put(&[(id, list)])?,
+                    Some(list) if self.generation() == seen => {
+                        self.graph.put(&[(id, list)])?;
+                        if self.generation() != seen {
+                            self.graph.remove(&[id])?;
+                        }
+                    }
                     Some(_) => {}
                     None => self.graph.remove(&[id])?,
                 }

@@ -117,6 +117,8 @@ pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>) {
         // The index was lost (a new folder, a failed disk): rebuild it from the stream.
         tracing::warn!("the search index is empty: rebuilding it from the stream of changes");
         position = 0;
+        // Until it holds the whole archive again, no neighbour list is kept.
+        index.set_settled(false);
     }
     let mut taken = store.stream_position(REBUILD).await.unwrap_or(0);
     loop {

@@ -66,13 +66,15 @@ pub struct Taken {
 
 /// Follows every partner feed until the task is dropped, each on its own schedule.
 pub async fn follow(store: Arc<dyn Store>, site: Site, partners: Vec<Partner>) {
-    // A redirect is followed only within the feed's own host: a partner's server must not
+    // A redirect is followed only within the feed's own origin: a partner's server must not
     // send Dateline to read (and publish) an address inside the outlet's network.
     let redirects = reqwest::redirect::Policy::custom(|attempt| {
-        let same = attempt
-            .previous()
-            .first()
-            .is_some_and(|first| first.host_str() == attempt.url().host_str());
+        let next = attempt.url();
+        let same = attempt.previous().first().is_some_and(|first| {
+            first.scheme() == next.scheme()
+                && first.host_str() == next.host_str()
+                && first.port_or_known_default() == next.port_or_known_default()
+        });
         if attempt.previous().len() > 5 {
             attempt.error("more than 5 redirects")
         } else if same {
@@ -297,8 +299,8 @@ fn records(partner: &Partner, body: &[u8]) -> Result<Vec<Item>, String> {
                         .get("pubStatus")
                         .or_else(|| d.get("pubstatus"))
                         .and_then(Value::as_str);
-                    if status == Some("canceled") {
-                        // The partner killed it: what was taken of it goes.
+                    if status.is_some_and(|s| !s.eq_ignore_ascii_case("usable")) {
+                        // The partner killed or withheld it: what was taken of it goes.
                         let mut kill = Map::new();
                         kill.insert(KILLED.into(), json!(true));
                         return Some((id, kill));
@@ -371,8 +373,9 @@ pub async fn take(
             continue;
         }
         // A draft the desk has is the desk's; published copy takes the partner's corrections
-        // (an import never overwrites what an editor changed since, and says so).
-        if known.is_some() && !partner.publish {
+        // (an import never overwrites what an editor changed since, and says so). An item
+        // that gives no time of its own is taken once: its time would be each read's.
+        if known.is_some() && (!partner.publish || !record.contains_key("published")) {
             taken.known += 1;
             continue;
         }

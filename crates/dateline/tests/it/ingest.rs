@@ -21,9 +21,15 @@ fn rss(items: &[(String, String)]) -> String {
     let items: String = items
         .iter()
         .map(|(guid, title)| {
+            // An item may give no time of its own.
+            let date = if guid.starts_with("undated") {
+                String::new()
+            } else {
+                "<pubDate>Fri, 22 Oct 2021 01:05:00 GMT</pubDate>".to_string()
+            };
             format!(
                 "<item><title>{title}</title><link>https://partner.example.org/{guid}</link><guid isPermaLink=\"false\">{guid}</guid>\
-                 <pubDate>Fri, 22 Oct 2021 01:05:00 GMT</pubDate><description>Summary of {title}.</description>\
+                 {date}<description>Summary of {title}.</description>\
                  <content:encoded><![CDATA[<p>Body of {title}.</p><script>alert(1)</script>]]></content:encoded></item>"
             )
         })
@@ -50,6 +56,7 @@ async fn partner_feeds_are_followed_credited_and_never_taken_twice() {
     feeds.rss_items.lock().expect("lock").extend([
         ("wire-1".to_string(), "First wire story".to_string()),
         ("wire-2".to_string(), "Second &amp; last".to_string()),
+        ("undated-1".to_string(), "An undated wire story".to_string()),
     ]);
     let router = axum::Router::new()
         .route(
@@ -120,11 +127,11 @@ async fn partner_feeds_are_followed_credited_and_never_taken_twice() {
             }
         }
     };
-    let ids = wait_for(4).await;
+    let ids = wait_for(5).await;
     assert_eq!(
         ids.len(),
-        4,
-        "two RSS items, one Atom draft, one ninjs item"
+        5,
+        "three RSS items, one Atom draft, one ninjs item"
     );
     let mut by_headline = std::collections::HashMap::new();
     for id in &ids {
@@ -172,8 +179,20 @@ async fn partner_feeds_are_followed_credited_and_never_taken_twice() {
         .lock()
         .expect("lock")
         .push(("wire-3".to_string(), "Third wire story".to_string()));
-    let ids = wait_for(5).await;
-    assert_eq!(ids.len(), 5);
+    let ids = wait_for(6).await;
+    assert_eq!(ids.len(), 6);
+    // An item with no time of its own was taken once, not again at every read.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let undated = app
+        .store
+        .worked_article(by_headline["An undated wire story"].id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(
+        undated.revision,
+        by_headline["An undated wire story"].revision
+    );
     // The partner corrects a published story: the copy takes the new version.
     feeds.rss_items.lock().expect("lock")[0].1 = "First wire story, corrected".to_string();
     // And kills its ninjs story: the copy is taken down.
@@ -210,7 +229,7 @@ async fn partner_feeds_are_followed_credited_and_never_taken_twice() {
     }
     assert_eq!(
         app.store.article_ids().await.expect("ids").len(),
-        5,
+        6,
         "nothing was taken twice"
     );
 }
