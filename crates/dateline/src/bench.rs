@@ -77,6 +77,11 @@ impl Vocabulary {
 }
 
 fn article(id: i64, vocabulary: &Vocabulary, stories: u64, rng: &mut Rng) -> Indexed {
+    story_article(id, vocabulary, stories, rng).0
+}
+
+/// An article of the generated archive, and the story it is about.
+fn story_article(id: i64, vocabulary: &Vocabulary, stories: u64, rng: &mut Rng) -> (Indexed, u64) {
     let story = rng.below(stories);
     let own = |rng: &mut Rng| word(1_000_000 + story * 40 + rng.below(40));
     let text = |n: u64, rng: &mut Rng| {
@@ -93,7 +98,7 @@ fn article(id: i64, vocabulary: &Vocabulary, stories: u64, rng: &mut Rng) -> Ind
     };
     let headline = text(6 + rng.below(9), rng);
     let body = text(150 + rng.below(751), rng);
-    Indexed {
+    let indexed = Indexed {
         id,
         key: format!("g{id}"),
         lang: "en".into(),
@@ -104,7 +109,8 @@ fn article(id: i64, vocabulary: &Vocabulary, stories: u64, rng: &mut Rng) -> Ind
         byline: None,
         topics: vec![],
         published: jiff::Timestamp::from_second(1_500_000_000 + id * 60).unwrap_or_default(),
-    }
+    };
+    (indexed, story)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -272,4 +278,126 @@ pub fn search(count: u64, dir: &Path, queries: usize) -> anyhow::Result<String> 
         ms(percentile(&kept, 0.5)),
         ms(percentile(&kept, 0.99)),
     ))
+}
+
+/// The desks of a generated archive, with how often each files a story (in thousandths).
+const DESKS: [(&str, u64); 10] = [
+    ("world", 220),
+    ("china", 160),
+    ("business", 150),
+    ("politics", 120),
+    ("sports", 100),
+    ("culture", 70),
+    ("science", 60),
+    ("opinion", 50),
+    ("travel", 40),
+    ("health", 30),
+];
+
+const FIRST_NAMES: [&str; 20] = [
+    "Mara", "Tomas", "Li", "Anna", "Omar", "Ines", "Kofi", "Yuki", "Elif", "Noor", "Pavel",
+    "Sofia", "Jun", "Amara", "Lucas", "Wei", "Hana", "Diego", "Zara", "Nils",
+];
+const LAST_NAMES: [&str; 20] = [
+    "Lindqvist",
+    "Ek",
+    "Wei",
+    "Sokolova",
+    "Haddad",
+    "Ruiz",
+    "Mensah",
+    "Tanaka",
+    "Marston",
+    "Castellane",
+    "Orlov",
+    "Greco",
+    "Park",
+    "Okafor",
+    "Moreau",
+    "Zhang",
+    "Kim",
+    "Alvarez",
+    "Qureshi",
+    "Berg",
+];
+
+/// Writes a generated archive of `count` articles as import records (JSON Lines) to `out`:
+/// the search benchmark's vocabulary and stories (a Zipf-distributed vocabulary of 60,000
+/// made-up words, each article about one of N/40 stories with 40 words of its own), with
+/// headlines of 6 to 14 words, a summary, bodies of 150 to 900 words in paragraphs, ten desks
+/// filing at the rates of a general outlet, 400 reporters (one byline in eight names two),
+/// each story its topic, and first publication one minute apart, the newest now. Seeded: the
+/// same count makes the same archive.
+pub fn archive(count: u64, out: &mut dyn std::io::Write, progress: bool) -> anyhow::Result<()> {
+    let vocabulary = Vocabulary::new(60_000);
+    let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
+    let stories = (count / 40).max(1);
+    let bar = if progress {
+        ProgressBar::new(count)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("generating [{bar:40}] {pos}/{len} {per_sec} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let newest = jiff::Timestamp::now().as_second();
+    let reporter = |n: u64| {
+        format!(
+            "{} {}",
+            FIRST_NAMES[(n % 20) as usize],
+            LAST_NAMES[((n / 20) % 20) as usize]
+        )
+    };
+    for n in 0..count {
+        let (a, story) = story_article(i64::try_from(n)?, &vocabulary, stories, &mut rng);
+        let capitalized = |s: &str| {
+            let mut c = s.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        };
+        let words: Vec<&str> = a.body.split(' ').collect();
+        let summary = format!("{}.", capitalized(&words[..words.len().min(24)].join(" ")));
+        let body: String = words
+            .chunks(60)
+            .map(|p| format!("<p>{}.</p>", capitalized(&p.join(" "))))
+            .collect();
+        let mut pick = rng.below(1000);
+        let desk = DESKS
+            .iter()
+            .find(|(_, share)| {
+                let hit = pick < *share;
+                pick = pick.saturating_sub(*share);
+                hit
+            })
+            .map_or("world", |(d, _)| *d);
+        let byline = if rng.below(8) == 0 {
+            format!(
+                "By {} and {}",
+                reporter(rng.below(400)),
+                reporter(rng.below(400))
+            )
+        } else {
+            format!("By {}", reporter(rng.below(400)))
+        };
+        let published = jiff::Timestamp::from_second(newest - i64::try_from(count - n)? * 60)?;
+        let record = serde_json::json!({
+            "id": format!("gen-{n}"),
+            "headline": capitalized(&a.headline),
+            "summary": summary,
+            "body": body,
+            "byline": byline,
+            "section": desk,
+            "topics": [format!("story-{story}")],
+            "published": published.to_string(),
+        });
+        serde_json::to_writer(&mut *out, &record)?;
+        out.write_all(b"\n")?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    out.flush()?;
+    Ok(())
 }

@@ -191,6 +191,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         queries: usize,
     },
+    /// Write a generated archive as import records (JSON Lines), for `dateline import`.
+    ///
+    /// Seeded and documented in crates/dateline/src/bench.rs (`archive`): ten desks at the
+    /// rates of a general outlet, 400 reporters, bodies of 150 to 900 words in paragraphs, each
+    /// story its topic, one article a minute up to now.
+    Archive {
+        /// How many articles to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        articles: u64,
+        /// The file to write [default: standard output].
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -497,6 +510,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(n) => println!("the search index holds {n} published articles"),
                 None => println!("the running server rebuilt the search index"),
             }
+        }
+        Command::Bench {
+            command: BenchCommand::Archive { articles, out },
+        } => {
+            let progress = out.is_some() && std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let mut sink: Box<dyn std::io::Write> = match &out {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("failed to create {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+            };
+            dateline::bench::archive(articles, &mut *sink, progress)?;
+            eprintln!("generated {articles} articles");
         }
         Command::Bench {
             command:

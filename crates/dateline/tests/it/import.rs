@@ -390,3 +390,59 @@ fn two_imports_of_the_same_file_at_once_lose_no_line() {
         String::from_utf8_lossy(&output.stdout)
     );
 }
+
+#[tokio::test]
+async fn a_generated_archive_imports_whole_with_its_desks_reporters_and_stories() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("archive.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).expect("file"));
+    dateline::bench::archive(400, &mut out, false).expect("generated");
+    drop(out);
+    let mut options = app.import_options();
+    options.default_section = dateline_core::Slug::parse("world").expect("slug");
+    let report = dateline::import::import_file(app.store.as_ref(), &file, &options, false)
+        .await
+        .expect("imported");
+    assert_eq!(
+        (report.inserted, report.rejected.len()),
+        (400, 0),
+        "{:?}",
+        report.rejected
+    );
+    // The same count makes the same archive: a second generation imports as unchanged.
+    let again = dir.path().join("again.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&again).expect("file"));
+    dateline::bench::archive(400, &mut out, false).expect("generated");
+    drop(out);
+    let first: Vec<serde_json::Value> = std::fs::read_to_string(&file)
+        .expect("read")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let second: Vec<serde_json::Value> = std::fs::read_to_string(&again)
+        .expect("read")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let without_time = |v: &[serde_json::Value]| {
+        v.iter()
+            .map(|r| {
+                let mut r = r.clone();
+                r.as_object_mut().expect("object").remove("published");
+                r
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(without_time(&first), without_time(&second));
+    // Desks, reporters and stories as an outlet has them.
+    let sections = app.store.sections().await.expect("sections");
+    assert!(sections.len() >= 8, "{} desks", sections.len());
+    let world = app.page("/section/world").await;
+    assert_eq!(world.texts(".story-list .headline a").len(), 20);
+    let byline = first[0]["byline"].as_str().expect("byline");
+    let name = dateline_core::article::authors(byline).remove(0);
+    let key = dateline_core::PersonKey::from_name(&name).expect("key");
+    let person = app.page(&format!("/byline/{}", key.path_segment())).await;
+    assert_eq!(person.text("h1"), name);
+}
