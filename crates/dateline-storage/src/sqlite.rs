@@ -82,7 +82,18 @@ impl SqliteStore {
             }
         }
         let store = SqliteStore { pool };
-        store.backfill_people().await?;
+        // Another process may hold the write lock a while (an import): the backfill waits.
+        let mut attempt: u64 = 0;
+        loop {
+            attempt += 1;
+            match store.backfill_people().await {
+                Ok(()) => break,
+                Err(e) if e.is_transient() && attempt < ATTEMPTS.into() => {
+                    tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         tracing::debug!(path = %path.display(), "opened SQLite store");
         Ok(store)
     }

@@ -24,6 +24,7 @@ mod related;
 pub mod render;
 pub mod scheduler;
 mod server;
+mod syndication;
 mod ui;
 pub mod webhooks;
 pub mod websub;
@@ -66,6 +67,17 @@ pub struct Feeds {
 impl Site {
     pub fn primary(&self) -> &Lang {
         &self.languages[0]
+    }
+
+    /// The host of the public origin, for identifiers minted under it.
+    pub fn host(&self) -> &str {
+        self.base_url
+            .split("://")
+            .nth(1)
+            .unwrap_or(&self.base_url)
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("localhost")
     }
 
     /// The path prefix of an edition: empty for the primary one, `/zh` for Chinese.

@@ -5,9 +5,7 @@
 //! `infoSource`, `contributor`); related stories as `link`s to their items' GUIDs.
 
 use dateline_storage::{Store, Worked};
-use jiff::Timestamp;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::Site;
 
@@ -24,13 +22,6 @@ struct Link {
     title: String,
 }
 
-fn text<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
-    record
-        .get(field)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-}
-
 /// The article as a NewsML-G2 NewsItem.
 pub async fn document(
     store: &dyn Store,
@@ -38,126 +29,66 @@ pub async fn document(
     templates: &crate::render::Templates,
     worked: &Worked,
 ) -> Result<String, crate::AppError> {
-    let r = &worked.record;
-    let key = worked.key.as_str();
-    let lang = text(r, "lang")
-        .unwrap_or(site.primary().as_str())
-        .to_string();
-    let primary = site.primary().as_str();
-    let published: Timestamp = text(r, "published")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(Timestamp::UNIX_EPOCH);
-    let updated = text(r, "updated")
-        .and_then(|t| t.parse::<Timestamp>().ok())
-        .filter(|u| *u > published);
-    use dateline_core::workflow::State;
-    let status = match worked.state {
-        State::Published => "usable",
-        State::Unpublished => "canceled",
-        State::Draft | State::Submitted | State::Scheduled => "withheld",
-    };
-    let source = text(r, "credit").unwrap_or(&site.outlet).to_string();
+    let f = crate::syndication::facts(store, site, worked).await?;
     let dateline_lang =
-        dateline_core::Lang::parse(&lang).unwrap_or_else(|_| site.primary().clone());
+        dateline_core::Lang::parse(&f.lang).unwrap_or_else(|_| site.primary().clone());
     let dateline = format!(
-        "({source}) {}",
+        "({}) {}",
+        f.source,
         site.dateline
-            .time(published, &site.time_zone, &dateline_lang)
+            .time(f.published, &site.time_zone, &dateline_lang)
     );
-    let sections = store.sections().await?;
-    let section = worked.section.as_str();
-    let mut subjects = vec![Subject {
+    let (section, section_name) = &f.section;
+    let subjects: Vec<Subject> = std::iter::once(Subject {
         kind: "cpnat:abstract",
         literal: format!("section:{section}"),
-        name: sections
-            .iter()
-            .find(|s| s.key.as_str() == section)
-            .map(|s| s.name.text(&lang, primary).to_string())
-            .unwrap_or_else(|| section.to_string()),
-    }];
-    for topic in r
-        .get("topics")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        let name = match dateline_core::Slug::parse(topic) {
-            Ok(slug) => store
-                .topic(&slug)
-                .await?
-                .map(|t| t.title.text(&lang, primary).to_string()),
-            Err(_) => None,
-        };
-        subjects.push(Subject {
-            kind: "cpnat:abstract",
-            literal: format!("topic:{topic}"),
-            name: name.unwrap_or_else(|| topic.to_string()),
-        });
-    }
-    let related: Vec<String> = r
-        .get("related")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
+        name: section_name.clone(),
+    })
+    .chain(f.topics.iter().map(|(topic, name)| Subject {
+        kind: "cpnat:abstract",
+        literal: format!("topic:{topic}"),
+        name: name.clone(),
+    }))
+    .collect();
+    let links: Vec<Link> = f
+        .related
+        .iter()
+        .map(|(_, id, headline)| Link {
+            guid: id.clone(),
+            title: headline.clone(),
+        })
         .collect();
-    let mut links = Vec::new();
-    if !related.is_empty() {
-        let found = store.links_by_keys(&related, Timestamp::now()).await?;
-        for k in &related {
-            if let Some(l) = found.iter().find(|l| l.key.as_str() == k) {
-                links.push(Link {
-                    guid: crate::ninjs::uri(site, k, l.published),
-                    title: l.headline.clone(),
-                });
-            }
-        }
-    }
     // Stored bodies are the sanitizer's output; cleaning one again changes nothing, and gives
     // the rendering module the safe HTML it turns into XHTML.
-    let body = site.sanitizer.clean(text(r, "body").unwrap_or_default());
-    let authors = text(r, "byline")
+    let body = site.sanitizer.clean(f.body);
+    let authors = f
+        .byline
         .map(dateline_core::article::authors)
         .unwrap_or_default();
-    let editors: Vec<&str> = r
-        .get("web_editors")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .collect();
-    let provider = site
-        .base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(&site.base_url)
-        .to_string();
     Ok(templates.render(
         "newsml.xml",
         minijinja::context! {
-            guid => crate::ninjs::uri(site, key, published),
+            guid => crate::ninjs::uri(site, f.key, f.published),
             version => worked.revision.max(1),
-            lang,
+            lang => f.lang,
             outlet => site.outlet.clone(),
-            provider,
-            version_created => updated.unwrap_or(published).to_string(),
-            first_created => published.to_string(),
+            provider => site.host(),
+            version_created => f.updated.unwrap_or(f.published).to_string(),
+            first_created => f.published.to_string(),
             embargoed => worked.embargo_until.map(|t| t.to_string()),
-            status,
+            status => f.status,
             generator_version => env!("CARGO_PKG_VERSION"),
             links,
-            modified => updated.map(|t| t.to_string()),
-            source,
+            modified => f.updated.map(|t| t.to_string()),
+            source => f.source,
             authors,
-            editors,
-            key,
+            editors => f.web_editors,
+            key => f.key,
             subjects,
-            headline => text(r, "headline").unwrap_or_default(),
+            headline => f.headline,
             dateline,
-            byline => text(r, "byline"),
-            summary => text(r, "summary"),
+            byline => f.byline,
+            summary => f.summary,
             body => crate::render::xhtml(&body, &site.base_url),
         },
     )?)

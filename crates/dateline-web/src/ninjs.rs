@@ -39,32 +39,9 @@ impl Version {
     }
 }
 
-/// The host a site's identifiers are minted under.
-fn host(site: &Site) -> &str {
-    site.base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(&site.base_url)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("localhost")
-}
-
 /// An article's ninjs identifier: `tag:{host},{day of first publication}:{key}`.
 pub fn uri(site: &Site, key: &str, published: Timestamp) -> String {
-    let day = published.to_zoned(jiff::tz::TimeZone::UTC).date();
-    format!("tag:{},{day}:{key}", host(site))
-}
-
-fn text<'a>(record: &'a Map<String, Value>, field: &str) -> Option<&'a str> {
-    record
-        .get(field)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-}
-
-fn time(record: &Map<String, Value>, field: &str) -> Option<Timestamp> {
-    text(record, field).and_then(|t| t.parse().ok())
+    crate::syndication::tag(site, key, published)
 }
 
 /// The article as a ninjs document of `version`.
@@ -74,14 +51,9 @@ pub async fn document(
     worked: &Worked,
     version: Version,
 ) -> Result<Value, StorageError> {
-    let r = &worked.record;
-    let key = worked.key.as_str();
-    let lang = text(r, "lang").unwrap_or(site.primary().as_str());
-    let primary = site.primary().as_str();
-    let published = time(r, "published").unwrap_or(Timestamp::UNIX_EPOCH);
-    let updated = time(r, "updated").filter(|u| *u > published);
+    let f = crate::syndication::facts(store, site, worked).await?;
     let mut doc = Map::new();
-    doc.insert("uri".into(), json!(uri(site, key, published)));
+    doc.insert("uri".into(), json!(uri(site, f.key, f.published)));
     doc.insert(
         "standard".into(),
         json!({
@@ -92,34 +64,27 @@ pub async fn document(
     );
     doc.insert("type".into(), json!("text"));
     doc.insert("representationType".into(), json!("full"));
-    doc.insert("firstCreated".into(), json!(published.to_string()));
+    doc.insert("firstCreated".into(), json!(f.published.to_string()));
     doc.insert(
         "versionCreated".into(),
-        json!(updated.unwrap_or(published).to_string()),
+        json!(f.updated.unwrap_or(f.published).to_string()),
     );
     if let Some(until) = worked.embargo_until {
         doc.insert("embargoedUntil".into(), json!(until.to_string()));
     }
-    use dateline_core::workflow::State;
-    let status = match worked.state {
-        State::Published => "usable",
-        State::Unpublished => "canceled",
-        State::Draft | State::Submitted | State::Scheduled => "withheld",
-    };
-    doc.insert("pubStatus".into(), json!(status));
-    doc.insert("language".into(), json!(lang));
+    doc.insert("pubStatus".into(), json!(f.status));
+    doc.insert("language".into(), json!(f.lang));
     doc.insert(
         "headlines".into(),
-        json!([{"role": "main", "contentType": "text/plain", "value": text(r, "headline").unwrap_or_default()}]),
+        json!([{"role": "main", "contentType": "text/plain", "value": f.headline}]),
     );
-    if let Some(summary) = text(r, "summary") {
+    if let Some(summary) = f.summary {
         doc.insert(
             "descriptions".into(),
             json!([{"role": "summary", "contentType": "text/plain", "value": summary}]),
         );
     }
-    let body = text(r, "body").unwrap_or_default();
-    let plain = site.sanitizer.clean(body).text();
+    let plain = site.sanitizer.clean(f.body).text();
     doc.insert(
         "bodies".into(),
         json!([{
@@ -127,96 +92,55 @@ pub async fn document(
             "contentType": "text/html",
             "charCount": plain.chars().count(),
             "wordCount": plain.split_whitespace().count(),
-            "value": body,
+            "value": f.body,
         }]),
     );
-    if let Some(by) = text(r, "byline") {
+    if let Some(by) = f.byline {
         doc.insert("by".into(), json!(by));
     }
-    let mut sources =
-        vec![json!({"name": text(r, "credit").unwrap_or(&site.outlet), "role": "source"})];
-    for editor in r
-        .get("web_editors")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        sources.push(json!({"name": editor, "role": "webEditor"}));
-    }
+    let sources: Vec<Value> = std::iter::once(json!({"name": f.source, "role": "source"}))
+        .chain(
+            f.web_editors
+                .iter()
+                .map(|e| json!({"name": e, "role": "webEditor"})),
+        )
+        .collect();
     doc.insert("infoSources".into(), Value::Array(sources));
 
-    let mut subjects = Vec::new();
-    let sections = store.sections().await?;
-    let section = worked.section.as_str();
-    let section_name = sections
-        .iter()
-        .find(|s| s.key.as_str() == section)
-        .map(|s| s.name.text(lang, primary).to_string())
-        .unwrap_or_else(|| section.to_string());
-    subjects.push(json!({"name": section_name, "rel": "section", "literal": section}));
-    for topic in r
-        .get("topics")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-    {
-        let name = match dateline_core::Slug::parse(topic) {
-            Ok(slug) => store
-                .topic(&slug)
-                .await?
-                .map(|t| t.title.text(lang, primary).to_string()),
-            Err(_) => None,
-        };
-        subjects.push(json!({"name": name.unwrap_or_else(|| topic.to_string()), "rel": "topic", "literal": topic}));
+    let (section, section_name) = &f.section;
+    let mut subjects = vec![json!({"name": section_name, "rel": "section", "literal": section})];
+    for (topic, name) in &f.topics {
+        subjects.push(json!({"name": name, "rel": "topic", "literal": topic}));
     }
-    let mut alt_ids = vec![json!({"role": "key", "value": key})];
-    if let Some(series) = text(r, "series") {
-        let name = match dateline_core::Slug::parse(series) {
-            Ok(slug) => store
-                .series(&slug)
-                .await?
-                .map(|s| s.title.text(lang, primary).to_string()),
-            Err(_) => None,
-        };
-        subjects.push(json!({"name": name.unwrap_or_else(|| series.to_string()), "rel": "series", "literal": series}));
-        if let Some(episode) = r.get("episode").and_then(Value::as_i64) {
+    let mut alt_ids = vec![json!({"role": "key", "value": f.key})];
+    if let Some((series, name)) = &f.series {
+        subjects.push(json!({"name": name, "rel": "series", "literal": series}));
+        if let Some(episode) = f.episode {
             alt_ids.push(json!({"role": "episode", "value": episode.to_string()}));
         }
     }
     doc.insert("subjects".into(), Value::Array(subjects));
-    if let Some(original) = text(r, "translation_of") {
+    if let Some(original) = f.translation_of {
         alt_ids.push(json!({"role": "translationOf", "value": original}));
     }
     doc.insert("altIds".into(), Value::Array(alt_ids));
 
-    let mut associations = Vec::new();
-    let related: Vec<String> = r
-        .get("related")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
+    let mut associations: Vec<Value> = f
+        .related
+        .iter()
+        .enumerate()
+        .map(|(n, (key, id, headline))| {
+            json!({
+                "name": format!("related-{}", n + 1),
+                "rel": "related",
+                "uri": id,
+                "type": "text",
+                "altIds": [{"role": "key", "value": key}],
+                "headlines": [{"role": "main", "value": headline}],
+            })
+        })
         .collect();
-    if !related.is_empty() {
-        let links = store.links_by_keys(&related, Timestamp::now()).await?;
-        // In the editors' order.
-        for k in &related {
-            if let Some(l) = links.iter().find(|l| l.key.as_str() == k) {
-                associations.push(json!({
-                    "name": format!("related-{}", associations.len() + 1),
-                    "rel": "related",
-                    "uri": uri(site, k, l.published),
-                    "type": "text",
-                    "altIds": [{"role": "key", "value": k}],
-                    "headlines": [{"role": "main", "value": l.headline}],
-                }));
-            }
-        }
-    }
-    for (n, src) in images(body).into_iter().enumerate() {
+    for (n, src) in images(f.body).into_iter().enumerate() {
         let href = if src.starts_with('/') && !src.starts_with("//") {
             site.absolute(&src)
         } else {

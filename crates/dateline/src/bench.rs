@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use dateline_search::related::{rank, EXPAND, NEIGHBOURS};
 use dateline_search::{Indexed, SearchIndex, SearchQuery};
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// A small, seeded generator (xorshift64*): the archive is the same on every run.
 struct Rng(u64);
@@ -146,11 +145,10 @@ pub fn search(count: u64, dir: &Path, queries: usize) -> anyhow::Result<String> 
     let vocabulary = Vocabulary::new(60_000);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let stories = (count / 40).max(1);
-    let bar = ProgressBar::new(count);
-    bar.set_style(
-        ProgressStyle::with_template("indexing [{bar:40}] {pos}/{len} {per_sec} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::progress_bar(
+        count,
+        "indexing [{bar:40}] {pos}/{len} {per_sec} {eta}",
+        true,
     );
     let started = Instant::now();
     let mut words = 0u64;
@@ -332,15 +330,10 @@ pub fn archive(count: u64, out: &mut dyn std::io::Write, progress: bool) -> anyh
     let vocabulary = Vocabulary::new(60_000);
     let mut rng = Rng(0x5DEE_CE66_D1CE_4E5B);
     let stories = (count / 40).max(1);
-    let bar = if progress {
-        ProgressBar::new(count)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("generating [{bar:40}] {pos}/{len} {per_sec} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::progress_bar(
+        count,
+        "generating [{bar:40}] {pos}/{len} {per_sec} {eta}",
+        progress,
     );
     let newest = jiff::Timestamp::now().as_second();
     let reporter = |n: u64| {

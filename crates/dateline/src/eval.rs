@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use dateline_search::eval::{score, Scores};
 use dateline_search::related::{rank, NEIGHBOURS};
 use dateline_search::{Indexed, SearchIndex, SearchQuery};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde_json::{json, Value};
 
 /// How deep each ranking goes: enough for every story of the corpora.
@@ -59,12 +59,7 @@ impl Report {
 }
 
 fn bar(len: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    let bar = crate::progress_bar(len as u64, "{msg:>9} [{bar:40}] {pos}/{len} {eta}", true);
     bar.set_message(what.to_string());
     bar
 }

@@ -9,7 +9,6 @@ use dateline_core::ArticleId;
 use dateline_storage::Store;
 use dateline_web::ninjs::{document, Version};
 use dateline_web::Site;
-use indicatif::{ProgressBar, ProgressStyle};
 
 /// Writes the articles with these ids (every article when none are named) to `out`; answers
 /// how many were written.
@@ -26,15 +25,10 @@ pub async fn ninjs(
     } else {
         ids.iter().map(|i| ArticleId::new(*i)).collect()
     };
-    let bar = if progress {
-        ProgressBar::new(ids.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("exporting [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::progress_bar(
+        ids.len() as u64,
+        "exporting [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+        progress,
     );
     let mut written = 0;
     for id in ids {
@@ -75,11 +69,11 @@ pub async fn newsml(
         );
     }
     let templates = dateline_web::render::Templates::new();
-    let bar = if progress {
-        ProgressBar::new(ids.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
+    let bar = crate::progress_bar(
+        ids.len() as u64,
+        "exporting [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+        progress,
+    );
     let mut written = 0;
     for id in ids {
         let worked = store

@@ -9,7 +9,7 @@ use anyhow::Context;
 use dateline_core::import::{parse_line, ImportOptions};
 use dateline_core::NewArticle;
 use dateline_storage::{Store, Upserted};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 /// A line that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,15 +64,10 @@ pub async fn import_file(
     let name = path.display().to_string();
     let file = File::open(path).with_context(|| format!("failed to open {name}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let bar = if progress {
-        ProgressBar::new(size)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::progress_bar(
+        size,
+        "{msg} [{bar:30}] {bytes}/{total_bytes} {per_sec} eta {eta}",
+        progress,
     );
     bar.set_message(name.clone());
 

@@ -13,3 +13,19 @@ pub mod user;
 pub mod wxr;
 
 pub use config::Config;
+
+/// A progress bar for long work, drawn in `template` (indicatif's), or one that draws nothing
+/// when `shown` is false (a test, or output that is not a terminal).
+pub(crate) fn progress_bar(len: u64, template: &str, shown: bool) -> indicatif::ProgressBar {
+    let bar = if shown {
+        indicatif::ProgressBar::new(len)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}

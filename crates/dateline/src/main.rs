@@ -619,56 +619,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Some(account.id)
                 }
             };
-            if format == ImportFormat::Wxr {
-                for file in &files {
-                    let report =
-                        dateline::wxr::import_file(store.as_ref(), file, &options, owner, true)
-                            .await?;
-                    for (what, why) in &report.skipped {
-                        eprintln!("{}: {what}: skipped: {why}", file.display());
-                    }
-                    for (what, note) in &report.notes {
-                        eprintln!("{}: {what}: {note}", file.display());
-                    }
-                    audit(
-                        store.as_ref(),
-                        "import",
-                        format!("{}: {report}", file.display()),
-                    )
-                    .await?;
-                    println!("{}: {report}", file.display());
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
             let mut rejected = 0;
             for file in &files {
-                let report = match format {
-                    ImportFormat::Jsonl => {
-                        import::import_file(store.as_ref(), file, &options, true).await?
+                // What each format did, and what it says of each item it left out or changed.
+                let (summary, said) = match format {
+                    ImportFormat::Jsonl | ImportFormat::Ninjs => {
+                        let report = if format == ImportFormat::Jsonl {
+                            import::import_file(store.as_ref(), file, &options, true).await?
+                        } else {
+                            dateline::ninjs_import::import_file(
+                                store.as_ref(),
+                                file,
+                                &options,
+                                schemas.as_mut(),
+                                ninjs_version.as_deref(),
+                            )
+                            .await?
+                        };
+                        rejected += report.rejected.len();
+                        let said = report.rejected.iter().map(ToString::to_string).collect();
+                        (report.to_string(), said)
                     }
-                    ImportFormat::Ninjs => {
-                        dateline::ninjs_import::import_file(
-                            store.as_ref(),
-                            file,
-                            &options,
-                            schemas.as_mut(),
-                            ninjs_version.as_deref(),
-                        )
-                        .await?
+                    // Pages, media and menus are counted and left out, not rejected.
+                    ImportFormat::Wxr => {
+                        let report =
+                            dateline::wxr::import_file(store.as_ref(), file, &options, owner, true)
+                                .await?;
+                        let name = file.display();
+                        let said: Vec<String> = report
+                            .skipped
+                            .iter()
+                            .map(|(what, why)| format!("{name}: {what}: skipped: {why}"))
+                            .chain(
+                                report
+                                    .notes
+                                    .iter()
+                                    .map(|(what, note)| format!("{name}: {what}: {note}")),
+                            )
+                            .collect();
+                        (report.to_string(), said)
                     }
-                    ImportFormat::Wxr => unreachable!("imported above"),
                 };
-                for r in &report.rejected {
-                    eprintln!("{r}");
+                for line in said {
+                    eprintln!("{line}");
                 }
-                rejected += report.rejected.len();
                 audit(
                     store.as_ref(),
                     "import",
-                    format!("{}: {report}", file.display()),
+                    format!("{}: {summary}", file.display()),
                 )
                 .await?;
-                println!("{}: {report}", file.display());
+                println!("{}: {summary}", file.display());
             }
             if rejected > 0 {
                 eprintln!("{rejected} lines were rejected; the others were imported");

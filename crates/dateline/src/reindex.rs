@@ -9,18 +9,16 @@ use anyhow::Context;
 use dateline_search::{SearchError, SearchIndex};
 use dateline_storage::Store;
 use dateline_web::indexer::{step, CONSUMER, REBUILD, REBUILT};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use crate::config::Config;
 
 fn bar(end: i64) -> ProgressBar {
-    let bar = ProgressBar::new(u64::try_from(end).unwrap_or(0));
-    bar.set_style(
-        ProgressStyle::with_template("reindex [{bar:40}] {pos}/{len} changes {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    bar
+    crate::progress_bar(
+        u64::try_from(end).unwrap_or(0),
+        "reindex [{bar:40}] {pos}/{len} changes {eta}",
+        true,
+    )
 }
 
 /// Rebuilds the index; answers how many articles it holds at the end (when it did the work).

@@ -20,7 +20,6 @@ use anyhow::Context;
 use dateline_core::import::{parse_object, ImportOptions};
 use dateline_core::{ArticleKey, Localized, Section, Slug, Topic};
 use dateline_storage::{StateChange, Store, Upserted};
-use indicatif::{ProgressBar, ProgressStyle};
 use jiff::Timestamp;
 use quick_xml::events::Event;
 use serde_json::{json, Map};
@@ -451,15 +450,10 @@ pub async fn import_file(
         .next()
         .filter(|l| !l.is_empty())
         .map(str::to_ascii_lowercase);
-    let bar = if progress {
-        ProgressBar::new(export.items.len() as u64)
-    } else {
-        ProgressBar::hidden()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} items eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+    let bar = crate::progress_bar(
+        export.items.len() as u64,
+        "{msg} [{bar:30}] {pos}/{len} items eta {eta}",
+        progress,
     );
     bar.set_message(path.display().to_string());
     let mut made: std::collections::HashSet<String> = std::collections::HashSet::new();

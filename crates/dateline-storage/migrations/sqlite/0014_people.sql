@@ -11,3 +11,6 @@ CREATE INDEX article_people_slug ON article_people (slug, article_id);
 CREATE TABLE backfills (
     name TEXT PRIMARY KEY
 );
+-- A store made now has nothing of before to fill in: it needs no write when it opens, which
+-- two processes opening a new file at once would wait on each other for.
+INSERT INTO backfills (name) SELECT 'people' WHERE NOT EXISTS (SELECT 1 FROM articles);

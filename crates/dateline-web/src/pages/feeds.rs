@@ -184,8 +184,21 @@ async fn serve(
 ) -> Result<Response, AppError> {
     let site = &state.site;
     // A key that does not parse names no page: a person's keeps letters of any script.
-    let slug = |raw: &str| Slug::parse(raw).map_err(|_| AppError::NotFound);
     let primary = site.primary().as_str();
+    let slug = |raw: &str| Slug::parse(raw).map_err(|_| AppError::NotFound);
+    // A topic's or series' feed: its title, and its introduction (or the outlet's name).
+    let collection = |title: &dateline_core::Localized, intro: &dateline_core::LocalizedHtml| {
+        let name = title.text(lang.as_str(), primary).to_string();
+        let about = intro
+            .get(lang.as_str(), primary)
+            .map(|h| h.text())
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| format!("{}: {name}", site.outlet));
+        (
+            format!("{name} – {}", site.outlet),
+            crate::render::truncate(&about, 300),
+        )
+    };
     let sections = state.store.sections().await?;
     let prefix = site.prefix(&lang);
     let (title, description, filter, page) = match (kind, raw.as_deref()) {
@@ -212,36 +225,16 @@ async fn serve(
         (Kind::Topic, Some(raw)) => {
             let key = slug(raw)?;
             let topic = state.store.topic(&key).await?.ok_or(AppError::NotFound)?;
-            let name = topic.title.text(lang.as_str(), primary).to_string();
-            let about = topic
-                .intro
-                .get(lang.as_str(), primary)
-                .map(|h| h.text())
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| format!("{}: {name}", site.outlet));
-            (
-                format!("{name} – {}", site.outlet),
-                crate::render::truncate(&about, 300),
-                Filter::Topic(key.clone()),
-                format!("{prefix}/topic/{key}"),
-            )
+            let (title, about) = collection(&topic.title, &topic.intro);
+            let page = format!("{prefix}/topic/{key}");
+            (title, about, Filter::Topic(key), page)
         }
         (Kind::Series, Some(raw)) => {
             let key = slug(raw)?;
             let series = state.store.series(&key).await?.ok_or(AppError::NotFound)?;
-            let name = series.title.text(lang.as_str(), primary).to_string();
-            let about = series
-                .description
-                .get(lang.as_str(), primary)
-                .map(|h| h.text())
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| format!("{}: {name}", site.outlet));
-            (
-                format!("{name} – {}", site.outlet),
-                crate::render::truncate(&about, 300),
-                Filter::SeriesNewest(key.clone()),
-                format!("{prefix}/series/{key}"),
-            )
+            let (title, about) = collection(&series.title, &series.description);
+            let page = format!("{prefix}/series/{key}");
+            (title, about, Filter::SeriesNewest(key), page)
         }
         (Kind::Byline, Some(raw)) => {
             let key = dateline_core::PersonKey::parse(raw).map_err(|_| AppError::NotFound)?;
@@ -343,16 +336,7 @@ pub fn http_date(t: Timestamp) -> String {
 /// A `tag:` URI (RFC 4151) for an article: the site's host, the day it was first published,
 /// and its id; it never changes, whatever happens to the headline and the address.
 pub fn tag_uri(site: &crate::Site, id: i64, published: Timestamp) -> String {
-    let host = site
-        .base_url
-        .split("://")
-        .nth(1)
-        .unwrap_or(&site.base_url)
-        .split(['/', ':'])
-        .next()
-        .unwrap_or("localhost");
-    let day = published.to_zoned(jiff::tz::TimeZone::UTC).date();
-    format!("tag:{host},{day}:article-{id}")
+    crate::syndication::tag(site, &format!("article-{id}"), published)
 }
 
 async fn entry_view(state: &AppState, sections: &[Section], e: &FeedEntry) -> EntryView {
