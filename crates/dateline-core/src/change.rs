@@ -67,6 +67,10 @@ pub struct Change {
     pub subject: String,
     pub article: Option<ArticleId>,
     pub at: Timestamp,
+    /// For a change of an article, the places it was in at its change before and is in now,
+    /// as `kind:key` (`lang:en`, `section:world`, `topic:...`, `series:...`, `byline:...`,
+    /// `group:...`, its translation group): every listing it may have left or joined.
+    pub reach: Vec<String>,
 }
 
 /// An address that receives every change, and the secret its deliveries are signed with.

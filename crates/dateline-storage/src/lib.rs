@@ -219,6 +219,11 @@ pub struct ArticlePage {
     pub suggested: Vec<ArticleLink>,
     pub series: Option<Series>,
     pub topics: Vec<Topic>,
+    /// The keys of the related stories pinned to it, in order, whether live or not: a pin
+    /// may name a story that is published later.
+    pub pinned: Vec<String>,
+    /// Its translation group: the key of the original of its translations.
+    pub group: String,
 }
 
 /// The newsroom's storage. Reads take the time that counts as now, so that an article whose
@@ -567,6 +572,10 @@ pub trait Store: Send + Sync + 'static {
     async fn changes_after(&self, position: i64, limit: u32) -> Result<Vec<Change>, StorageError>;
     /// The position of the stream's last record (0 while it is empty).
     async fn stream_end(&self) -> Result<i64, StorageError>;
+    /// How many write transactions this process committed through this store, counted after
+    /// each commit: a reader that saw the count move reads the stream before it answers, so
+    /// that a write this process acknowledged is never hidden by something kept from before.
+    fn commits(&self) -> u64;
     /// Where a follower of the stream is: the last position it handled (0 when it has none).
     async fn stream_position(&self, consumer: &str) -> Result<i64, StorageError>;
     async fn set_stream_position(&self, consumer: &str, position: i64) -> Result<(), StorageError>;

@@ -40,6 +40,37 @@ use dateline_core::workflow::State;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// How many write transactions this process committed: see [`Store::commits`].
+    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// A write transaction: committing it counts it in [`Store::commits`], so that this process's
+/// page cache knows to read the stream before it answers again.
+struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl WriteTx {
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await?;
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.tx
+    }
 }
 
 const LINK_COLUMNS: &str = "a.id, a.key, a.headline, a.summary, a.lang, s.key, s.code, a.credit, \
@@ -81,7 +112,10 @@ impl SqliteStore {
                 Err(e) => return Err(e.into()),
             }
         }
-        let store = SqliteStore { pool };
+        let store = SqliteStore {
+            pool,
+            commits: Default::default(),
+        };
         // Another process may hold the write lock a while (an import): the backfill waits.
         let mut attempt: u64 = 0;
         loop {
@@ -141,8 +175,11 @@ impl SqliteStore {
     }
 
     /// A write transaction that holds the write lock from its first statement.
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>, StorageError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    async fn write(&self) -> Result<WriteTx, StorageError> {
+        Ok(WriteTx {
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            commits: self.commits.clone(),
+        })
     }
 }
 
@@ -373,19 +410,54 @@ impl Collection {
     }
 }
 
-/// Appends a record to the stream of changes, inside the caller's transaction.
+/// Where an article is now, as `kind:key` rows (see `0016_reach.sql`); `$1` is its id.
+const REACH_NOW: &str = "SELECT 'lang:' || a.lang AS t FROM articles a WHERE a.id = $1 \
+     UNION SELECT 'group:' || a.translation_group FROM articles a WHERE a.id = $1 \
+     UNION SELECT 'section:' || s.key FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1 \
+     UNION SELECT 'series:' || r.key FROM articles a JOIN series r ON r.id = a.series_id WHERE a.id = $1 \
+     UNION SELECT 'topic:' || t.key FROM article_topics x JOIN topics t ON t.id = x.topic_id \
+           WHERE x.article_id = $1 \
+     UNION SELECT 'byline:' || p.slug FROM article_people p WHERE p.article_id = $1";
+
+/// An article's row: the article, its translation group, its series, and the keys of the
+/// related stories pinned to it (live or not), in order.
+type ArticleRow = (Article, String, Option<Series>, Vec<String>);
+
+/// Appends a record to the stream of changes, inside the caller's transaction. A change of an
+/// article carries its reach: where it was at its last change and where it is now, so that a
+/// follower keeping pages knows every listing it left or joined.
 async fn append_change(
     conn: &mut SqliteConnection,
     kind: ChangeKind,
     subject: &str,
     article: Option<i64>,
 ) -> Result<(), StorageError> {
-    sqlx::query("INSERT INTO changes (kind, subject, article_id) VALUES ($1, $2, $3)")
-        .bind(kind.name())
-        .bind(subject)
-        .bind(article)
-        .execute(&mut *conn)
-        .await?;
+    let Some(id) = article else {
+        sqlx::query("INSERT INTO changes (kind, subject, article_id) VALUES ($1, $2, NULL)")
+            .bind(kind.name())
+            .bind(subject)
+            .execute(&mut *conn)
+            .await?;
+        return Ok(());
+    };
+    sqlx::query(&format!(
+        "INSERT INTO changes (kind, subject, article_id, reach) \
+         SELECT $2, $3, $1, json_group_array(t) FROM ({REACH_NOW} \
+         UNION SELECT value FROM article_reach r, json_each(r.reach) WHERE r.article_id = $1)"
+    ))
+    .bind(id)
+    .bind(kind.name())
+    .bind(subject)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(&format!(
+        "INSERT INTO article_reach (article_id, reach) \
+         SELECT $1, json_group_array(t) FROM ({REACH_NOW}) WHERE true \
+         ON CONFLICT (article_id) DO UPDATE SET reach = excluded.reach"
+    ))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -1313,7 +1385,7 @@ impl Store for SqliteStore {
         id: ArticleId,
         as_of: Timestamp,
     ) -> Result<Option<Article>, StorageError> {
-        let Some((article, _, _)) = self.article_row(id, Some(as_of)).await? else {
+        let Some((article, ..)) = self.article_row(id, Some(as_of)).await? else {
             return Ok(None);
         };
         let topics = self.article_topics(id).await?;
@@ -2442,7 +2514,7 @@ impl Store for SqliteStore {
 
     async fn changes_after(&self, position: i64, limit: u32) -> Result<Vec<Change>, StorageError> {
         let rows = sqlx::query(
-            "SELECT position, kind, subject, article_id, at FROM changes WHERE position > $1 \
+            "SELECT position, kind, subject, article_id, at, reach FROM changes WHERE position > $1 \
              ORDER BY position LIMIT $2",
         )
         .bind(position)
@@ -2452,16 +2524,27 @@ impl Store for SqliteStore {
         rows.iter()
             .map(|row| {
                 let kind: String = row.try_get(1)?;
+                let position: i64 = row.try_get(0)?;
                 Ok(Change {
-                    position: row.try_get(0)?,
+                    position,
                     kind: ChangeKind::parse(&kind)
                         .ok_or_else(|| StorageError::Corrupt(format!("change kind {kind:?}")))?,
                     subject: row.try_get(2)?,
                     article: row.try_get::<Option<i64>, _>(3)?.map(ArticleId::new),
                     at: ts(row.try_get(4)?)?,
+                    reach: match row.try_get::<Option<String>, _>(5)? {
+                        Some(json) => serde_json::from_str(&json).map_err(|e| {
+                            StorageError::Corrupt(format!("the reach of change {position}: {e}"))
+                        })?,
+                        None => Vec::new(),
+                    },
                 })
             })
             .collect()
+    }
+
+    fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     async fn stream_end(&self) -> Result<i64, StorageError> {
@@ -2626,7 +2709,8 @@ impl SqliteStore {
         as_of: Timestamp,
         suggested: &[String],
     ) -> Result<Option<ArticlePage>, StorageError> {
-        let Some((article, group, series)) = self.article_row(id, article_as_of).await? else {
+        let Some((article, group, series, pinned)) = self.article_row(id, article_as_of).await?
+        else {
             return Ok(None);
         };
         let topics = self.article_topics(id).await?;
@@ -2645,7 +2729,7 @@ impl SqliteStore {
         q.push(format!(
             " UNION ALL SELECT 1, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.translation_group = "
         ))
-        .push_bind(group)
+        .push_bind(group.clone())
         .push(" AND a.id <> ")
         .push_bind(id.get())
         .push(" AND a.live_from <= ")
@@ -2704,6 +2788,8 @@ impl SqliteStore {
             suggested: suggested_links,
             series,
             topics,
+            pinned,
+            group,
         }))
     }
 
@@ -2764,12 +2850,14 @@ impl SqliteStore {
         &self,
         id: ArticleId,
         as_of: Option<Timestamp>,
-    ) -> Result<Option<(Article, String, Option<Series>)>, StorageError> {
+    ) -> Result<Option<ArticleRow>, StorageError> {
         let sql = format!(
             "SELECT {LINK_COLUMNS}, a.body_html, a.byline, a.web_editors, a.translation_group, \
              se.key, se.title, se.description, se.partners, \
              (SELECT json_group_array(json_array(c.at, c.note)) FROM \
-              (SELECT at, note FROM corrections WHERE article_id = a.id ORDER BY at, id) c) \
+              (SELECT at, note FROM corrections WHERE article_id = a.id ORDER BY at, id) c), \
+             (SELECT json_group_array(related_key) FROM \
+              (SELECT related_key FROM article_related WHERE article_id = a.id ORDER BY position)) \
              FROM {LINK_FROM} LEFT JOIN series se ON se.id = a.series_id \
              WHERE a.id = $1 AND ($2 IS NULL OR a.live_from <= $2)"
         );
@@ -2806,7 +2894,14 @@ impl SqliteStore {
             corrections: corrections_from(row.try_get(LINK_WIDTH + 8)?)?,
             link,
         };
-        Ok(Some((article, group, series)))
+        let pinned: Option<String> = row.try_get(LINK_WIDTH + 9)?;
+        let pinned = match pinned {
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|e| StorageError::Corrupt(e.to_string()))?
+            }
+            None => vec![],
+        };
+        Ok(Some((article, group, series, pinned)))
     }
 
     async fn article_topics(&self, id: ArticleId) -> Result<Vec<Topic>, StorageError> {

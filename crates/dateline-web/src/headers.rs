@@ -165,7 +165,7 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
 
 /// Whether a response last modified at `modified` is unchanged since `since` (both HTTP
 /// dates); a date that does not parse means it may have changed.
-fn not_modified_since(modified: &HeaderValue, since: &HeaderValue) -> bool {
+pub(crate) fn not_modified_since(modified: &HeaderValue, since: &HeaderValue) -> bool {
     let parse = |v: &HeaderValue| {
         v.to_str().ok().and_then(|t| {
             jiff::fmt::rfc2822::DateTimeParser::new()
@@ -181,7 +181,7 @@ fn not_modified_since(modified: &HeaderValue, since: &HeaderValue) -> bool {
 
 /// Whether an `If-None-Match` value names `etag`: `*`, or a list of tags compared weakly, as
 /// RFC 9110 says a GET's condition is.
-fn matches_etag(if_none_match: &HeaderValue, etag: &str) -> bool {
+pub(crate) fn matches_etag(if_none_match: &HeaderValue, etag: &str) -> bool {
     let Ok(list) = if_none_match.to_str() else {
         return false;
     };

@@ -12,6 +12,7 @@ use jiff::tz::TimeZone;
 pub mod admin;
 pub mod api;
 mod assets;
+pub mod cache;
 mod error;
 mod headers;
 pub mod indexer;
@@ -19,6 +20,7 @@ pub mod ingest;
 pub mod media;
 pub mod newsml;
 pub mod ninjs;
+pub mod purge;
 mod pages;
 mod related;
 pub mod render;
@@ -51,6 +53,17 @@ pub struct Site {
     /// Where uploaded images are kept: a folder beside the database.
     pub media_dir: std::path::PathBuf,
     pub feeds: Feeds,
+    pub cache: CacheSettings,
+}
+
+/// The outlet's settings for the page cache.
+#[derive(Debug, Clone)]
+pub struct CacheSettings {
+    /// The most bytes of pages kept in memory.
+    pub bytes: usize,
+    /// Where purges of a CDN in front are sent.
+    pub purge: Option<dateline_core::change::WebhookUrl>,
+    pub purge_token: Option<String>,
 }
 
 /// The outlet's settings for its feeds.
@@ -120,6 +133,8 @@ pub struct AppState {
     pub neighbours: related::Neighbours,
     /// Places for the article pages' rankings of related stories: two at once.
     pub rankings: Arc<tokio::sync::Semaphore>,
+    /// Rendered public pages, dropped as the stream of changes reaches them.
+    pub cache: cache::PageCache,
 }
 
 /// The language edition a route belongs to.
@@ -134,8 +149,9 @@ pub fn app(
     site: Site,
     schedules: Arc<tokio::sync::Notify>,
     search: Arc<dateline_search::SearchIndex>,
-) -> Router {
+) -> (Router, Arc<AppState>) {
     let state = Arc::new(AppState {
+        cache: cache::PageCache::new(site.cache.bytes, site.cache.purge.is_some()),
         search,
         neighbours: related::Neighbours,
         rankings: Arc::new(tokio::sync::Semaphore::new(2)),
@@ -198,7 +214,7 @@ pub fn app(
             );
         }
     }
-    router
+    let router = router
         .merge(admin::router().layer(middleware::from_fn(admin::no_store)))
         .nest("/api/v1", api::router(state.clone()))
         .fallback(pages::article::by_address)
@@ -211,5 +227,7 @@ pub fn app(
             headers::security_and_caching,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), cache::layer))
+        .with_state(state.clone());
+    (router, state)
 }

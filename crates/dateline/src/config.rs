@@ -40,8 +40,58 @@ pub struct Config {
     /// What the server lets one client have.
     pub limits: LimitsConfig,
     pub feeds: FeedsConfig,
+    /// The page cache, and the purge hook of a CDN in front.
+    pub cache: CacheConfig,
     /// The partner feeds the outlet takes copy from.
     pub partners: Vec<PartnerConfig>,
+}
+
+/// `[cache]`: the memory the page cache may hold, and the hook that purges a CDN in front.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Megabytes of rendered pages (with their gzip and brotli forms) kept in memory; 0 keeps
+    /// none.
+    pub memory_mb: u64,
+    /// An address that receives a POST naming the surrogate keys to purge whenever a change
+    /// drops pages (Cloudflare's `purge_cache` takes it as is); with it, pages tell the CDN to
+    /// keep them until purged.
+    pub purge_url: Option<String>,
+    /// Sent to the purge hook as `Authorization: Bearer ...`.
+    pub purge_token: Option<String>,
+}
+
+impl Default for CacheConfig {
+    fn default() -> CacheConfig {
+        CacheConfig {
+            memory_mb: 256,
+            purge_url: None,
+            purge_token: None,
+        }
+    }
+}
+
+impl CacheConfig {
+    pub fn cache(&self) -> anyhow::Result<dateline_web::CacheSettings> {
+        if self.memory_mb > 1 << 20 {
+            bail!("cache.memory_mb = {} is out of range: use 0 to 1048576", self.memory_mb);
+        }
+        let purge = match &self.purge_url {
+            None => None,
+            Some(text) => Some(
+                dateline_core::change::WebhookUrl::parse(text)
+                    .map_err(|e| anyhow::anyhow!("cache.purge_url: {e}"))?,
+            ),
+        };
+        if self.purge_token.is_some() && purge.is_none() {
+            bail!("cache.purge_token is set without cache.purge_url");
+        }
+        Ok(dateline_web::CacheSettings {
+            bytes: usize::try_from(self.memory_mb << 20).unwrap_or(usize::MAX),
+            purge,
+            purge_token: self.purge_token.clone(),
+        })
+    }
 }
 
 /// `[[partners]]`: a partner's RSS, Atom or ninjs feed that Dateline follows.
@@ -230,6 +280,7 @@ impl Default for Config {
             image_hosts: vec![],
             limits: LimitsConfig::default(),
             feeds: FeedsConfig::default(),
+            cache: CacheConfig::default(),
             partners: vec![],
         }
     }
@@ -473,6 +524,7 @@ impl Config {
             sanitizer: std::sync::Arc::new(self.sanitizer()?),
             media_dir: self.media_dir(),
             feeds: self.feeds.feeds()?,
+            cache: self.cache.cache()?,
         })
     }
 }

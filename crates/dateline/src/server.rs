@@ -15,6 +15,8 @@ pub struct Server {
     pub listener: TcpListener,
     pub address: SocketAddr,
     pub app: axum::Router,
+    /// What every request shares, for the followers that keep it (the page cache).
+    pub state: Arc<dateline_web::AppState>,
     pub limits: dateline_web::Limits,
     pub site: dateline_web::Site,
     /// Wakes the scheduler when an editor sets a schedule.
@@ -66,7 +68,7 @@ impl Server {
         let partners = config.partners(&site)?;
         let schedules = Arc::new(tokio::sync::Notify::new());
         let search = open_search(config)?;
-        let app = dateline_web::app(
+        let (app, state) = dateline_web::app(
             store.clone(),
             site.clone(),
             schedules.clone(),
@@ -77,6 +79,7 @@ impl Server {
             listener,
             address,
             app,
+            state,
             limits,
             site,
             schedules,
@@ -108,12 +111,19 @@ impl Server {
             self.store.clone(),
             self.site.clone(),
         ));
+        let cache = tokio::spawn(dateline_web::cache::follow(self.state.clone()));
+        let purge = tokio::spawn(dateline_web::purge::follow(
+            self.store.clone(),
+            self.site.clone(),
+        ));
         let webhooks = tokio::spawn(dateline_web::webhooks::deliver(self.store, self.site));
         let served = dateline_web::serve(self.listener, self.app, self.limits, shutdown)
             .await
             .context("the server failed");
         // A delivery cut here is made again at the next start: positions advance only after one.
         webhooks.abort();
+        purge.abort();
+        cache.abort();
         websub.abort();
         ingest.abort();
         indexer.abort();

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
+use axum::Extension;
 use dateline_core::{ArticleId, Lang, Section};
 use dateline_storage::ArticlePage;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use crate::cache::Tags;
 use crate::render::{EditionView, Frame, LinkView};
 use crate::ui::language_name;
 use crate::{AppError, AppState};
@@ -168,7 +170,7 @@ pub async fn by_address(
     let suggested = suggested_keys(&state, id.get()).await;
     let page = state
         .store
-        .article_page_with(id, now, &suggested)
+        .article_page_with(id, now, suggested.as_deref().unwrap_or_default())
         .await?
         .ok_or(AppError::NotFound)?;
     let current = page.article.link.address(&site.address, &site.time_zone);
@@ -177,20 +179,52 @@ pub async fn by_address(
         // and search engines, to where the story lives now.
         return Ok((StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, current)]).into_response());
     }
-    Ok(Html(render(&state, page, &frame.sections, current)?).into_response())
+    let tags = tags(&page);
+    let html = Html(render(&state, page, &frame.sections, current)?);
+    // A page whose related stories the index could not give (it was busy, or does not hold
+    // the story yet) is shown, not kept.
+    Ok(match suggested {
+        Some(found) if !found.is_empty() => (Extension(tags), html).into_response(),
+        _ => html.into_response(),
+    })
+}
+
+/// What an article page shows: the story, its translations, every story it links to (pinned,
+/// inline, suggested; a pinned or inline one that is not live yet, too), its series and topics.
+fn tags(page: &ArticlePage) -> Tags {
+    let mut tags = Tags::page();
+    tags.article(page.article.link.key.as_str())
+        .add("group", &page.group);
+    for key in &page.pinned {
+        tags.article(key);
+    }
+    for key in page.article.body.linked_article_keys() {
+        tags.article(&key);
+    }
+    for link in related_shown(page) {
+        tags.article(link.key.as_str());
+    }
+    if let Some(series) = &page.article.series {
+        tags.add("about-series", series.series.as_str());
+    }
+    for topic in &page.topics {
+        tags.add("about-topic", topic.key.as_str());
+    }
+    tags
 }
 
 /// How many related stories a page shows, pinned and suggested together.
 const RELATED_SHOWN: usize = 6;
 
-/// The keys of the stories the search index suggests for an article, best first.
-async fn suggested_keys(state: &Arc<AppState>, id: i64) -> Vec<String> {
+/// The keys of the stories the search index suggests for an article, best first; `None` when
+/// the index could not say.
+async fn suggested_keys(state: &Arc<AppState>, id: i64) -> Option<Vec<String>> {
     // A ranking whose lists are not in memory costs dozens of index queries: at most two run
     // at once, and a page that finds both places taken shows its pinned stories only, rather
     // than let a flood of cold pages queue up behind the index.
     let Ok(permit) = state.rankings.clone().try_acquire_owned() else {
         tracing::debug!(article = id, "related stories skipped: the index is busy");
-        return vec![];
+        return None;
     };
     let worker = state.clone();
     let found = tokio::task::spawn_blocking(move || {
@@ -205,14 +239,14 @@ async fn suggested_keys(state: &Arc<AppState>, id: i64) -> Vec<String> {
     })
     .await;
     match found {
-        Ok(Ok(keys)) => keys.into_iter().filter(|k| !k.is_empty()).collect(),
+        Ok(Ok(keys)) => Some(keys.into_iter().filter(|k| !k.is_empty()).collect()),
         Ok(Err(e)) => {
             tracing::warn!(article = id, error = %e, "no related stories from the index");
-            vec![]
+            None
         }
         Err(e) => {
             tracing::warn!(article = id, error = %e, "no related stories from the index");
-            vec![]
+            None
         }
     }
 }

@@ -39,7 +39,7 @@ pub async fn show(
     State(state): State<Arc<AppState>>,
     Extension(Edition(lang)): Extension<Edition>,
     query: Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<crate::cache::Tags>, Html<String>), AppError> {
     let Query(query) = query.map_err(|_| AppError::NotFound)?;
     let page = match &query.page {
         None => 1,
@@ -100,5 +100,10 @@ pub async fn show(
         newer_url: (page > 1).then(|| page_url(page - 1)),
         older_url: has_more.then(|| page_url(page + 1)),
     };
-    Ok(Html(state.templates.render("corrections.html", view)?))
+    let mut tags = crate::cache::Tags::page();
+    tags.add("lang", lang.as_str());
+    Ok((
+        Extension(tags),
+        Html(state.templates.render("corrections.html", view)?),
+    ))
 }

@@ -201,12 +201,16 @@ async fn serve(
     };
     let sections = state.store.sections().await?;
     let prefix = site.prefix(&lang);
+    let mut tags = crate::cache::Tags::page();
     let (title, description, filter, page) = match (kind, raw.as_deref()) {
         (Kind::Home, _) => (
             site.outlet.clone(),
             format!("{}: {}", site.outlet, crate::ui::ui(lang.as_str()).latest),
             Filter::All,
-            format!("{prefix}/"),
+            {
+                tags.add("lang", lang.as_str());
+                format!("{prefix}/")
+            },
         ),
         (Kind::Section, Some(raw)) => {
             let key = slug(raw)?;
@@ -215,6 +219,7 @@ async fn serve(
                 .find(|s| s.key == key)
                 .ok_or(AppError::NotFound)?;
             let name = section.name.text(lang.as_str(), primary).to_string();
+            tags.add("section", key.as_str());
             (
                 format!("{name} – {}", site.outlet),
                 format!("{}: {name}", site.outlet),
@@ -226,6 +231,8 @@ async fn serve(
             let key = slug(raw)?;
             let topic = state.store.topic(&key).await?.ok_or(AppError::NotFound)?;
             let (title, about) = collection(&topic.title, &topic.intro);
+            tags.add("topic", key.as_str())
+                .add("about-topic", key.as_str());
             let page = format!("{prefix}/topic/{key}");
             (title, about, Filter::Topic(key), page)
         }
@@ -233,6 +240,8 @@ async fn serve(
             let key = slug(raw)?;
             let series = state.store.series(&key).await?.ok_or(AppError::NotFound)?;
             let (title, about) = collection(&series.title, &series.description);
+            tags.add("series", key.as_str())
+                .add("about-series", key.as_str());
             let page = format!("{prefix}/series/{key}");
             (title, about, Filter::SeriesNewest(key), page)
         }
@@ -243,6 +252,7 @@ async fn serve(
                 .person(&key, Timestamp::now())
                 .await?
                 .ok_or(AppError::NotFound)?;
+            tags.add("byline", &key.to_string());
             (
                 format!("{name} – {}", site.outlet),
                 format!("{}: {name}", site.outlet),
@@ -303,6 +313,7 @@ async fn serve(
         Format::Json => json_feed(&channel, &views).to_string(),
     };
     let mut response = (
+        axum::Extension(tags),
         [(
             header::CONTENT_TYPE,
             format!("{}; charset=utf-8", format.media_type()),

@@ -9,6 +9,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::Seen;
+use crate::cache::Tags;
 use crate::render::{Frame, LinkView};
 use crate::{AppError, AppState, Edition};
 
@@ -36,7 +37,7 @@ struct HomeView {
 pub async fn show(
     State(state): State<Arc<AppState>>,
     Extension(Edition(lang)): Extension<Edition>,
-) -> Result<Html<String>, AppError> {
+) -> Result<(Extension<Tags>, Html<String>), AppError> {
     let site = &state.site;
     let store = &state.store;
     let now = Timestamp::now();
@@ -119,5 +120,10 @@ pub async fn show(
         latest,
         blocks,
     };
-    Ok(Html(state.templates.render("home.html", view)?))
+    let mut tags = Tags::page();
+    tags.add("lang", lang.as_str()).add("front", lang.as_str());
+    Ok((
+        Extension(tags),
+        Html(state.templates.render("home.html", view)?),
+    ))
 }

@@ -12,6 +12,7 @@ use dateline_storage::{Filter, Listing};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use crate::cache::Tags;
 use crate::render::{Frame, LinkView};
 use crate::{AppError, AppState, Edition};
 
@@ -93,7 +94,8 @@ async fn render(
     filter: Filter,
     heading: Heading,
     query: PageQuery,
-) -> Result<Html<String>, AppError> {
+    tags: Tags,
+) -> Result<Listed, AppError> {
     let site = &state.site;
     let page = page_number(&query)?;
     let per_page = site.page_size;
@@ -158,7 +160,22 @@ async fn render(
         newer_url: (page > 1).then(|| page_url(page - 1)),
         older_url: has_more.then(|| page_url(page + 1)),
     };
-    Ok(Html(state.templates.render("listing.html", view)?))
+    Ok((
+        Extension(tags),
+        Html(state.templates.render("listing.html", view)?),
+    ))
+}
+
+/// A listing page, with what it lists for the page cache.
+type Listed = (Extension<Tags>, Html<String>);
+
+/// The tags of a listing: its frame, and the place it lists.
+fn listing_tags(kinds: &[&str], key: &str) -> Tags {
+    let mut tags = Tags::page();
+    for kind in kinds {
+        tags.add(kind, key);
+    }
+    tags
 }
 
 #[tracing::instrument(skip_all)]
@@ -167,7 +184,7 @@ pub async fn section(
     Extension(Edition(lang)): Extension<Edition>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Listed, AppError> {
     let (key, query) = parse_request(path, query)?;
     let sections = state.store.sections().await?;
     let section = sections
@@ -190,9 +207,10 @@ pub async fn section(
         sections,
         lang,
         path,
-        Filter::Section(key),
+        Filter::Section(key.clone()),
         heading,
         query,
+        listing_tags(&["section"], key.as_str()),
     )
     .await
 }
@@ -203,7 +221,7 @@ pub async fn topic(
     Extension(Edition(lang)): Extension<Edition>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Listed, AppError> {
     let (key, query) = parse_request(path, query)?;
     let topic = state.store.topic(&key).await?.ok_or(AppError::NotFound)?;
     let heading = Heading::collection(&state, "topic", &lang, &topic.title, &topic.intro, vec![]);
@@ -214,9 +232,10 @@ pub async fn topic(
         sections,
         lang,
         path,
-        Filter::Topic(key),
+        Filter::Topic(key.clone()),
         heading,
         query,
+        listing_tags(&["topic", "about-topic"], key.as_str()),
     )
     .await
 }
@@ -228,7 +247,7 @@ pub async fn byline(
     Extension(Edition(lang)): Extension<Edition>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Listed, AppError> {
     let Path(raw) = path.map_err(|_| AppError::NotFound)?;
     let Query(query) = query.map_err(|_| AppError::NotFound)?;
     let key = dateline_core::PersonKey::parse(&raw).map_err(|_| AppError::NotFound)?;
@@ -251,9 +270,10 @@ pub async fn byline(
         sections,
         lang,
         path,
-        Filter::Person(key),
+        Filter::Person(key.clone()),
         heading,
         query,
+        listing_tags(&["byline"], &key.to_string()),
     )
     .await
 }
@@ -264,7 +284,7 @@ pub async fn series(
     Extension(Edition(lang)): Extension<Edition>,
     path: Result<Path<String>, PathRejection>,
     query: Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Html<String>, AppError> {
+) -> Result<Listed, AppError> {
     let (key, query) = parse_request(path, query)?;
     let series = state.store.series(&key).await?.ok_or(AppError::NotFound)?;
     let heading = Heading::collection(
@@ -282,9 +302,10 @@ pub async fn series(
         sections,
         lang,
         path,
-        Filter::Series(key),
+        Filter::Series(key.clone()),
         heading,
         query,
+        listing_tags(&["series", "about-series"], key.as_str()),
     )
     .await
 }

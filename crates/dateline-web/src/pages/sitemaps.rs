@@ -9,10 +9,12 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use dateline_storage::SITEMAP_SPAN;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
+use crate::cache::Tags;
 use crate::{AppError, AppState};
 
 /// How far back the news sitemap reaches, and how many articles it lists at most: Google's
@@ -35,8 +37,9 @@ struct UrlEntry {
     title: String,
 }
 
-fn xml(body: String) -> Response {
+fn xml(body: String, tags: Tags) -> Response {
     (
+        Extension(tags),
         [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
         body,
     )
@@ -59,11 +62,14 @@ pub async fn index(State(state): State<Arc<AppState>>) -> Result<Response, AppEr
     let now = Timestamp::now();
     let site = &state.site;
     let mut maps = Vec::new();
+    let mut tags = Tags::every_article();
     let news = state
         .store
         .published_since(now - NEWS_REACH, now, 1)
         .await?;
     if let Some(newest) = news.first() {
+        // The news sitemap leaves the index when its newest story is two days old.
+        tags.until(newest.published + NEWS_REACH);
         maps.push(MapEntry {
             loc: site.absolute("/sitemaps/news.xml"),
             lastmod: Some(newest.published.to_string()),
@@ -75,10 +81,12 @@ pub async fn index(State(state): State<Arc<AppState>>) -> Result<Response, AppEr
             lastmod: Some(changed.to_string()),
         });
     }
-    Ok(xml(state.templates.render(
-        "sitemaps/index.xml",
-        minijinja::context! { maps },
-    )?))
+    Ok(xml(
+        state
+            .templates
+            .render("sitemaps/index.xml", minijinja::context! { maps })?,
+        tags,
+    ))
 }
 
 /// `/sitemaps/news.xml` and `/sitemaps/articles-N.xml`.
@@ -116,6 +124,13 @@ pub async fn file(
     if links.is_empty() {
         return Err(AppError::NotFound);
     }
+    let mut tags = Tags::every_article();
+    if news {
+        // The oldest story leaves the news sitemap when it is two days old.
+        if let Some(oldest) = links.iter().map(|l| l.published).min() {
+            tags.until(oldest + NEWS_REACH);
+        }
+    }
     let urls: Vec<UrlEntry> = links
         .iter()
         .map(|l| UrlEntry {
@@ -135,16 +150,20 @@ pub async fn file(
     } else {
         "sitemaps/urls.xml"
     };
-    Ok(xml(state.templates.render(
-        template,
-        minijinja::context! { urls, outlet => site.outlet.clone() },
-    )?))
+    Ok(xml(
+        state.templates.render(
+            template,
+            minijinja::context! { urls, outlet => site.outlet.clone() },
+        )?,
+        tags,
+    ))
 }
 
 /// robots.txt: everything public may be crawled, the newsroom's own pages not; the sitemap
 /// index is named.
 pub async fn robots(State(state): State<Arc<AppState>>) -> Response {
     (
+        Extension(Tags::settings()),
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         format!(
             "User-agent: *\nAllow: /\nDisallow: /admin\nDisallow: /api/\n\nSitemap: {}\n",

@@ -1,0 +1,906 @@
+//! The page cache: every public page kept in memory as it was rendered, with its gzip and
+//! brotli forms, and the tags of what it shows.
+//!
+//! A handler lets its page be kept by attaching [`Tags`] to the response: the articles it
+//! shows (`a:KEY`, also those it only links to: an inline link's headline, a related story),
+//! the listings it is made of (`lang:en` for an edition's home page and feeds, `section:KEY`,
+//! `topic:KEY`, `series:KEY`, `byline:KEY`, `group:KEY` for a story's translations), the
+//! editors' front (`front:en`), and the frame (`frame`: the sections of the navigation). A page
+//! without tags is never kept. Nothing is kept for a time: [`follow`] reads the stream of
+//! changes, and every change names the tags it reaches ([`reached`]: an article's own, and the
+//! places storage says it was in before and is in now), so a publish, update, withdrawal,
+//! embargo lift or scheduled publication drops exactly the pages that show or list the story.
+//!
+//! A write this process commits is never hidden: storage counts its commits
+//! ([`Store::commits`]), and a request that finds the count moved reads the stream first. A
+//! render that overlapped an invalidation of one of its tags is served to its readers but not
+//! kept. Concurrent requests for a page that is not kept wait for one render.
+//!
+//! The cache holds at most its budget of bytes, dropping the least recently read pages first.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use dateline_core::change::{Change, ChangeKind};
+use dateline_storage::{StorageError, Store};
+use jiff::Timestamp;
+use tokio::sync::watch;
+
+use crate::AppState;
+
+/// The tag every page with the site's navigation carries: a section changed.
+pub const FRAME: &str = "frame";
+/// The tag of pages that list every article whatever its edition (sitemaps).
+pub const ARTICLES: &str = "articles";
+/// How often the stream is read for changes other processes (or nodes) made.
+const POLL: Duration = Duration::from_millis(100);
+/// The most records read from the stream at once.
+const BATCH: u32 = 1_000;
+/// The longest address kept: longer ones are rendered each time.
+const MAX_KEY: usize = 2_048;
+/// The largest response read whole, to be kept or handed to waiting readers.
+const MAX_BODY: usize = 32 << 20;
+/// How many invalidations are remembered for renders that overlap them.
+const RECENT: usize = 4_096;
+/// Bodies smaller than this are not compressed.
+const MIN_COMPRESSED: usize = 256;
+
+/// `Surrogate-Key`, the purge tags of Fastly and Varnish's xkey.
+static SURROGATE_KEY: HeaderName = HeaderName::from_static("surrogate-key");
+/// `Cache-Tag`, Cloudflare's.
+static CACHE_TAG: HeaderName = HeaderName::from_static("cache-tag");
+/// `CDN-Cache-Control` (RFC 9213), for a CDN whose purges the outlet set up.
+static CDN_CACHE_CONTROL: HeaderName = HeaderName::from_static("cdn-cache-control");
+static SURROGATE_CONTROL: HeaderName = HeaderName::from_static("surrogate-control");
+
+/// What a page shows, attached to its response as an extension: the page may be kept until a
+/// change reaches one of its tags (or, with [`Tags::until`], until a time).
+#[derive(Debug, Clone, Default)]
+pub struct Tags {
+    tags: Vec<String>,
+    until: Option<Timestamp>,
+}
+
+impl Tags {
+    /// A page with the site's frame.
+    pub fn page() -> Tags {
+        Tags {
+            tags: vec![FRAME.to_string()],
+            until: None,
+        }
+    }
+
+    /// A page that no change reaches (robots.txt, made from the settings alone).
+    pub fn settings() -> Tags {
+        Tags::default()
+    }
+
+    /// A page that lists every article (a sitemap).
+    pub fn every_article() -> Tags {
+        Tags {
+            tags: vec![ARTICLES.to_string()],
+            until: None,
+        }
+    }
+
+    /// The page shows an article, or links to it by key (whether it is live or not yet).
+    pub fn article(&mut self, key: &str) -> &mut Tags {
+        self.add("a", key)
+    }
+
+    /// The page depends on a place: `lang`, `section`, `topic`, `series`, `byline`, `group`,
+    /// `front`, or a topic's or series' own text (`about-topic`, `about-series`).
+    pub fn add(&mut self, kind: &str, key: &str) -> &mut Tags {
+        let tag = format!("{kind}:{key}");
+        if !self.tags.contains(&tag) {
+            self.tags.push(tag);
+        }
+        self
+    }
+
+    /// The page changes by itself at `t` (a window of time it lists), and is not kept after.
+    pub fn until(&mut self, t: Timestamp) -> &mut Tags {
+        self.until = Some(self.until.map_or(t, |u| u.min(t)));
+        self
+    }
+
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+}
+
+/// The tags a change reaches: the pages to drop.
+pub fn reached(change: &Change) -> Vec<String> {
+    let subject = &change.subject;
+    match change.kind {
+        ChangeKind::ArticlePublished | ChangeKind::ArticleUpdated | ChangeKind::ArticleWithdrawn => {
+            [format!("a:{subject}"), ARTICLES.to_string()]
+                .into_iter()
+                .chain(change.reach.iter().cloned())
+                .collect()
+        }
+        ChangeKind::SectionChanged => vec![FRAME.to_string()],
+        ChangeKind::SeriesChanged => {
+            vec![format!("series:{subject}"), format!("about-series:{subject}")]
+        }
+        ChangeKind::TopicChanged => vec![format!("topic:{subject}"), format!("about-topic:{subject}")],
+        ChangeKind::FrontChanged => vec![format!("front:{subject}")],
+    }
+}
+
+/// A tag as HTTP headers and purge requests carry it: visible ASCII, no space or comma.
+pub fn header_tag(tag: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b':')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(tag, KEEP).to_string()
+}
+
+/// One encoding of a kept page: its headers, ready to send, and its bytes.
+struct Variant {
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+/// A kept page.
+struct Entry {
+    /// Identity, gzip, brotli.
+    variants: [Variant; 3],
+    /// Each variant's entity tag, without quotes.
+    etags: [String; 3],
+    tags: Vec<String>,
+    until: Option<Timestamp>,
+    weight: usize,
+}
+
+/// The encodings a page is kept in, in the order of [`Entry::variants`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Identity = 0,
+    Gzip = 1,
+    Brotli = 2,
+}
+
+impl Encoding {
+    /// The best encoding an `Accept-Encoding` allows: brotli, then gzip, then none.
+    fn accepted(headers: &HeaderMap) -> Encoding {
+        let Some(value) = headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Encoding::Identity;
+        };
+        let (mut br, mut gzip) = (false, false);
+        for item in value.split(',') {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                continue;
+            }
+            if name.eq_ignore_ascii_case("br") {
+                br = true;
+            } else if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+                gzip = true;
+            }
+        }
+        if br {
+            Encoding::Brotli
+        } else if gzip {
+            Encoding::Gzip
+        } else {
+            Encoding::Identity
+        }
+    }
+}
+
+/// A response handed to readers who waited for it, when it is not kept.
+struct Passed {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+    /// The invalidations counted when its render began.
+    start: u64,
+}
+
+enum Outcome {
+    /// Kept: read it from the cache (the one who asked for the render may answer from it).
+    Kept(Arc<Entry>),
+    Passed(Passed),
+}
+
+struct Inner {
+    pages: lru::LruCache<String, Arc<Entry>>,
+    by_tag: HashMap<String, HashSet<String>>,
+    bytes: usize,
+    /// How many invalidations there were.
+    seq: u64,
+    /// The latest invalidations and their tags, for renders that overlapped them.
+    recent: VecDeque<(u64, Vec<String>)>,
+    /// Invalidations up to this one are no longer remembered.
+    floor: u64,
+}
+
+impl Inner {
+    fn unlink(&mut self, key: &str, entry: &Entry) {
+        self.bytes = self.bytes.saturating_sub(entry.weight);
+        for tag in &entry.tags {
+            if let Some(keys) = self.by_tag.get_mut(tag) {
+                keys.remove(key);
+                if keys.is_empty() {
+                    self.by_tag.remove(tag);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some(entry) = self.pages.pop(key) {
+            self.unlink(key, &entry);
+        }
+    }
+}
+
+/// The page cache of one process.
+pub struct PageCache {
+    inner: Mutex<Inner>,
+    flights: Mutex<HashMap<String, watch::Receiver<Option<Arc<Outcome>>>>>,
+    budget: usize,
+    /// Where in the stream the invalidations are; `None` until [`follow`] starts, and until
+    /// then nothing is kept.
+    position: tokio::sync::Mutex<Option<i64>>,
+    ready: AtomicBool,
+    /// The store's count of commits when the stream was last read.
+    seen_commits: AtomicU64,
+    /// Whether a CDN in front is purged by the hook: pages then tell it to keep them.
+    cdn: bool,
+    hits: AtomicU64,
+    renders: AtomicU64,
+}
+
+/// How the cache did, for operators and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    pub hits: u64,
+    pub renders: u64,
+    pub pages: usize,
+    pub bytes: usize,
+}
+
+impl PageCache {
+    /// A cache of at most `budget` bytes; `cdn` when a purge hook keeps a CDN in front current.
+    pub fn new(budget: usize, cdn: bool) -> PageCache {
+        PageCache {
+            inner: Mutex::new(Inner {
+                pages: lru::LruCache::unbounded(),
+                by_tag: HashMap::new(),
+                bytes: 0,
+                seq: 0,
+                recent: VecDeque::new(),
+                floor: 0,
+            }),
+            flights: Mutex::new(HashMap::new()),
+            budget,
+            position: tokio::sync::Mutex::new(None),
+            ready: AtomicBool::new(false),
+            seen_commits: AtomicU64::new(0),
+            cdn,
+            hits: AtomicU64::new(0),
+            renders: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves maps that are still whole: go on with them.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        let inner = self.lock();
+        CacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            renders: self.renders.load(Ordering::Relaxed),
+            pages: inner.pages.len(),
+            bytes: inner.bytes,
+        }
+    }
+
+    /// Drops every page that carries one of `tags`.
+    pub fn invalidate(&self, tags: &[String]) {
+        let mut inner = self.lock();
+        inner.seq += 1;
+        let seq = inner.seq;
+        for tag in tags {
+            if let Some(keys) = inner.by_tag.remove(tag) {
+                for key in keys {
+                    inner.remove(&key);
+                }
+            }
+        }
+        inner.recent.push_back((seq, tags.to_vec()));
+        while inner.recent.len() > RECENT {
+            if let Some((old, _)) = inner.recent.pop_front() {
+                inner.floor = old;
+            }
+        }
+    }
+
+    /// Drops every page.
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.seq += 1;
+        inner.floor = inner.seq;
+        inner.recent.clear();
+        inner.pages.clear();
+        inner.by_tag.clear();
+        inner.bytes = 0;
+    }
+
+    fn seq(&self) -> u64 {
+        self.lock().seq
+    }
+
+    fn get(&self, key: &str) -> Option<Arc<Entry>> {
+        let mut inner = self.lock();
+        let entry = inner.pages.get(key)?.clone();
+        if entry.until.is_some_and(|until| Timestamp::now() >= until) {
+            inner.remove(key);
+            return None;
+        }
+        Some(entry)
+    }
+
+    /// Keeps a page rendered from what storage held after invalidation `start`, unless an
+    /// invalidation since then reached one of its tags.
+    fn keep(&self, key: String, entry: Arc<Entry>, start: u64) -> bool {
+        if entry.weight > self.budget / 4 {
+            return false;
+        }
+        let mut inner = self.lock();
+        if !self.ready.load(Ordering::Acquire) || start < inner.floor {
+            return false;
+        }
+        let overlapped = inner
+            .recent
+            .iter()
+            .filter(|(seq, _)| *seq > start)
+            .any(|(_, tags)| tags.iter().any(|t| entry.tags.contains(t)));
+        if overlapped {
+            return false;
+        }
+        inner.remove(&key);
+        for tag in &entry.tags {
+            inner
+                .by_tag
+                .entry(tag.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        inner.bytes += entry.weight;
+        inner.pages.put(key, entry);
+        while inner.bytes > self.budget {
+            let Some((old, entry)) = inner.pages.pop_lru() else {
+                break;
+            };
+            inner.unlink(&old, &entry);
+        }
+        true
+    }
+
+    /// Reads the stream from where the cache is, dropping what each change reaches.
+    pub async fn catch_up(&self, store: &dyn Store) -> Result<(), StorageError> {
+        let mut position = self.position.lock().await;
+        // Commits counted before the read are all in it.
+        let commits = store.commits();
+        let Some(at) = position.as_mut() else {
+            return Ok(());
+        };
+        loop {
+            let changes = store.changes_after(*at, BATCH).await?;
+            let Some(last) = changes.last() else {
+                break;
+            };
+            let last = last.position;
+            for change in &changes {
+                self.invalidate(&reached(change));
+            }
+            *at = last;
+            if changes.len() < BATCH as usize {
+                break;
+            }
+        }
+        self.seen_commits.fetch_max(commits, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Before answering from the cache: if this process committed a write since the stream
+    /// was last read, read it now.
+    async fn keep_up(&self, store: &dyn Store) {
+        if store.commits() == self.seen_commits.load(Ordering::Acquire) {
+            return;
+        }
+        if let Err(e) = self.catch_up(store).await {
+            tracing::warn!(error = %e, "the page cache could not read the stream; dropping every page");
+            self.clear();
+        }
+    }
+
+    /// Starts keeping pages: from here on, every change of the stream after `position` is read.
+    async fn start(&self, store: &dyn Store) -> Result<(), StorageError> {
+        let mut position = self.position.lock().await;
+        let commits = store.commits();
+        *position = Some(store.stream_end().await?);
+        self.seen_commits.store(commits, Ordering::Release);
+        self.ready.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// The cache's follower of the stream: starts the cache, then reads the stream for what other
+/// processes and nodes change (this process's own writes are read before the next answer).
+pub async fn follow(state: Arc<AppState>) {
+    let cache = &state.cache;
+    let mut wait = POLL;
+    loop {
+        match cache.start(state.store.as_ref()).await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "the page cache cannot start yet: pages are rendered each time");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+    loop {
+        tokio::time::sleep(POLL).await;
+        if let Err(e) = cache.catch_up(state.store.as_ref()).await {
+            tracing::warn!(error = %e, "the page cache could not read the stream; dropping every page");
+            cache.clear();
+        }
+    }
+}
+
+/// Whether requests for this path go through the cache: the public pages, feeds and sitemaps,
+/// not the API, the admin, media or assets.
+fn through_cache(path: &str) -> bool {
+    !(path.starts_with("/api/")
+        || path == "/api"
+        || crate::admin::is_admin(path)
+        || path.starts_with("/media/")
+        || path.starts_with("/assets/"))
+}
+
+/// The layer in front of the site: answers from the cache, or renders once for every reader
+/// who asks meanwhile, keeping what may be kept.
+pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let Some(key) = request.uri().path_and_query().map(|p| p.as_str().to_string()) else {
+        return next.run(request).await;
+    };
+    if !(method == Method::GET || method == Method::HEAD)
+        || key.len() > MAX_KEY
+        || !through_cache(request.uri().path())
+    {
+        return next.run(request).await;
+    }
+    let cache = &state.cache;
+    cache.keep_up(state.store.as_ref()).await;
+    let head = method == Method::HEAD;
+    let encoding = Encoding::accepted(request.headers());
+    let conditions = Conditions::of(request.headers());
+    if let Some(entry) = cache.get(&key) {
+        cache.hits.fetch_add(1, Ordering::Relaxed);
+        return respond(&entry, encoding, head, &conditions);
+    }
+    let mut request = Some(request);
+    let mut next = Some(next);
+    for _ in 0..3 {
+        let (mut flight, mine) = {
+            let mut flights = cache.flights.lock().unwrap_or_else(|e| e.into_inner());
+            match flights.get(&key) {
+                Some(flight) => (flight.clone(), false),
+                None => {
+                    let (Some(request), Some(next)) = (request.take(), next.take()) else {
+                        break;
+                    };
+                    let (tx, rx) = watch::channel(None);
+                    flights.insert(key.clone(), rx.clone());
+                    tokio::spawn(render(state.clone(), key.clone(), request, next, tx));
+                    (rx, true)
+                }
+            }
+        };
+        let outcome = match flight.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone(),
+            // The render failed without an answer (it panicked): try again.
+            Err(_) => None,
+        };
+        match outcome.as_deref() {
+            Some(Outcome::Kept(entry)) if mine => {
+                return respond(entry, encoding, head, &conditions);
+            }
+            // Those who waited take the page if it is still kept: no change reached it since.
+            Some(Outcome::Kept(_)) => {
+                if let Some(entry) = cache.get(&key) {
+                    cache.hits.fetch_add(1, Ordering::Relaxed);
+                    return respond(&entry, encoding, head, &conditions);
+                }
+            }
+            // A page not kept is handed to those who waited if nothing changed since its
+            // render began.
+            Some(Outcome::Passed(passed)) if mine || cache.seq() == passed.start => {
+                return passed.respond(head);
+            }
+            _ => {}
+        }
+        if mine {
+            break;
+        }
+    }
+    // Not answered by a render shared with others: render alone.
+    match (request, next) {
+        (Some(request), Some(next)) => next.run(request).await,
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
+            "The page could not be rendered; try again.",
+        )
+            .into_response(),
+    }
+}
+
+/// Renders a page for everyone waiting on it, keeps it if it may be kept, and tells them.
+async fn render(
+    state: Arc<AppState>,
+    key: String,
+    mut request: Request,
+    next: Next,
+    tx: watch::Sender<Option<Arc<Outcome>>>,
+) {
+    let cache = &state.cache;
+    cache.renders.fetch_add(1, Ordering::Relaxed);
+    let start = cache.seq();
+    // The whole page, whatever this reader's conditions: others share it.
+    *request.method_mut() = Method::GET;
+    let headers = request.headers_mut();
+    headers.remove(header::IF_NONE_MATCH);
+    headers.remove(header::IF_MODIFIED_SINCE);
+    headers.remove(header::RANGE);
+    let response = next.run(request).await;
+    let outcome = settle(&state, &key, response, start).await;
+    cache
+        .flights
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&key);
+    let _ = tx.send(Some(Arc::new(outcome)));
+}
+
+/// Reads a rendered response whole, and keeps it if its handler allowed it.
+async fn settle(state: &AppState, key: &str, response: Response, start: u64) -> Outcome {
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::error!(error = %e, %key, "a page could not be read whole");
+            return Outcome::Passed(Passed {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                headers: HeaderMap::new(),
+                body: Bytes::from_static(b"The page could not be read."),
+                start,
+            });
+        }
+    };
+    let tags = parts.extensions.get::<Tags>().cloned();
+    let keepable = parts.status == StatusCode::OK
+        && tags.is_some()
+        && !parts
+            .headers
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("no-store") || v.contains("private"));
+    if let (true, Some(tags)) = (keepable, tags) {
+        let cdn = state.cache.cdn;
+        let headers = parts.headers.clone();
+        let bytes = body.clone();
+        let built = tokio::task::spawn_blocking(move || entry(headers, bytes, tags, cdn)).await;
+        match built {
+            Ok(entry) => {
+                let entry = Arc::new(entry);
+                if state.cache.keep(key.to_string(), entry.clone(), start) {
+                    return Outcome::Kept(entry);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, %key, "a page could not be compressed"),
+        }
+    }
+    Outcome::Passed(Passed {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+        start,
+    })
+}
+
+/// A page as it is kept: its three encodings, each with its headers.
+fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool) -> Entry {
+    headers.remove(header::CONTENT_LENGTH);
+    headers.remove(header::TRANSFER_ENCODING);
+    let base = headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim_start_matches("W/").trim_matches('"').to_string())
+        .unwrap_or_else(|| dateline_core::digest::stable_digest(&body));
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
+    }
+    if cdn {
+        // A CDN may keep the page until the purge hook tells it otherwise; browsers still ask
+        // each time (`no-cache`), and get a 304 when nothing changed.
+        headers.insert(
+            CDN_CACHE_CONTROL.clone(),
+            HeaderValue::from_static("public, max-age=31536000"),
+        );
+        headers.insert(
+            SURROGATE_CONTROL.clone(),
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    let encoded: Vec<String> = tags.tags.iter().map(|t| header_tag(t)).collect();
+    if let Ok(v) = HeaderValue::from_str(&encoded.join(" ")) {
+        headers.insert(SURROGATE_KEY.clone(), v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&encoded.join(",")) {
+        headers.insert(CACHE_TAG.clone(), v);
+    }
+    let compress = body.len() >= MIN_COMPRESSED;
+    let gzip = compress.then(|| gzip(&body)).flatten();
+    let brotli = compress.then(|| brotli(&body)).flatten();
+    let variant = |body: Bytes, coding: Option<&'static str>, etag: &str| {
+        let mut h = headers.clone();
+        if let Some(coding) = coding {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+            h.insert(header::ETAG, v);
+        }
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        Variant { headers: h, body }
+    };
+    let etags = [base.clone(), format!("{base}-gz"), format!("{base}-br")];
+    let identity = variant(body.clone(), None, &etags[0]);
+    let gzip = match gzip {
+        Some(g) => variant(g, Some("gzip"), &etags[1]),
+        None => variant(body.clone(), None, &etags[0]),
+    };
+    let brotli = match brotli {
+        Some(b) => variant(b, Some("br"), &etags[2]),
+        None => variant(body.clone(), None, &etags[0]),
+    };
+    let weight = identity.body.len()
+        + if gzip.body.as_ptr() == identity.body.as_ptr() { 0 } else { gzip.body.len() }
+        + if brotli.body.as_ptr() == identity.body.as_ptr() { 0 } else { brotli.body.len() }
+        + tags.tags.iter().map(|t| t.len() * 2 + 64).sum::<usize>()
+        + 1_024;
+    Entry {
+        variants: [identity, gzip, brotli],
+        etags,
+        tags: tags.tags,
+        until: tags.until,
+        weight,
+    }
+}
+
+fn gzip(body: &[u8]) -> Option<Bytes> {
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::new(6),
+    );
+    encoder.write_all(body).ok()?;
+    let out = encoder.finish().ok()?;
+    (out.len() < body.len()).then(|| Bytes::from(out))
+}
+
+fn brotli(body: &[u8]) -> Option<Bytes> {
+    let mut out = Vec::with_capacity(body.len() / 3);
+    {
+        // Quality 6: most of brotli's gain at a few milliseconds for a long page.
+        let mut writer = brotli::CompressorWriter::new(&mut out, 16 << 10, 6, 22);
+        writer.write_all(body).ok()?;
+        writer.flush().ok()?;
+    }
+    (out.len() < body.len()).then(|| Bytes::from(out))
+}
+
+/// A request's conditions on what it already has.
+struct Conditions {
+    if_none_match: Option<HeaderValue>,
+    if_modified_since: Option<HeaderValue>,
+}
+
+impl Conditions {
+    fn of(headers: &HeaderMap) -> Conditions {
+        Conditions {
+            if_none_match: headers.get(header::IF_NONE_MATCH).cloned(),
+            if_modified_since: headers.get(header::IF_MODIFIED_SINCE).cloned(),
+        }
+    }
+}
+
+/// Answers from a kept page: the encoding the reader accepts, or a 304.
+fn respond(entry: &Entry, encoding: Encoding, head: bool, conditions: &Conditions) -> Response {
+    let variant = &entry.variants[encoding as usize];
+    // If-Modified-Since counts only without If-None-Match (RFC 9110, 13.1.3).
+    let unchanged = match (&conditions.if_none_match, &conditions.if_modified_since) {
+        (Some(list), _) => entry
+            .etags
+            .iter()
+            .any(|tag| crate::headers::matches_etag(list, &format!("\"{tag}\""))),
+        (None, Some(since)) => variant
+            .headers
+            .get(header::LAST_MODIFIED)
+            .is_some_and(|modified| crate::headers::not_modified_since(modified, since)),
+        (None, None) => false,
+    };
+    let mut response = Response::new(if unchanged || head {
+        Body::empty()
+    } else {
+        Body::from(variant.body.clone())
+    });
+    *response.headers_mut() = variant.headers.clone();
+    if unchanged {
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        let headers = response.headers_mut();
+        headers.remove(header::CONTENT_LENGTH);
+        headers.remove(header::CONTENT_ENCODING);
+        headers.remove(header::CONTENT_TYPE);
+    }
+    response
+}
+
+impl Passed {
+    fn respond(&self, head: bool) -> Response {
+        let mut response = Response::new(if head {
+            Body::empty()
+        } else {
+            Body::from(self.body.clone())
+        });
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(tags: &[&str]) -> Entry {
+        let mut t = Tags::default();
+        for tag in tags {
+            let (kind, key) = tag.split_once(':').unwrap_or((tag, ""));
+            t.add(kind, key);
+        }
+        entry(HeaderMap::new(), Bytes::from_static(b"<p>page</p>"), t, false)
+    }
+
+    fn ready() -> PageCache {
+        let cache = PageCache::new(1 << 20, false);
+        cache.ready.store(true, Ordering::Release);
+        cache
+    }
+
+    impl PageCache {
+        fn keep_page(&self, key: &str, entry: Entry, start: u64) -> bool {
+            self.keep(key.to_string(), Arc::new(entry), start)
+        }
+    }
+
+    #[test]
+    fn a_change_drops_exactly_the_pages_that_carry_its_tags() {
+        let cache = ready();
+        assert!(cache.keep_page("/a", page(&["a:one", "section:world"]), 0));
+        assert!(cache.keep_page("/b", page(&["a:two", "section:world"]), 0));
+        assert!(cache.keep_page("/c", page(&["a:three", "section:sport"]), 0));
+        cache.invalidate(&["a:one".into()]);
+        assert!(cache.get("/a").is_none());
+        assert!(cache.get("/b").is_some() && cache.get("/c").is_some());
+        cache.invalidate(&["section:world".into()]);
+        assert!(cache.get("/b").is_none());
+        assert!(cache.get("/c").is_some());
+        assert_eq!(cache.lock().by_tag.get("section:world"), None);
+    }
+
+    #[test]
+    fn a_render_that_overlapped_a_change_of_its_tags_is_not_kept() {
+        let cache = ready();
+        let start = cache.seq();
+        cache.invalidate(&["a:one".into()]);
+        assert!(!cache.keep_page("/a", page(&["a:one"]), start));
+        assert!(cache.keep_page("/b", page(&["a:two"]), start));
+        // Past what is remembered, nothing from before is kept.
+        for _ in 0..=RECENT {
+            cache.invalidate(&["a:other".into()]);
+        }
+        assert!(!cache.keep_page("/c", page(&["a:three"]), start));
+        assert!(cache.keep_page("/c", page(&["a:three"]), cache.seq()));
+    }
+
+    #[test]
+    fn nothing_is_kept_before_the_stream_is_followed() {
+        let cache = PageCache::new(1 << 20, false);
+        assert!(!cache.keep_page("/a", page(&["a:one"]), 0));
+    }
+
+    #[test]
+    fn the_least_recently_read_pages_leave_first_within_the_budget() {
+        let one = page(&["a:x"]).weight;
+        let cache = PageCache::new(one * 3 + one / 2, false);
+        cache.ready.store(true, Ordering::Release);
+        for k in ["/1", "/2", "/3"] {
+            assert!(cache.keep(k.into(), page(&["a:x"]), 0));
+        }
+        assert!(cache.get("/1").is_some());
+        assert!(cache.keep_page("/4", page(&["a:x"]), 0));
+        assert!(cache.get("/2").is_none(), "the least recently read left");
+        assert!(cache.get("/1").is_some() && cache.get("/4").is_some());
+        assert!(cache.lock().bytes <= one * 3 + one / 2);
+        cache.invalidate(&["a:x".into()]);
+        assert_eq!(cache.stats().pages, 0);
+        assert_eq!(cache.lock().bytes, 0);
+    }
+
+    #[test]
+    fn encodings_are_chosen_by_accept_encoding() {
+        let h = |v: &'static str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(v));
+            m
+        };
+        assert_eq!(Encoding::accepted(&HeaderMap::new()), Encoding::Identity);
+        assert_eq!(Encoding::accepted(&h("gzip, deflate, br")), Encoding::Brotli);
+        assert_eq!(Encoding::accepted(&h("gzip")), Encoding::Gzip);
+        assert_eq!(Encoding::accepted(&h("br;q=0, gzip;q=0.5")), Encoding::Gzip);
+        assert_eq!(Encoding::accepted(&h("identity")), Encoding::Identity);
+    }
+
+    #[test]
+    fn tags_in_headers_are_plain_ascii() {
+        assert_eq!(header_tag("byline:林晓"), "byline:%E6%9E%97%E6%99%93");
+        assert_eq!(header_tag("a:some key,x"), "a:some%20key%2Cx");
+    }
+
+    #[test]
+    fn compressed_forms_decode_to_the_page() {
+        let body = Bytes::from("<p>the same paragraph</p>".repeat(200));
+        let e = entry(HeaderMap::new(), body.clone(), Tags::page(), false);
+        let mut out = Vec::new();
+        let mut d = flate2::read::GzDecoder::new(&e.variants[1].body[..]);
+        std::io::Read::read_to_end(&mut d, &mut out).unwrap();
+        assert_eq!(out, body);
+        let mut out = Vec::new();
+        brotli::BrotliDecompress(&mut &e.variants[2].body[..], &mut out).unwrap();
+        assert_eq!(out, body);
+        assert!(e.variants[2].body.len() < body.len() / 10);
+    }
+}
