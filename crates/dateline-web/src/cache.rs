@@ -121,17 +121,22 @@ impl Tags {
 pub fn reached(change: &Change) -> Vec<String> {
     let subject = &change.subject;
     match change.kind {
-        ChangeKind::ArticlePublished | ChangeKind::ArticleUpdated | ChangeKind::ArticleWithdrawn => {
-            [format!("a:{subject}"), ARTICLES.to_string()]
-                .into_iter()
-                .chain(change.reach.iter().cloned())
-                .collect()
-        }
+        ChangeKind::ArticlePublished
+        | ChangeKind::ArticleUpdated
+        | ChangeKind::ArticleWithdrawn => [format!("a:{subject}"), ARTICLES.to_string()]
+            .into_iter()
+            .chain(change.reach.iter().cloned())
+            .collect(),
         ChangeKind::SectionChanged => vec![FRAME.to_string()],
         ChangeKind::SeriesChanged => {
-            vec![format!("series:{subject}"), format!("about-series:{subject}")]
+            vec![
+                format!("series:{subject}"),
+                format!("about-series:{subject}"),
+            ]
         }
-        ChangeKind::TopicChanged => vec![format!("topic:{subject}"), format!("about-topic:{subject}")],
+        ChangeKind::TopicChanged => {
+            vec![format!("topic:{subject}"), format!("about-topic:{subject}")]
+        }
         ChangeKind::FrontChanged => vec![format!("front:{subject}")],
     }
 }
@@ -490,7 +495,11 @@ fn through_cache(path: &str) -> bool {
 /// who asks meanwhile, keeping what may be kept.
 pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let method = request.method().clone();
-    let Some(key) = request.uri().path_and_query().map(|p| p.as_str().to_string()) else {
+    let Some(key) = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+    else {
         return next.run(request).await;
     };
     if !(method == Method::GET || method == Method::HEAD)
@@ -545,7 +554,7 @@ pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: N
             // A page not kept is handed to those who waited if nothing changed since its
             // render began.
             Some(Outcome::Passed(passed)) if mine || cache.seq() == passed.start => {
-                return passed.respond(head);
+                return passed.respond(head, &conditions);
             }
             _ => {}
         }
@@ -647,12 +656,12 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool) -> Entry {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim_start_matches("W/").trim_matches('"').to_string())
         .unwrap_or_else(|| dateline_core::digest::stable_digest(&body));
-    headers.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept-Encoding"),
-    );
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if !headers.contains_key(header::CACHE_CONTROL) {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, no-cache"));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, no-cache"),
+        );
     }
     if cdn {
         // A CDN may keep the page until the purge hook tells it otherwise; browsers still ask
@@ -698,8 +707,16 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool) -> Entry {
         None => variant(body.clone(), None, &etags[0]),
     };
     let weight = identity.body.len()
-        + if gzip.body.as_ptr() == identity.body.as_ptr() { 0 } else { gzip.body.len() }
-        + if brotli.body.as_ptr() == identity.body.as_ptr() { 0 } else { brotli.body.len() }
+        + if gzip.body.as_ptr() == identity.body.as_ptr() {
+            0
+        } else {
+            gzip.body.len()
+        }
+        + if brotli.body.as_ptr() == identity.body.as_ptr() {
+            0
+        } else {
+            brotli.body.len()
+        }
         + tags.tags.iter().map(|t| t.len() * 2 + 64).sum::<usize>()
         + 1_024;
     Entry {
@@ -779,14 +796,35 @@ fn respond(entry: &Entry, encoding: Encoding, head: bool, conditions: &Condition
 }
 
 impl Passed {
-    fn respond(&self, head: bool) -> Response {
-        let mut response = Response::new(if head {
+    /// Answers with a page that was not kept, as its handler made it, or a 304.
+    fn respond(&self, head: bool, conditions: &Conditions) -> Response {
+        let unchanged = self.status == StatusCode::OK
+            && match (&conditions.if_none_match, &conditions.if_modified_since) {
+                (Some(list), _) => self
+                    .headers
+                    .get(header::ETAG)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|etag| crate::headers::matches_etag(list, etag)),
+                (None, Some(since)) => self
+                    .headers
+                    .get(header::LAST_MODIFIED)
+                    .is_some_and(|modified| crate::headers::not_modified_since(modified, since)),
+                (None, None) => false,
+            };
+        let mut response = Response::new(if head || unchanged {
             Body::empty()
         } else {
             Body::from(self.body.clone())
         });
-        *response.status_mut() = self.status;
         *response.headers_mut() = self.headers.clone();
+        if unchanged {
+            *response.status_mut() = StatusCode::NOT_MODIFIED;
+            let headers = response.headers_mut();
+            headers.remove(header::CONTENT_LENGTH);
+            headers.remove(header::CONTENT_TYPE);
+        } else {
+            *response.status_mut() = self.status;
+        }
         response
     }
 }
@@ -801,7 +839,12 @@ mod tests {
             let (kind, key) = tag.split_once(':').unwrap_or((tag, ""));
             t.add(kind, key);
         }
-        entry(HeaderMap::new(), Bytes::from_static(b"<p>page</p>"), t, false)
+        entry(
+            HeaderMap::new(),
+            Bytes::from_static(b"<p>page</p>"),
+            t,
+            false,
+        )
     }
 
     fn ready() -> PageCache {
@@ -855,16 +898,21 @@ mod tests {
     #[test]
     fn the_least_recently_read_pages_leave_first_within_the_budget() {
         let one = page(&["a:x"]).weight;
-        let cache = PageCache::new(one * 3 + one / 2, false);
+        let budget = one * 5 + one / 2;
+        let cache = PageCache::new(budget, false);
         cache.ready.store(true, Ordering::Release);
-        for k in ["/1", "/2", "/3"] {
-            assert!(cache.keep(k.into(), page(&["a:x"]), 0));
+        for k in ["/1", "/2", "/3", "/4", "/5"] {
+            assert!(cache.keep_page(k, page(&["a:x"]), 0));
         }
         assert!(cache.get("/1").is_some());
-        assert!(cache.keep_page("/4", page(&["a:x"]), 0));
+        assert!(cache.keep_page("/6", page(&["a:x"]), 0));
         assert!(cache.get("/2").is_none(), "the least recently read left");
-        assert!(cache.get("/1").is_some() && cache.get("/4").is_some());
-        assert!(cache.lock().bytes <= one * 3 + one / 2);
+        assert!(cache.get("/1").is_some() && cache.get("/6").is_some());
+        assert!(cache.lock().bytes <= budget);
+        // A page larger than a quarter of the budget is not kept at all.
+        let small = PageCache::new(one * 3, false);
+        small.ready.store(true, Ordering::Release);
+        assert!(!small.keep_page("/big", page(&["a:x"]), 0));
         cache.invalidate(&["a:x".into()]);
         assert_eq!(cache.stats().pages, 0);
         assert_eq!(cache.lock().bytes, 0);
@@ -878,7 +926,10 @@ mod tests {
             m
         };
         assert_eq!(Encoding::accepted(&HeaderMap::new()), Encoding::Identity);
-        assert_eq!(Encoding::accepted(&h("gzip, deflate, br")), Encoding::Brotli);
+        assert_eq!(
+            Encoding::accepted(&h("gzip, deflate, br")),
+            Encoding::Brotli
+        );
         assert_eq!(Encoding::accepted(&h("gzip")), Encoding::Gzip);
         assert_eq!(Encoding::accepted(&h("br;q=0, gzip;q=0.5")), Encoding::Gzip);
         assert_eq!(Encoding::accepted(&h("identity")), Encoding::Identity);

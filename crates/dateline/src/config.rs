@@ -74,7 +74,10 @@ impl Default for CacheConfig {
 impl CacheConfig {
     pub fn cache(&self) -> anyhow::Result<dateline_web::CacheSettings> {
         if self.memory_mb > 1 << 20 {
-            bail!("cache.memory_mb = {} is out of range: use 0 to 1048576", self.memory_mb);
+            bail!(
+                "cache.memory_mb = {} is out of range: use 0 to 1048576",
+                self.memory_mb
+            );
         }
         let purge = match &self.purge_url {
             None => None,

@@ -17,6 +17,8 @@ pub struct TestApp {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub client: reqwest::Client,
+    /// What the server's requests share: its page cache, for one.
+    pub state: Arc<dateline_web::AppState>,
     _dir: tempfile::TempDir,
     _shutdown: oneshot::Sender<()>,
 }
@@ -92,6 +94,7 @@ impl TestApp {
             .await
             .expect("server binds");
         let address = format!("http://{}", server.address);
+        let state = server.state.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(server.run(async move {
             let _ = rx.await;
@@ -105,6 +108,7 @@ impl TestApp {
             config,
             store,
             client,
+            state,
             _dir: dir,
             _shutdown: tx,
         }

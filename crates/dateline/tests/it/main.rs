@@ -4,6 +4,7 @@ mod accounts;
 mod api_tokens;
 mod article_page;
 mod browser;
+mod cache;
 mod desk;
 mod escaping;
 mod feeds;
