@@ -101,6 +101,20 @@ def wrk(url, seconds, connections, threads):
     return {"rps": rps, "p50": p50, "p99": p99, "errors": errors.group(0) if errors else ""}
 
 
+def bare_axum(binary, file, path, args):
+    """The same bytes from memory through a bare axum handler (`dateline bench static`)."""
+    target, content_type = file
+    server = subprocess.Popen([binary, "bench", "static", "--file", target, "--content-type",
+                               content_type, "--listen", "127.0.0.1:18082"],
+                              stdout=subprocess.DEVNULL)
+    try:
+        wait_for("http://127.0.0.1:18082/", limit=10)
+        return wrk("http://127.0.0.1:18082" + path, args.seconds, args.connections, args.threads)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+
+
 def rss_mib(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -145,13 +159,19 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     n = args.articles
     archive = work / f"archive-{n}.jsonl"
-    db = work / f"dateline-{n}.db"
+    pristine = work / f"dateline-{n}.db"
     port, nginx_port = 18080, 18081
-    config = work / "dateline.toml"
-    config.write_text(
-        f'database = "{db}"\nlisten = "127.0.0.1:{port}"\n'
-        f'[limits]\nmax_connections = 4096\nmax_connections_per_client = 4096\n'
-        f'[cache]\nmemory_mb = 512\n')
+
+    def configure(db):
+        path = db.with_suffix(".toml")
+        path.write_text(
+            f'database = "{db}"\nlisten = "127.0.0.1:{port}"\n'
+            f'[limits]\nmax_connections = 4096\nmax_connections_per_client = 4096\n'
+            f'[cache]\nmemory_mb = 512\n')
+        return path
+
+    config = configure(pristine)
+    db = pristine
     facts = {}
     if not archive.exists():
         log(f"generating {n} articles")
@@ -160,7 +180,8 @@ def main():
     if not db.exists():
         log(f"importing {n} articles")
         start = time.monotonic()
-        subprocess.run([binary, "import", "--config", config, archive], check=True)
+        subprocess.run([binary, "import", "--config", config, archive], check=True,
+                       env=dict(os.environ, RUST_LOG="warn"))
         facts["import_seconds"] = time.monotonic() - start
         log("indexing")
         start = time.monotonic()
@@ -172,6 +193,13 @@ def main():
         if loaded.exists():
             facts.update(json.loads(loaded.read_text()))
 
+    # Each run serves a copy of the archive as imported, so runs do not see each other's stories.
+    run_db = work / "run" / "dateline.db"
+    shutil.rmtree(run_db.parent, ignore_errors=True)
+    run_db.parent.mkdir()
+    subprocess.run(["sqlite3", pristine, f".backup '{run_db}'"], check=True)
+    shutil.copytree(pristine.with_suffix(".index"), run_db.with_suffix(".index"))
+    config = configure(run_db)
     base = f"http://127.0.0.1:{port}"
     log("starting dateline")
     start = time.monotonic()
@@ -203,18 +231,20 @@ def run(args, binary, config, base, server, work, nginx_port, facts):
     }
     # Kept pages are read twice: the first read renders and keeps, the second is a hit.
     kept = {}
+    files = {}
     root = work / "nginx-root"
     shutil.rmtree(root, ignore_errors=True)
     for name, path in pages.items():
         get(base + path)
         _, headers, body = get(base + path)
-        kept[name] = "Surrogate-Key" in headers or "surrogate-key" in headers
+        kept[name] = {k.lower(): v for k, v in headers.items()}.get("x-cache") == "hit"
         file = path.split("?")[0]
-        target = root / (file.lstrip("/") or "index.html")
+        target = root / file.lstrip("/")
         if file.endswith("/"):
             target = target / "index.html"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(body)
+        files[name] = (target, headers.get("Content-Type") or headers.get("content-type"))
         facts.setdefault("bytes", {})[name] = len(body)
     nginx_conf = work / "nginx.conf"
     nginx_conf.write_text(f"""
@@ -234,7 +264,8 @@ http {{
   server {{
     listen 127.0.0.1:{nginx_port};
     root {root};
-    location / {{ try_files $uri $uri/index.html =404; }}
+    index index.html;
+    location / {{ try_files $uri $uri/ =404; }}
   }}
 }}
 """)
@@ -247,13 +278,18 @@ http {{
             theirs = get(f"http://127.0.0.1:{nginx_port}{path}")[2]
             if ours != theirs:
                 raise SystemExit(f"{name}: nginx does not serve Dateline's bytes")
-        results = {name: {"dateline": [], "nginx": []} for name in pages}
+        results = {name: {"dateline": [], "nginx": [], "axum": []} for name in pages}
+        servers = ["dateline", "nginx", "axum"]
         for r in range(args.rounds):
             for name, path in pages.items():
-                order = ["dateline", "nginx"] if r % 2 == 0 else ["nginx", "dateline"]
+                order = servers[r % 3:] + servers[:r % 3]
                 for who in order:
-                    url = (base if who == "dateline" else f"http://127.0.0.1:{nginx_port}") + path
-                    result = wrk(url, args.seconds, args.connections, args.threads)
+                    if who == "axum":
+                        result = bare_axum(binary, files[name], path, args)
+                    else:
+                        url = (base if who == "dateline"
+                               else f"http://127.0.0.1:{nginx_port}") + path
+                        result = wrk(url, args.seconds, args.connections, args.threads)
                     results[name][who].append(result)
                     log(f"round {r + 1} {name:8} {who:8} {result['rps']:>10.0f} req/s "
                         f"p50 {result['p50']:.2f} ms p99 {result['p99']:.2f} ms {result['errors']}")
@@ -335,21 +371,30 @@ def report(args, pages, kept, results, publishing, facts):
                  f"({args.rounds} alternating rounds of {args.seconds} s per page and server, "
                  f"wrk with {args.threads} threads and {args.connections} connections; medians). "
                  "nginx serves the very bytes Dateline served for each page, from files.\n")
-    lines.append("| page | Dateline req/s | nginx req/s | ratio | p50 | p99 | nginx p50 | nginx p99 | kept |")
-    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    lines.append("| page | Dateline req/s | nginx req/s | ratio | p50 | p99 | nginx p50 | nginx p99 "
+                 "| bare axum req/s | ratio to bare axum | kept |")
+    lines.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, path in pages.items():
         d = results[name]["dateline"]
         g = results[name]["nginx"]
         rps = statistics.median(x["rps"] for x in d)
         nrps = statistics.median(x["rps"] for x in g)
+        arps = statistics.median(x["rps"] for x in results[name]["axum"])
         lines.append(
             f"| {name} | {rps:,.0f} | {nrps:,.0f} | {fmt_ratio(rps / nrps)} | "
             f"{statistics.median(x['p50'] for x in d):.2f} ms | "
             f"{statistics.median(x['p99'] for x in d):.2f} ms | "
             f"{statistics.median(x['p50'] for x in g):.2f} ms | "
             f"{statistics.median(x['p99'] for x in g):.2f} ms | "
+            f"{arps:,.0f} | {fmt_ratio(rps / arps)} | "
             f"{'yes' if kept[name] else 'no'} |")
     lines.append("")
+    lines.append("*Dateline* answers from its page cache (*kept*: the page was in the cache; search "
+                 "results are not kept, and render each time). *nginx* serves the same bytes from "
+                 "files (`sendfile`, no access log, two workers). *bare axum* answers the same "
+                 "bytes from memory with a one-line axum handler (`dateline bench static`): the "
+                 "cost of serving the bytes with nothing of Dateline's work, so the ratio to it is "
+                 "what the cache itself costs.\n")
     lines.append("Pages: " + ", ".join(f"{k} `{v}` ({facts['bytes'][k]:,} bytes)"
                                        for k, v in pages.items()) + ".\n")
     t = publishing["timings"]

@@ -25,16 +25,43 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use dateline_core::change::{Change, ChangeKind};
 use dateline_storage::{StorageError, Store};
 use jiff::Timestamp;
 use tokio::sync::watch;
+use tower::ServiceExt;
 
 use crate::AppState;
+
+/// Requests a second, roughly: background work (growing the neighbour graph) yields to a rush
+/// of readers.
+#[derive(Debug, Default)]
+pub struct Load {
+    requests: AtomicU64,
+    seen: Mutex<(u64, Option<std::time::Instant>)>,
+}
+
+impl Load {
+    fn count(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests a second since the last time this was asked.
+    pub fn rate(&self) -> f64 {
+        let now = std::time::Instant::now();
+        let count = self.requests.load(Ordering::Relaxed);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let rate = match seen.1 {
+            Some(at) => (count - seen.0) as f64 / now.duration_since(at).as_secs_f64().max(1e-3),
+            None => 0.0,
+        };
+        *seen = (count, Some(now));
+        rate
+    }
+}
 
 /// The tag every page with the site's navigation carries: a section changed.
 pub const FRAME: &str = "frame";
@@ -60,6 +87,7 @@ static CACHE_TAG: HeaderName = HeaderName::from_static("cache-tag");
 /// `CDN-Cache-Control` (RFC 9213), for a CDN whose purges the outlet set up.
 static CDN_CACHE_CONTROL: HeaderName = HeaderName::from_static("cdn-cache-control");
 static SURROGATE_CONTROL: HeaderName = HeaderName::from_static("surrogate-control");
+static X_CACHE: HeaderName = HeaderName::from_static("x-cache");
 
 /// What a page shows, attached to its response as an extension: the page may be kept until a
 /// change reaches one of its tags (or, with [`Tags::until`], until a time).
@@ -491,26 +519,101 @@ fn through_cache(path: &str) -> bool {
         || path.starts_with("/assets/"))
 }
 
-/// The layer in front of the site: answers from the cache, or renders once for every reader
-/// who asks meanwhile, keeping what may be kept.
-pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    let Some(key) = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-    else {
-        return next.run(request).await;
-    };
-    if !(method == Method::GET || method == Method::HEAD)
-        || key.len() > MAX_KEY
-        || !through_cache(request.uri().path())
-    {
-        return next.run(request).await;
+/// The site behind its page cache, as hyper serves it to one connection: a kept page is
+/// answered here, before the router and its layers; anything else goes to the router, each page
+/// rendered once for every reader who asks meanwhile.
+#[derive(Clone)]
+pub struct Cached {
+    site: axum::Router,
+    state: Arc<AppState>,
+    peer: std::net::SocketAddr,
+}
+
+impl Cached {
+    pub fn new(site: axum::Router, state: Arc<AppState>, peer: std::net::SocketAddr) -> Cached {
+        Cached { site, state, peer }
     }
+}
+
+type Answer = Result<Response, std::convert::Infallible>;
+
+impl<B> tower::Service<axum::http::Request<B>> for Cached
+where
+    B: axum::body::HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<
+        std::future::Ready<Answer>,
+        std::pin::Pin<Box<dyn std::future::Future<Output = Answer> + Send>>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let state = &self.state;
+        state.load.count();
+        if let Some(hit) = state.cache.hit(&request, state.store.as_ref()) {
+            return futures_util::future::Either::Left(std::future::ready(Ok(hit)));
+        }
+        let mut request = request.map(Body::new);
+        // Each request learns the address it came from (for the login limits).
+        request
+            .extensions_mut()
+            .insert(crate::api::ClientAddr(self.peer));
+        let (site, state) = (self.site.clone(), self.state.clone());
+        futures_util::future::Either::Right(Box::pin(async move {
+            Ok(answer(state, site, request).await)
+        }))
+    }
+}
+
+/// A request's key in the cache, if it may be answered from it: a GET or HEAD of a public
+/// page, feed or sitemap.
+fn key_of<B>(request: &axum::http::Request<B>) -> Option<&str> {
+    let method = request.method();
+    if !(method == Method::GET || method == Method::HEAD) {
+        return None;
+    }
+    let key = request.uri().path_and_query()?.as_str();
+    (key.len() <= MAX_KEY && through_cache(request.uri().path())).then_some(key)
+}
+
+impl PageCache {
+    /// Answers from a kept page at once, when one is kept and this process committed nothing
+    /// since the stream was last read.
+    fn hit<B>(&self, request: &axum::http::Request<B>, store: &dyn Store) -> Option<Response> {
+        let key = key_of(request)?;
+        if store.commits() != self.seen_commits.load(Ordering::Acquire) {
+            return None;
+        }
+        let entry = self.get(key)?;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        let headers = request.headers();
+        Some(respond(
+            &entry,
+            Encoding::accepted(headers),
+            request.method() == Method::HEAD,
+            &Conditions::of(headers),
+        ))
+    }
+}
+
+/// Answers what [`PageCache::hit`] did not: from the cache once the stream is read, or through
+/// the site, one render for every reader who asks meanwhile.
+async fn answer(state: Arc<AppState>, site: axum::Router, request: Request) -> Response {
+    let Some(key) = key_of(&request).map(str::to_string) else {
+        return site.oneshot(request).await.into_response();
+    };
     let cache = &state.cache;
     cache.keep_up(state.store.as_ref()).await;
-    let head = method == Method::HEAD;
+    let head = request.method() == Method::HEAD;
     let encoding = Encoding::accepted(request.headers());
     let conditions = Conditions::of(request.headers());
     if let Some(entry) = cache.get(&key) {
@@ -518,19 +621,24 @@ pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: N
         return respond(&entry, encoding, head, &conditions);
     }
     let mut request = Some(request);
-    let mut next = Some(next);
     for _ in 0..3 {
         let (mut flight, mine) = {
             let mut flights = cache.flights.lock().unwrap_or_else(|e| e.into_inner());
             match flights.get(&key) {
                 Some(flight) => (flight.clone(), false),
                 None => {
-                    let (Some(request), Some(next)) = (request.take(), next.take()) else {
+                    let Some(request) = request.take() else {
                         break;
                     };
                     let (tx, rx) = watch::channel(None);
                     flights.insert(key.clone(), rx.clone());
-                    tokio::spawn(render(state.clone(), key.clone(), request, next, tx));
+                    tokio::spawn(render(
+                        state.clone(),
+                        site.clone(),
+                        key.clone(),
+                        request,
+                        tx,
+                    ));
                     (rx, true)
                 }
             }
@@ -542,7 +650,11 @@ pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: N
         };
         match outcome.as_deref() {
             Some(Outcome::Kept(entry)) if mine => {
-                return respond(entry, encoding, head, &conditions);
+                let mut response = respond(entry, encoding, head, &conditions);
+                response
+                    .headers_mut()
+                    .insert(X_CACHE.clone(), HeaderValue::from_static("miss"));
+                return response;
             }
             // Those who waited take the page if it is still kept: no change reached it since.
             Some(Outcome::Kept(_)) => {
@@ -563,9 +675,9 @@ pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: N
         }
     }
     // Not answered by a render shared with others: render alone.
-    match (request, next) {
-        (Some(request), Some(next)) => next.run(request).await,
-        _ => (
+    match request {
+        Some(request) => site.oneshot(request).await.into_response(),
+        None => (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "1")],
             "The page could not be rendered; try again.",
@@ -577,9 +689,9 @@ pub async fn layer(State(state): State<Arc<AppState>>, request: Request, next: N
 /// Renders a page for everyone waiting on it, keeps it if it may be kept, and tells them.
 async fn render(
     state: Arc<AppState>,
+    site: axum::Router,
     key: String,
     mut request: Request,
-    next: Next,
     tx: watch::Sender<Option<Arc<Outcome>>>,
 ) {
     let cache = &state.cache;
@@ -591,7 +703,7 @@ async fn render(
     headers.remove(header::IF_NONE_MATCH);
     headers.remove(header::IF_MODIFIED_SINCE);
     headers.remove(header::RANGE);
-    let response = next.run(request).await;
+    let response = site.oneshot(request).await.into_response();
     let outcome = settle(&state, &key, response, start).await;
     cache
         .flights
@@ -663,9 +775,12 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool) -> Entry {
             HeaderValue::from_static("public, no-cache"),
         );
     }
+    // Whether an answer came from the cache: `miss` on the render's own answer.
+    headers.insert(X_CACHE.clone(), HeaderValue::from_static("hit"));
     if cdn {
         // A CDN may keep the page until the purge hook tells it otherwise; browsers still ask
-        // each time (`no-cache`), and get a 304 when nothing changed.
+        // each time (`no-cache`), and get a 304 when nothing changed. The page names its tags
+        // for the CDN's purges.
         headers.insert(
             CDN_CACHE_CONTROL.clone(),
             HeaderValue::from_static("public, max-age=31536000"),
@@ -674,13 +789,13 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool) -> Entry {
             SURROGATE_CONTROL.clone(),
             HeaderValue::from_static("max-age=31536000"),
         );
-    }
-    let encoded: Vec<String> = tags.tags.iter().map(|t| header_tag(t)).collect();
-    if let Ok(v) = HeaderValue::from_str(&encoded.join(" ")) {
-        headers.insert(SURROGATE_KEY.clone(), v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&encoded.join(",")) {
-        headers.insert(CACHE_TAG.clone(), v);
+        let encoded: Vec<String> = tags.tags.iter().map(|t| header_tag(t)).collect();
+        if let Ok(v) = HeaderValue::from_str(&encoded.join(" ")) {
+            headers.insert(SURROGATE_KEY.clone(), v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&encoded.join(",")) {
+            headers.insert(CACHE_TAG.clone(), v);
+        }
     }
     let compress = body.len() >= MIN_COMPRESSED;
     let gzip = compress.then(|| gzip(&body)).flatten();

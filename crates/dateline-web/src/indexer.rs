@@ -31,6 +31,8 @@ const WARMED: usize = 20;
 /// How long one turn of growing the neighbour graph may take while the stream is quiet: the
 /// next change waits for it at most this long.
 const GROWING: Duration = Duration::from_millis(250);
+/// Requests a second above which the graph grows only a twentieth of a second a second.
+const BUSY: f64 = 200.0;
 /// How long the follower waits when the stream has nothing new.
 const POLL: Duration = Duration::from_millis(200);
 
@@ -105,7 +107,7 @@ pub async fn step(
 }
 
 /// Follows the stream for as long as the server runs.
-pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>) {
+pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>, load: Arc<crate::cache::Load>) {
     let mut position = match store.stream_position(CONSUMER).await {
         Ok(p) => p,
         Err(e) => {
@@ -147,11 +149,17 @@ pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>) {
             Ok(_) => {
                 // Caught up: the index holds the whole archive, and lists may be kept again.
                 index.set_settled(true);
+                // The graph grows in what readers leave: in a rush, a little at a time.
+                let busy = load.rate() > BUSY;
+                let turn = if busy { GROWING / 5 } else { GROWING };
                 let growing = index.clone();
-                let left = tokio::task::spawn_blocking(move || growing.grow_graph(GROWING)).await;
+                let left = tokio::task::spawn_blocking(move || growing.grow_graph(turn)).await;
                 match left {
                     Ok(Ok(left)) if left > 0 => {
-                        tracing::debug!(left, "growing the neighbour graph");
+                        tracing::debug!(left, busy, "growing the neighbour graph");
+                        if busy {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
                         continue;
                     }
                     Ok(Ok(_)) => {}

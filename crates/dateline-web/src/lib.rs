@@ -135,6 +135,8 @@ pub struct AppState {
     pub rankings: Arc<tokio::sync::Semaphore>,
     /// Rendered public pages, dropped as the stream of changes reaches them.
     pub cache: cache::PageCache,
+    /// How many requests come in, for background work to yield to a rush of readers.
+    pub load: Arc<cache::Load>,
 }
 
 /// The language edition a route belongs to.
@@ -152,6 +154,7 @@ pub fn app(
 ) -> (Router, Arc<AppState>) {
     let state = Arc::new(AppState {
         cache: cache::PageCache::new(site.cache.bytes, site.cache.purge.is_some()),
+        load: Arc::default(),
         search,
         neighbours: related::Neighbours,
         rankings: Arc::new(tokio::sync::Semaphore::new(2)),
@@ -227,7 +230,6 @@ pub fn app(
             headers::security_and_caching,
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        .layer(middleware::from_fn_with_state(state.clone(), cache::layer))
         .with_state(state.clone());
     (router, state)
 }

@@ -18,7 +18,6 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::ServiceExt;
 
 /// What one server lets a client have.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,6 +113,7 @@ impl Clients {
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    state: Arc<crate::AppState>,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
@@ -169,15 +169,8 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        // Each request learns the address it came from (for the login limits).
-        let service = app.clone().map_request(
-            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-                request
-                    .extensions_mut()
-                    .insert(crate::api::ClientAddr(peer));
-                request
-            },
-        );
+        // Kept pages are answered in front of the router; the rest go through it.
+        let service = crate::cache::Cached::new(app.clone(), state.clone(), peer);
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);

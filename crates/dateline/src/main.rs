@@ -204,6 +204,19 @@ enum BenchCommand {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Serve one file's bytes from memory with a bare axum handler, for every path: the
+    /// reference `bench/run` measures Dateline's page cache against (what serving the bytes
+    /// costs with nothing of Dateline's work), beside nginx.
+    Static {
+        /// The bytes to answer with.
+        #[arg(long)]
+        file: PathBuf,
+        /// The media type they are answered as.
+        #[arg(long, default_value = "text/html; charset=utf-8")]
+        content_type: String,
+        #[arg(long, default_value = "127.0.0.1:18082")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Subcommand)]
@@ -524,6 +537,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             dateline::bench::archive(articles, &mut *sink, progress)?;
             eprintln!("generated {articles} articles");
+        }
+        Command::Bench {
+            command:
+                BenchCommand::Static {
+                    file,
+                    content_type,
+                    listen,
+                },
+        } => {
+            let bytes = axum::body::Bytes::from(
+                std::fs::read(&file)
+                    .with_context(|| format!("failed to read {}", file.display()))?,
+            );
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("failed to listen on {listen}"))?;
+            println!("Serving {} at http://{listen}/", file.display());
+            let app = axum::Router::new().fallback(move || {
+                let (bytes, content_type) = (bytes.clone(), content_type.clone());
+                async move { ([(axum::http::header::CONTENT_TYPE, content_type)], bytes) }
+            });
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
         }
         Command::Bench {
             command:

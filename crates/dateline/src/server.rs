@@ -101,6 +101,7 @@ impl Server {
         let indexer = tokio::spawn(dateline_web::indexer::follow(
             self.store.clone(),
             self.search,
+            self.state.load.clone(),
         ));
         let ingest = tokio::spawn(dateline_web::ingest::follow(
             self.store.clone(),
@@ -117,9 +118,15 @@ impl Server {
             self.site.clone(),
         ));
         let webhooks = tokio::spawn(dateline_web::webhooks::deliver(self.store, self.site));
-        let served = dateline_web::serve(self.listener, self.app, self.limits, shutdown)
-            .await
-            .context("the server failed");
+        let served = dateline_web::serve(
+            self.listener,
+            self.app,
+            self.state.clone(),
+            self.limits,
+            shutdown,
+        )
+        .await
+        .context("the server failed");
         // A delivery cut here is made again at the next start: positions advance only after one.
         webhooks.abort();
         purge.abort();
