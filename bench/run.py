@@ -181,7 +181,7 @@ def main():
         log(f"importing {n} articles")
         start = time.monotonic()
         subprocess.run([binary, "import", "--config", config, archive], check=True,
-                       env=dict(os.environ, RUST_LOG="warn"))
+                       env=dict(os.environ, DATELINE_LOG="warn"))
         facts["import_seconds"] = time.monotonic() - start
         log("indexing")
         start = time.monotonic()

@@ -886,6 +886,207 @@ async fn write_article(
     })
 }
 
+/// The articles of a batch that are new and no one's translation, each key once: those
+/// [`insert_new`] writes together.
+fn fresh_articles(batch: &[NewArticle], state: &BatchState) -> Vec<usize> {
+    let mut seen = HashSet::new();
+    let repeated: HashSet<&str> = batch
+        .iter()
+        .filter(|a| !seen.insert(a.key().as_str()))
+        .map(|a| a.key().as_str())
+        .collect();
+    batch
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| {
+            a.translation_of().is_none()
+                && !state.articles.contains_key(a.key().as_str())
+                && !repeated.contains(a.key().as_str())
+        })
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// Rows a multi-row statement binds at most (SQLite allows 32,766 bound values).
+const ROWS_BOUND: usize = 32_000;
+
+/// Writes new articles (see [`fresh_articles`]) as [`write_article`] writes each, with one
+/// statement a table for all of them: the article, its revision, topics, pinned stories and
+/// people, and for those live now the record of the stream with its reach. Answers their ids,
+/// in order.
+async fn insert_new(
+    conn: &mut SqliteConnection,
+    state: &mut BatchState,
+    created: &mut Vec<(Collection, String)>,
+    batch: &[NewArticle],
+    fresh: &[usize],
+    now: Timestamp,
+) -> Result<Vec<i64>, StorageError> {
+    struct Row<'a> {
+        a: &'a NewArticle,
+        section: i64,
+        series: Option<i64>,
+        topics: Vec<i64>,
+        hash: String,
+        pending: Option<i64>,
+    }
+    let mut rows = Vec::with_capacity(fresh.len());
+    for &at in fresh {
+        let a = &batch[at];
+        let section = collection_id(conn, state, created, Collection::Section, a.section()).await?;
+        let series = match a.series() {
+            Some(s) => {
+                Some(collection_id(conn, state, created, Collection::Series, &s.series).await?)
+            }
+            None => None,
+        };
+        let mut topics = Vec::with_capacity(a.topics().len());
+        for t in a.topics() {
+            topics.push(collection_id(conn, state, created, Collection::Topic, t).await?);
+        }
+        let published = a.published().as_second();
+        rows.push(Row {
+            a,
+            section,
+            series,
+            topics,
+            hash: content_hash(a),
+            // Copy that goes live later is announced when it does.
+            pending: (published > now.as_second()).then_some(published),
+        });
+    }
+    // The articles, published, live from their publication time.
+    let mut ids: HashMap<String, (i64, i64)> = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_BOUND / 17) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO articles (key, headline, summary, body_html, lang, section_id, byline, \
+             credit, web_editors, published_at, updated_at, translation_group, series_id, episode, \
+             content_hash, state, live_from, live_pending) ",
+        );
+        q.push_values(chunk, |mut b, r| {
+            let a = r.a;
+            b.push_bind(a.key().as_str())
+                .push_bind(a.headline())
+                .push_bind(a.summary())
+                .push_bind(a.body().as_str())
+                .push_bind(a.lang().as_str())
+                .push_bind(r.section)
+                .push_bind(a.byline())
+                .push_bind(a.credit())
+                .push_bind(to_json(&a.web_editors()))
+                .push_bind(a.published().as_second())
+                .push_bind(a.updated().map(|t| t.as_second()))
+                .push_bind(a.key().as_str())
+                .push_bind(r.series)
+                .push_bind(a.series().map(|s| i64::from(s.episode)))
+                .push_bind(r.hash.as_str())
+                .push("'published'")
+                .push_bind(a.published().as_second())
+                .push_bind(r.pending);
+        });
+        q.push(" RETURNING id, key, revision");
+        for row in q.build().fetch_all(&mut *conn).await? {
+            ids.insert(row.try_get(1)?, (row.try_get(0)?, row.try_get(2)?));
+        }
+    }
+    let id_of = |a: &NewArticle| {
+        ids.get(a.key().as_str())
+            .copied()
+            .ok_or_else(|| StorageError::Corrupt(format!("{:?} was not stored", a.key().as_str())))
+    };
+    let mut revisions = Vec::with_capacity(rows.len());
+    let mut topics = Vec::new();
+    let mut related = Vec::new();
+    let mut people = Vec::new();
+    let mut told = Vec::new();
+    for r in &rows {
+        let (id, revision) = id_of(r.a)?;
+        let content = serde_json::Value::Object(dateline_core::import::to_record(r.a)).to_string();
+        revisions.push((id, revision, content));
+        topics.extend(r.topics.iter().map(|t| (id, *t)));
+        related.extend(
+            r.a.related()
+                .iter()
+                .enumerate()
+                .map(|(position, key)| (id, position as i64, key.as_str())),
+        );
+        let named = people_of(r.a.byline());
+        if r.pending.is_none() {
+            // Where it is now; it was nowhere before.
+            let mut reach: std::collections::BTreeSet<String> = [
+                format!("lang:{}", r.a.lang()),
+                format!("group:{}", r.a.key().as_str()),
+                format!("section:{}", r.a.section()),
+            ]
+            .into_iter()
+            .collect();
+            reach.extend(r.a.series().map(|s| format!("series:{}", s.series)));
+            reach.extend(r.a.topics().iter().map(|t| format!("topic:{t}")));
+            reach.extend(named.iter().map(|(slug, _)| format!("byline:{slug}")));
+            told.push((id, r.a.key().as_str(), to_json(&reach)));
+        }
+        people.extend(named.into_iter().map(|(slug, name)| (id, slug, name)));
+    }
+    for chunk in revisions.chunks(ROWS_BOUND / 4) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO revisions (article_id, revision, account_id, saved_at, content) ",
+        );
+        q.push_values(chunk, |mut b, (id, revision, content)| {
+            b.push_bind(*id)
+                .push_bind(*revision)
+                .push("NULL")
+                .push_bind(now.as_second())
+                .push_bind(content.as_str());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in topics.chunks(ROWS_BOUND / 2) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO article_topics (article_id, topic_id) ");
+        q.push_values(chunk, |mut b, (id, topic)| {
+            b.push_bind(*id).push_bind(*topic);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in related.chunks(ROWS_BOUND / 3) {
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO article_related (article_id, position, related_key) ",
+        );
+        q.push_values(chunk, |mut b, (id, position, key)| {
+            b.push_bind(*id).push_bind(*position).push_bind(*key);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    for chunk in people.chunks(ROWS_BOUND / 3) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO article_people (article_id, slug, name) ");
+        q.push_values(chunk, |mut b, (id, slug, name)| {
+            b.push_bind(*id)
+                .push_bind(slug.as_str())
+                .push_bind(name.as_str());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    // The stream is told of those live now, in the batch's order.
+    for chunk in told.chunks(ROWS_BOUND / 4) {
+        let mut q =
+            QueryBuilder::<Sqlite>::new("INSERT INTO changes (kind, subject, article_id, reach) ");
+        q.push_values(chunk, |mut b, (id, key, reach)| {
+            b.push_bind(ChangeKind::ArticlePublished.name())
+                .push_bind(*key)
+                .push_bind(*id)
+                .push_bind(reach.as_str());
+        });
+        q.build().execute(&mut *conn).await?;
+        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO article_reach (article_id, reach) ");
+        q.push_values(chunk, |mut b, (id, _, reach)| {
+            b.push_bind(*id).push_bind(reach.as_str());
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    rows.iter().map(|r| id_of(r.a).map(|(id, _)| id)).collect()
+}
+
 /// The people a byline names, as `article_people` keeps them: a slug and a name each.
 fn people_of(byline: Option<&str>) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
@@ -1125,19 +1326,52 @@ impl SqliteStore {
     ) -> Result<Vec<Result<Upserted, StorageError>>, StorageError> {
         let mut tx = self.write().await?;
         let mut state = BatchState::load(&mut tx, batch).await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for article in batch {
+        let mut outcomes: Vec<Option<Result<Upserted, StorageError>>> =
+            batch.iter().map(|_| None).collect();
+        // The batch's new articles go in together, a statement for each table, in a savepoint;
+        // if that fails, each is written alone below, where a failure is its own.
+        let fresh = fresh_articles(batch, &state);
+        if fresh.len() > 1 {
+            let mut savepoint = (*tx).begin().await?;
+            let mut created = Vec::new();
+            match insert_new(&mut savepoint, &mut state, &mut created, batch, &fresh, now).await {
+                Ok(ids) => {
+                    savepoint.commit().await?;
+                    for (&at, id) in fresh.iter().zip(ids) {
+                        let a = &batch[at];
+                        state.articles.insert(
+                            a.key().to_string(),
+                            (id, content_hash(a), a.key().to_string()),
+                        );
+                        outcomes[at] = Some(Ok(Upserted::Inserted(ArticleId::new(id))));
+                    }
+                }
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    savepoint.rollback().await?;
+                    for entry in created {
+                        state.collections.remove(&entry);
+                    }
+                    tracing::debug!(error = %e, "the batch's new articles are written one by one");
+                }
+            }
+        }
+        for (at, article) in batch.iter().enumerate() {
+            if outcomes[at].is_some() {
+                continue;
+            }
+            let outcome = &mut outcomes[at];
             let hash = content_hash(article);
             if let Some((id, old_hash, _)) = state.articles.get(article.key().as_str()) {
                 if *old_hash == hash {
-                    outcomes.push(Ok(Upserted::Unchanged(ArticleId::new(*id))));
+                    *outcome = Some(Ok(Upserted::Unchanged(ArticleId::new(*id))));
                     continue;
                 }
             }
             // An article an editor changed since it was imported is theirs now: the import does
             // not overwrite it unseen.
             if let Some(revision) = state.edited.get(article.key().as_str()) {
-                outcomes.push(Err(StorageError::Conflict(format!(
+                *outcome = Some(Err(StorageError::Conflict(format!(
                     "{:?} was edited in the newsroom (revision {revision}) since it was imported; \
                      the import does not overwrite it",
                     article.key().as_str()
@@ -1157,9 +1391,9 @@ impl SqliteStore {
             )
             .await
             {
-                Ok(outcome) => {
+                Ok(done) => {
                     savepoint.commit().await?;
-                    outcomes.push(Ok(outcome));
+                    *outcome = Some(Ok(done));
                 }
                 Err(e) if e.is_transient() => return Err(e),
                 Err(e) => {
@@ -1168,12 +1402,17 @@ impl SqliteStore {
                     for entry in created {
                         state.collections.remove(&entry);
                     }
-                    outcomes.push(Err(e));
+                    *outcome = Some(Err(e));
                 }
             }
         }
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(outcomes
+            .into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| Err(StorageError::Corrupt("an article was not written".into())))
+            })
+            .collect())
     }
 }
 

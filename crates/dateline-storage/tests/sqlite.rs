@@ -216,3 +216,116 @@ async fn bylines_name_people_and_a_store_of_before_fills_them_in() {
         Some("Mara Lindqvist")
     );
 }
+
+/// Everything an import writes, as rows to compare, by key (ids aside).
+async fn written(dir: &tempfile::TempDir) -> Vec<String> {
+    let mut conn = raw(dir).await;
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT a.key || '|' || a.headline || '|' || COALESCE(a.summary, '') || '|' || a.body_html \
+         || '|' || a.lang || '|' || s.key || '|' || COALESCE(a.byline, '') || '|' || a.web_editors \
+         || '|' || a.published_at || '|' || COALESCE(a.updated_at, '') || '|' || a.translation_group \
+         || '|' || COALESCE(a.series_id, '') || '|' || COALESCE(a.episode, '') || '|' \
+         || a.content_hash || '|' || a.state || '|' || COALESCE(a.live_from, '') || '|' \
+         || COALESCE(a.live_pending, '') || '|' || a.revision \
+         FROM articles a JOIN sections s ON s.id = a.section_id ORDER BY a.key",
+        "SELECT a.key || '|' || r.revision || '|' || COALESCE(r.account_id, '') || '|' || r.content \
+         FROM revisions r JOIN articles a ON a.id = r.article_id ORDER BY a.key, r.revision",
+        "SELECT a.key || '|' || t.key FROM article_topics x JOIN articles a ON a.id = x.article_id \
+         JOIN topics t ON t.id = x.topic_id ORDER BY a.key, t.key",
+        "SELECT a.key || '|' || r.position || '|' || r.related_key FROM article_related r \
+         JOIN articles a ON a.id = r.article_id ORDER BY a.key, r.position",
+        "SELECT a.key || '|' || p.slug || '|' || p.name FROM article_people p \
+         JOIN articles a ON a.id = p.article_id ORDER BY a.key, p.slug",
+        // The articles' records in order; each collection's record comes before the articles
+        // that name it (which these compare), in either order among the articles.
+        "SELECT c.kind || '|' || c.subject || '|' || (SELECT json_group_array(value) FROM \
+         (SELECT value FROM json_each(c.reach) ORDER BY value)) FROM changes c \
+         WHERE c.article_id IS NOT NULL ORDER BY c.position",
+        "SELECT c.kind || '|' || c.subject FROM changes c WHERE c.article_id IS NULL \
+         ORDER BY c.kind, c.subject",
+        "SELECT c.subject FROM changes c WHERE c.article_id IS NULL AND c.position > \
+         (SELECT MIN(d.position) FROM changes d JOIN articles a ON a.id = d.article_id \
+          JOIN article_topics x ON x.article_id = a.id JOIN topics t ON t.id = x.topic_id \
+          WHERE t.key = c.subject AND c.kind = 'topic.changed')",
+        "SELECT a.key || '|' || (SELECT json_group_array(value) FROM \
+         (SELECT value FROM json_each(r.reach) ORDER BY value)) FROM article_reach r \
+         JOIN articles a ON a.id = r.article_id ORDER BY a.key",
+    ] {
+        let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap();
+        out.push(format!("-- {sql}"));
+        out.extend(rows.into_iter().map(|(r,)| r));
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_batch_of_new_articles_is_written_as_one_by_one_would_be() {
+    use dateline_core::{ArticleKey, SeriesEpisode};
+    let now: Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    let key = |k: &str| ArticleKey::parse(k).unwrap();
+    let slug = |s: &str| Slug::parse(s).unwrap();
+    let batch = vec![
+        contract::with("a", "Talks open", "2024-01-01T00:00:00Z", |d| {
+            d.byline = Some("By Ann Lee and Bo Chen".into());
+            d.topics = vec![slug("talks"), slug("geneva")];
+            d.series = Some(SeriesEpisode {
+                series: slug("visits"),
+                episode: 1,
+            });
+            d.related = vec![key("b"), key("not-yet")];
+            d.summary = Some("The first day.".into());
+        }),
+        contract::with("b", "Ministers meet", "2024-01-02T00:00:00Z", |d| {
+            d.section = slug("politics");
+            d.byline = Some("By Ann Lee".into());
+            d.updated = Some("2024-01-03T00:00:00Z".parse().unwrap());
+        }),
+        // Published later than the import: announced when it goes live.
+        contract::with("future", "Tomorrow", "2024-07-01T00:00:00Z", |d| {
+            d.topics = vec![slug("talks")];
+        }),
+        // A translation of one in the same batch, and a key given twice: written one by one.
+        contract::with("a-zh", "会谈开幕", "2024-01-01T00:00:00Z", |d| {
+            d.lang = Lang::parse("zh").unwrap();
+            d.translation_of = Some(key("a"));
+        }),
+        contract::with("twice", "Once", "2024-01-04T00:00:00Z", |_| {}),
+        contract::with("twice", "Twice", "2024-01-04T00:00:00Z", |_| {}),
+    ];
+    let (together, together_dir) = sqlite().await;
+    let (alone, alone_dir) = sqlite().await;
+    let outcomes = together.import_articles(&batch, now).await.unwrap();
+    for a in &batch {
+        alone
+            .import_articles(std::slice::from_ref(a), now)
+            .await
+            .unwrap();
+    }
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(written(&together_dir).await, written(&alone_dir).await);
+    // What pages and feeds read agrees too.
+    let listing = |filter| Listing {
+        lang: Lang::parse("en").unwrap(),
+        filter,
+        limit: 10,
+        offset: 0,
+        as_of: now,
+    };
+    for filter in [
+        Filter::All,
+        Filter::Topic(slug("talks")),
+        Filter::Section(slug("politics")),
+    ] {
+        let keys = |links: Vec<dateline_core::ArticleLink>| {
+            links
+                .into_iter()
+                .map(|l| l.key.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(together.list(&listing(filter.clone())).await.unwrap()),
+            keys(alone.list(&listing(filter)).await.unwrap())
+        );
+    }
+}

@@ -80,7 +80,7 @@ pub fn article(key: &str, headline: &str, published: &str) -> NewArticle {
     NewArticle::new(draft(key, headline, published)).unwrap()
 }
 
-fn with(
+pub fn with(
     key: &str,
     headline: &str,
     published: &str,
