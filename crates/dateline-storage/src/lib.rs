@@ -572,6 +572,10 @@ pub trait Store: Send + Sync + 'static {
     async fn changes_after(&self, position: i64, limit: u32) -> Result<Vec<Change>, StorageError>;
     /// The position of the stream's last record (0 while it is empty).
     async fn stream_end(&self) -> Result<i64, StorageError>;
+    /// The earliest time a published article goes live that the stream has not told of yet
+    /// (an embargo that lifts, a publication time to come): readers see it from that second,
+    /// a moment before its record, so what is kept from before must not be served after.
+    async fn next_live(&self) -> Result<Option<Timestamp>, StorageError>;
     /// How many write transactions this process committed through this store, counted after
     /// each commit: a reader that saw the count move reads the stream before it answers, so
     /// that a write this process acknowledged is never hidden by something kept from before.

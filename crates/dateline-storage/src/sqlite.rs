@@ -419,6 +419,7 @@ impl Collection {
 /// Where an article is now, as `kind:key` rows (see `0016_reach.sql`); `$1` is its id.
 const REACH_NOW: &str = "SELECT 'lang:' || a.lang AS t FROM articles a WHERE a.id = $1 \
      UNION SELECT 'group:' || a.translation_group FROM articles a WHERE a.id = $1 \
+     UNION SELECT 'group:' || a.key FROM articles a WHERE a.id = $1 \
      UNION SELECT 'section:' || s.key FROM articles a JOIN sections s ON s.id = a.section_id WHERE a.id = $1 \
      UNION SELECT 'series:' || r.key FROM articles a JOIN series r ON r.id = a.series_id WHERE a.id = $1 \
      UNION SELECT 'topic:' || t.key FROM article_topics x JOIN topics t ON t.id = x.topic_id \
@@ -892,8 +893,8 @@ async fn write_article(
     })
 }
 
-/// The articles of a batch that are new and no one's translation, each key once: those
-/// [`insert_new`] writes together.
+/// The articles at the head of a batch that are new and no one's translation, each key once:
+/// those [`insert_new`] writes together.
 fn fresh_articles(batch: &[NewArticle], state: &BatchState) -> Vec<usize> {
     let mut seen = HashSet::new();
     let repeated: HashSet<&str> = batch
@@ -904,7 +905,8 @@ fn fresh_articles(batch: &[NewArticle], state: &BatchState) -> Vec<usize> {
     batch
         .iter()
         .enumerate()
-        .filter(|(_, a)| {
+        // Only the batch's first ones, so that ids and the stream keep the batch's order.
+        .take_while(|(_, a)| {
             a.translation_of().is_none()
                 && !state.articles.contains_key(a.key().as_str())
                 && !repeated.contains(a.key().as_str())
@@ -2791,6 +2793,15 @@ impl Store for SqliteStore {
 
     fn commits(&self) -> u64 {
         self.commits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn next_live(&self) -> Result<Option<Timestamp>, StorageError> {
+        let next: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(live_pending) FROM articles WHERE live_pending IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        next.map(ts).transpose()
     }
 
     async fn stream_end(&self) -> Result<i64, StorageError> {

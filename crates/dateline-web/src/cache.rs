@@ -98,11 +98,20 @@ pub struct Tags {
 }
 
 impl Tags {
-    /// A page with the site's frame.
+    /// A page with the site's frame, which prints the year: from December 31st (UTC), before
+    /// the year turns in any time zone, until January 2nd, such a page is kept an hour at most.
     pub fn page() -> Tags {
+        let now = Timestamp::now();
+        let date = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let turning =
+            (date.month() == 12 && date.day() == 31) || (date.month() == 1 && date.day() == 1);
+        let until = match jiff::civil::date(date.year(), 12, 31).to_zoned(jiff::tz::TimeZone::UTC) {
+            Ok(eve) if !turning => eve.timestamp(),
+            _ => now + jiff::SignedDuration::from_hours(1),
+        };
         Tags {
             tags: vec![FRAME.to_string()],
-            until: None,
+            until: Some(until),
         }
     }
 
@@ -155,7 +164,8 @@ pub fn reached(change: &Change) -> Vec<String> {
             .into_iter()
             .chain(change.reach.iter().cloned())
             .collect(),
-        ChangeKind::SectionChanged => vec![FRAME.to_string()],
+        // A section's name is in every page's frame, and its code in its articles' addresses.
+        ChangeKind::SectionChanged => vec![FRAME.to_string(), ARTICLES.to_string()],
         ChangeKind::SeriesChanged => {
             vec![
                 format!("series:{subject}"),
@@ -170,7 +180,19 @@ pub fn reached(change: &Change) -> Vec<String> {
 }
 
 /// A tag as HTTP headers and purge requests carry it: visible ASCII, no space or comma.
+///
+/// An article's key, and a translation group's (an article's key), are given as a digest: a
+/// page may be tagged with a story that is not published yet (a pinned or inline link to it),
+/// and a header must not tell readers of it.
 pub fn header_tag(tag: &str) -> String {
+    for kind in ["a:", "group:"] {
+        if let Some(key) = tag.strip_prefix(kind) {
+            return format!(
+                "{kind}{}",
+                dateline_core::digest::stable_digest(key.as_bytes())
+            );
+        }
+    }
     const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b':')
         .remove(b'-')
@@ -301,6 +323,9 @@ pub struct PageCache {
     ready: AtomicBool,
     /// The store's count of commits when the stream was last read.
     seen_commits: AtomicU64,
+    /// When the next article goes live by the clock (in seconds; `i64::MAX` for none), as
+    /// storage said when the stream was last read: nothing kept before is served after.
+    next_live: std::sync::atomic::AtomicI64,
     /// Whether a CDN in front is purged by the hook: pages then tell it to keep them.
     cdn: bool,
     hits: AtomicU64,
@@ -333,6 +358,7 @@ impl PageCache {
             position: tokio::sync::Mutex::new(None),
             ready: AtomicBool::new(false),
             seen_commits: AtomicU64::new(0),
+            next_live: std::sync::atomic::AtomicI64::new(i64::MAX),
             cdn,
             hits: AtomicU64::new(0),
             renders: AtomicU64::new(0),
@@ -458,7 +484,16 @@ impl PageCache {
                 break;
             }
         }
+        self.note_next_live(store).await?;
         self.seen_commits.fetch_max(commits, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Reads when the next article goes live by the clock.
+    async fn note_next_live(&self, store: &dyn Store) -> Result<(), StorageError> {
+        let next = store.next_live().await?;
+        self.next_live
+            .store(next.map_or(i64::MAX, |t| t.as_second()), Ordering::Release);
         Ok(())
     }
 
@@ -468,6 +503,12 @@ impl PageCache {
         if store.commits() == self.seen_commits.load(Ordering::Acquire) {
             return;
         }
+        let _reading = self.position.lock().await;
+        // Another request may have read the stream meanwhile.
+        if store.commits() == self.seen_commits.load(Ordering::Acquire) {
+            return;
+        }
+        drop(_reading);
         if let Err(e) = self.catch_up(store).await {
             tracing::warn!(error = %e, "the page cache could not read the stream; dropping every page");
             self.clear();
@@ -479,7 +520,15 @@ impl PageCache {
         let mut position = self.position.lock().await;
         let commits = store.commits();
         *position = Some(store.stream_end().await?);
+        self.note_next_live(store).await?;
         self.seen_commits.store(commits, Ordering::Release);
+        {
+            // A render that began before now may have read what the stream holds before
+            // `position`, which nothing will invalidate: it is not kept.
+            let mut inner = self.lock();
+            inner.seq += 1;
+            inner.floor = inner.seq;
+        }
         self.ready.store(true, Ordering::Release);
         Ok(())
     }
@@ -527,11 +576,23 @@ pub struct Cached {
     site: axum::Router,
     state: Arc<AppState>,
     peer: std::net::SocketAddr,
+    /// How long a request may take, waiting on a shared render included.
+    timeout: Duration,
 }
 
 impl Cached {
-    pub fn new(site: axum::Router, state: Arc<AppState>, peer: std::net::SocketAddr) -> Cached {
-        Cached { site, state, peer }
+    pub fn new(
+        site: axum::Router,
+        state: Arc<AppState>,
+        peer: std::net::SocketAddr,
+        timeout: Duration,
+    ) -> Cached {
+        Cached {
+            site,
+            state,
+            peer,
+            timeout,
+        }
     }
 }
 
@@ -567,9 +628,20 @@ where
         request
             .extensions_mut()
             .insert(crate::api::ClientAddr(self.peer));
-        let (site, state) = (self.site.clone(), self.state.clone());
+        let (site, state, timeout) = (self.site.clone(), self.state.clone(), self.timeout);
         futures_util::future::Either::Right(Box::pin(async move {
-            Ok(answer(state, site, request).await)
+            Ok(
+                match tokio::time::timeout(timeout, answer(state, site, request)).await {
+                    Ok(response) => response,
+                    Err(_) => {
+                        crate::headers::baseline(
+                            (StatusCode::REQUEST_TIMEOUT, "The request took too long.")
+                                .into_response(),
+                        )
+                        .await
+                    }
+                },
+            )
         }))
     }
 }
@@ -613,6 +685,8 @@ async fn answer(state: Arc<AppState>, site: axum::Router, request: Request) -> R
     };
     let cache = &state.cache;
     cache.keep_up(state.store.as_ref()).await;
+    // Every change this reader must see was invalidated by now.
+    let arrived = cache.seq();
     let head = request.method() == Method::HEAD;
     let encoding = Encoding::accepted(request.headers());
     let conditions = Conditions::of(request.headers());
@@ -663,9 +737,9 @@ async fn answer(state: Arc<AppState>, site: axum::Router, request: Request) -> R
                     return respond(&entry, encoding, head, &conditions);
                 }
             }
-            // A page not kept is handed to those who waited if nothing changed since its
-            // render began.
-            Some(Outcome::Passed(passed)) if mine || cache.seq() == passed.start => {
+            // A page not kept is handed to those who waited if its render began after every
+            // change they must see.
+            Some(Outcome::Passed(passed)) if mine || passed.start >= arrived => {
                 return passed.respond(head, &conditions);
             }
             _ => {}
@@ -694,7 +768,20 @@ async fn render(
     mut request: Request,
     tx: watch::Sender<Option<Arc<Outcome>>>,
 ) {
+    /// Ends the flight however the render ends (a panic included), so later readers render
+    /// anew rather than wait on it.
+    struct Landing<'a>(&'a PageCache, &'a str);
+    impl Drop for Landing<'_> {
+        fn drop(&mut self) {
+            self.0
+                .flights
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(self.1);
+        }
+    }
     let cache = &state.cache;
+    let landing = Landing(cache, &key);
     cache.renders.fetch_add(1, Ordering::Relaxed);
     let start = cache.seq();
     // The whole page, whatever this reader's conditions: others share it.
@@ -705,11 +792,7 @@ async fn render(
     headers.remove(header::RANGE);
     let response = site.oneshot(request).await.into_response();
     let outcome = settle(&state, &key, response, start).await;
-    cache
-        .flights
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&key);
+    drop(landing);
     let _ = tx.send(Some(Arc::new(outcome)));
 }
 
@@ -731,16 +814,27 @@ async fn settle(state: &AppState, key: &str, response: Response, start: u64) -> 
     let tags = parts.extensions.get::<Tags>().cloned();
     let keepable = parts.status == StatusCode::OK
         && tags.is_some()
+        && canonical(key)
+        && (body.len() + key.len()) * 2 <= state.cache.budget / 4
         && !parts
             .headers
             .get(header::CACHE_CONTROL)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("no-store") || v.contains("private"));
-    if let (true, Some(tags)) = (keepable, tags) {
+    if let (true, Some(mut tags)) = (keepable, tags) {
+        // A story going live by the clock changes what the page would show from that second.
+        let next_live = state.cache.next_live.load(Ordering::Acquire);
+        if next_live != i64::MAX {
+            if let Ok(at) = Timestamp::from_second(next_live) {
+                tags.until(at);
+            }
+        }
         let cdn = state.cache.cdn;
         let headers = parts.headers.clone();
         let bytes = body.clone();
-        let built = tokio::task::spawn_blocking(move || entry(headers, bytes, tags, cdn)).await;
+        let key_len = key.len();
+        let built =
+            tokio::task::spawn_blocking(move || entry(headers, bytes, tags, cdn, key_len)).await;
         match built {
             Ok(entry) => {
                 let entry = Arc::new(entry);
@@ -759,8 +853,19 @@ async fn settle(state: &AppState, key: &str, response: Response, start: u64) -> 
     })
 }
 
+/// Whether an address is one a page is kept under: no query, or only `page=N` (a listing's
+/// pages). Queries the handlers ignore would otherwise make a page anew for each.
+fn canonical(key: &str) -> bool {
+    match key.split_once('?') {
+        None => true,
+        Some((_, query)) => query
+            .strip_prefix("page=")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
+    }
+}
+
 /// A page as it is kept: its three encodings, each with its headers.
-fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool) -> Entry {
+fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool, key: usize) -> Entry {
     headers.remove(header::CONTENT_LENGTH);
     headers.remove(header::TRANSFER_ENCODING);
     let base = headers
@@ -781,14 +886,19 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool) -> Entry {
         // A CDN may keep the page until the purge hook tells it otherwise; browsers still ask
         // each time (`no-cache`), and get a 304 when nothing changed. The page names its tags
         // for the CDN's purges.
-        headers.insert(
-            CDN_CACHE_CONTROL.clone(),
-            HeaderValue::from_static("public, max-age=31536000"),
-        );
-        headers.insert(
-            SURROGATE_CONTROL.clone(),
-            HeaderValue::from_static("max-age=31536000"),
-        );
+        // A page that changes by the clock is kept by the CDN only until then.
+        let age = tags.until.map_or(31_536_000, |until| {
+            until
+                .duration_since(Timestamp::now())
+                .as_secs()
+                .clamp(0, 31_536_000)
+        });
+        if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={age}")) {
+            headers.insert(CDN_CACHE_CONTROL.clone(), v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&format!("max-age={age}")) {
+            headers.insert(SURROGATE_CONTROL.clone(), v);
+        }
         let encoded: Vec<String> = tags.tags.iter().map(|t| header_tag(t)).collect();
         if let Ok(v) = HeaderValue::from_str(&encoded.join(" ")) {
             headers.insert(SURROGATE_KEY.clone(), v);
@@ -821,7 +931,9 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool) -> Entry {
         Some(b) => variant(b, Some("br"), &etags[2]),
         None => variant(body.clone(), None, &etags[0]),
     };
-    let weight = identity.body.len()
+    // The key is held once by the pages and once under each tag.
+    let weight = key * (1 + tags.tags.len())
+        + identity.body.len()
         + if gzip.body.as_ptr() == identity.body.as_ptr() {
             0
         } else {
@@ -959,6 +1071,7 @@ mod tests {
             Bytes::from_static(b"<p>page</p>"),
             t,
             false,
+            2,
         )
     }
 
@@ -1053,13 +1166,22 @@ mod tests {
     #[test]
     fn tags_in_headers_are_plain_ascii() {
         assert_eq!(header_tag("byline:林晓"), "byline:%E6%9E%97%E6%99%93");
-        assert_eq!(header_tag("a:some key,x"), "a:some%20key%2Cx");
+        assert_eq!(header_tag("topic:some key,x"), "topic:some%20key%2Cx");
+        // A story's key is not told: it may not be published yet.
+        assert_eq!(
+            header_tag("a:a-secret-scoop"),
+            format!(
+                "a:{}",
+                dateline_core::digest::stable_digest(b"a-secret-scoop")
+            )
+        );
+        assert!(!header_tag("group:a-secret-scoop").contains("secret"));
     }
 
     #[test]
     fn compressed_forms_decode_to_the_page() {
         let body = Bytes::from("<p>the same paragraph</p>".repeat(200));
-        let e = entry(HeaderMap::new(), body.clone(), Tags::page(), false);
+        let e = entry(HeaderMap::new(), body.clone(), Tags::page(), false, 1);
         let mut out = Vec::new();
         let mut d = flate2::read::GzDecoder::new(&e.variants[1].body[..]);
         std::io::Read::read_to_end(&mut d, &mut out).unwrap();

@@ -6,8 +6,14 @@
 //! Each batch of changes is one `POST` with the body `{"tags": [...]}` (Cloudflare's
 //! `purge_cache` takes it as is) and the same keys in a `Surrogate-Key` header (as Fastly's
 //! batch purge reads them), with `Authorization: Bearer` when a token is set. The position
-//! moves only after a 2xx; a hook that fails is asked again after a growing wait. A hook named
-//! for the first time purges what changes from then on.
+//! moves only after a 2xx; a hook that fails is asked again after a growing wait, and one that
+//! refuses a request (a 4xx other than 429) is asked to purge everything instead
+//! (`{"purge_everything": true}`). A hook named for the first time purges what changes from
+//! then on.
+//!
+//! Before it purges, this node's own page cache reads the same records, so the CDN cannot
+//! fetch from it a page the purge meant to drop; and each purge is sent again a few seconds
+//! later, for a page a render still had in flight when the first one went out.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -17,10 +23,15 @@ use dateline_core::change::WebhookUrl;
 use dateline_storage::Store;
 
 use crate::cache::{header_tag, reached};
-use crate::Site;
+use crate::AppState;
 
 /// The follower's name in the stream's positions.
 pub const CONSUMER: &str = "purge";
+/// Set once the follower knows where to begin (a position of 0 may be the start of an empty
+/// stream, or never set).
+const STARTED: &str = "purge.started";
+/// How long after a purge it is sent again.
+const AGAIN: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(250);
 const BATCH: u32 = 200;
 /// The most keys in one request (Cloudflare takes 30 a call on some plans, Fastly 256):
@@ -31,10 +42,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Purges the CDN until the task is dropped; does nothing without a hook.
-pub async fn follow(store: Arc<dyn Store>, site: Site) {
-    let Some(hook) = site.cache.purge.clone() else {
+pub async fn follow(state: Arc<AppState>) {
+    let Some(hook) = state.site.cache.purge.clone() else {
         return;
     };
+    let store = state.store.clone();
     let client = match reqwest::Client::builder()
         .timeout(TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -47,20 +59,28 @@ pub async fn follow(store: Arc<dyn Store>, site: Site) {
             return;
         }
     };
-    match store.stream_position(CONSUMER).await {
+    match store.stream_position(STARTED).await {
         Ok(0) => {
-            let end = store.stream_end().await.unwrap_or(0);
-            if let Err(e) = store.set_stream_position(CONSUMER, end).await {
-                tracing::warn!(error = %e, "could not set where purging begins");
+            let begun = match store.stream_end().await {
+                Ok(end) => store.set_stream_position(CONSUMER, end).await,
+                Err(e) => Err(e),
+            };
+            match begun {
+                Ok(()) => {
+                    if let Err(e) = store.set_stream_position(STARTED, 1).await {
+                        tracing::warn!(error = %e, "could not say purging began");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not set where purging begins"),
             }
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "could not read where purging is"),
     }
-    let token = site.cache.purge_token.clone();
+    let token = state.site.cache.purge_token.clone();
     let mut backoff: Option<Duration> = None;
     loop {
-        match purge_pending(store.as_ref(), &client, &hook, token.as_deref()).await {
+        match purge_pending(&state, &client, &hook, token.as_deref()).await {
             Ok(()) => {
                 backoff = None;
                 tokio::time::sleep(POLL).await;
@@ -76,11 +96,12 @@ pub async fn follow(store: Arc<dyn Store>, site: Site) {
 }
 
 async fn purge_pending(
-    store: &dyn Store,
+    state: &Arc<AppState>,
     client: &reqwest::Client,
     hook: &WebhookUrl,
     token: Option<&str>,
 ) -> Result<(), String> {
+    let store: &dyn Store = state.store.as_ref();
     let mut position = store
         .stream_position(CONSUMER)
         .await
@@ -99,25 +120,72 @@ async fn purge_pending(
             .map(|t| header_tag(&t))
             .collect();
         let tags: Vec<String> = tags.into_iter().collect();
+        // This node serves nothing the purge drops, once it is sent.
+        state
+            .cache
+            .catch_up(store)
+            .await
+            .map_err(|e| e.to_string())?;
         for chunk in tags.chunks(KEYS_PER_REQUEST) {
-            let mut request = client
-                .post(hook.as_str())
-                .header("surrogate-key", chunk.join(" "))
-                .json(&serde_json::json!({ "tags": chunk }));
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            let response = request.send().await.map_err(|e| e.to_string())?;
-            let status = response.status();
-            if !status.is_success() {
-                return Err(format!("the hook answered {status}"));
-            }
+            send(client, hook, token, chunk).await?;
         }
+        // And once more, a little later, for what a render had in flight meanwhile.
+        let (client, hook, token) = (client.clone(), hook.clone(), token.map(str::to_string));
+        tokio::spawn(async move {
+            tokio::time::sleep(AGAIN).await;
+            for chunk in tags.chunks(KEYS_PER_REQUEST) {
+                if let Err(reason) = send(&client, &hook, token.as_deref(), chunk).await {
+                    tracing::warn!(hook = %hook, %reason, "a repeated purge failed");
+                }
+            }
+        });
         store
             .set_stream_position(CONSUMER, last)
             .await
             .map_err(|e| e.to_string())?;
-        tracing::debug!(keys = tags.len(), position = last, "purged the CDN");
+        tracing::debug!(position = last, "purged the CDN");
         position = last;
+    }
+}
+
+/// One purge request; a hook that refuses it (a 4xx other than 429) is asked to purge
+/// everything instead, rather than hold every later purge up.
+async fn send(
+    client: &reqwest::Client,
+    hook: &WebhookUrl,
+    token: Option<&str>,
+    tags: &[String],
+) -> Result<(), String> {
+    let post = |body: serde_json::Value| {
+        let mut request = client.post(hook.as_str()).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+    };
+    let response = post(serde_json::json!({ "tags": tags }))
+        .header("surrogate-key", tags.join(" "))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    if !status.is_client_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        return Err(format!("the hook answered {status}"));
+    }
+    tracing::error!(hook = %hook, %status, ?tags, "the hook refused a purge; asking it to purge everything");
+    let everything = post(serde_json::json!({ "purge_everything": true }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if everything.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the hook answered {status}, and {} to purging everything",
+            everything.status()
+        ))
     }
 }

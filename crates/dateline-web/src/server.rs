@@ -170,7 +170,8 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         // Kept pages are answered in front of the router; the rest go through it.
-        let service = crate::cache::Cached::new(app.clone(), state.clone(), peer);
+        let service =
+            crate::cache::Cached::new(app.clone(), state.clone(), peer, limits.request_timeout);
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);

@@ -113,10 +113,7 @@ impl Server {
             self.site.clone(),
         ));
         let cache = tokio::spawn(dateline_web::cache::follow(self.state.clone()));
-        let purge = tokio::spawn(dateline_web::purge::follow(
-            self.store.clone(),
-            self.site.clone(),
-        ));
+        let purge = tokio::spawn(dateline_web::purge::follow(self.state.clone()));
         let webhooks = tokio::spawn(dateline_web::webhooks::deliver(self.store, self.site));
         let served = dateline_web::serve(
             self.listener,

@@ -122,6 +122,10 @@ pub async fn show(
     };
     let mut tags = Tags::page();
     tags.add("lang", lang.as_str()).add("front", lang.as_str());
+    // A front story may be of another edition: each story shown is named.
+    for link in front.iter().chain(&latest_links).chain(&by_section) {
+        tags.article(link.key.as_str());
+    }
     Ok((
         Extension(tags),
         Html(state.templates.render("home.html", view)?),

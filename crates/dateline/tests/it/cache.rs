@@ -556,13 +556,15 @@ async fn the_purge_hook_hears_the_keys_of_every_change() {
             })
             .filter_map(|t| t.as_str().map(str::to_string))
             .collect();
-        if keys.contains(&"a:storm".to_string()) {
+        if keys.contains(&dateline_web::cache::header_tag("a:storm")) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // A story's key is sent as a digest: a page may name one not yet published.
+    assert!(keys.iter().all(|k| !k.contains("storm")), "{keys:?}");
     for key in [
-        "a:storm",
+        dateline_web::cache::header_tag("a:storm").as_str(),
         "section:world",
         "topic:weather",
         "byline:ann-lee",
