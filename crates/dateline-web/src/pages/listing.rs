@@ -94,8 +94,8 @@ async fn render(
     filter: Filter,
     heading: Heading,
     query: PageQuery,
-    tags: Tags,
 ) -> Result<Listed, AppError> {
+    let tags = listing_tags(&filter);
     let site = &state.site;
     let page = page_number(&query)?;
     let per_page = site.page_size;
@@ -170,10 +170,24 @@ async fn render(
 type Listed = (Extension<Tags>, Html<String>);
 
 /// The tags of a listing: its frame, and the place it lists.
-fn listing_tags(kinds: &[&str], key: &str) -> Tags {
+fn listing_tags(filter: &Filter) -> Tags {
     let mut tags = Tags::page();
-    for kind in kinds {
-        tags.add(kind, key);
+    match filter {
+        Filter::All => {}
+        Filter::Section(key) => {
+            tags.add("section", key.as_str());
+        }
+        Filter::Topic(key) => {
+            tags.add("topic", key.as_str())
+                .add("about-topic", key.as_str());
+        }
+        Filter::Series(key) | Filter::SeriesNewest(key) => {
+            tags.add("series", key.as_str())
+                .add("about-series", key.as_str());
+        }
+        Filter::Person(key) => {
+            tags.add("byline", &key.to_string());
+        }
     }
     tags
 }
@@ -207,10 +221,9 @@ pub async fn section(
         sections,
         lang,
         path,
-        Filter::Section(key.clone()),
+        Filter::Section(key),
         heading,
         query,
-        listing_tags(&["section"], key.as_str()),
     )
     .await
 }
@@ -232,10 +245,9 @@ pub async fn topic(
         sections,
         lang,
         path,
-        Filter::Topic(key.clone()),
+        Filter::Topic(key),
         heading,
         query,
-        listing_tags(&["topic", "about-topic"], key.as_str()),
     )
     .await
 }
@@ -270,10 +282,9 @@ pub async fn byline(
         sections,
         lang,
         path,
-        Filter::Person(key.clone()),
+        Filter::Person(key),
         heading,
         query,
-        listing_tags(&["byline"], &key.to_string()),
     )
     .await
 }
@@ -302,10 +313,9 @@ pub async fn series(
         sections,
         lang,
         path,
-        Filter::Series(key.clone()),
+        Filter::Series(key),
         heading,
         query,
-        listing_tags(&["series", "about-series"], key.as_str()),
     )
     .await
 }
