@@ -918,6 +918,23 @@ fn fresh_articles(batch: &[NewArticle], state: &BatchState) -> Vec<usize> {
 /// Rows a multi-row statement binds at most (SQLite allows 32,766 bound values).
 const ROWS_BOUND: usize = 32_000;
 
+/// Inserts `rows` with `head` (`INSERT INTO t (columns) `), one multi-row statement for as
+/// many rows of `width` values as SQLite binds at once.
+async fn insert_rows<'r, T>(
+    conn: &mut SqliteConnection,
+    head: &str,
+    width: usize,
+    rows: &'r [T],
+    mut bind: impl FnMut(sqlx::query_builder::Separated<'_, 'r, Sqlite, &'static str>, &'r T),
+) -> Result<(), StorageError> {
+    for chunk in rows.chunks(ROWS_BOUND / width) {
+        let mut q = QueryBuilder::<Sqlite>::new(head);
+        q.push_values(chunk, &mut bind);
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Writes new articles (see [`fresh_articles`]) as [`write_article`] writes each, with one
 /// statement a table for all of them: the article, its revision, topics, pinned stories and
 /// people, and for those live now the record of the stream with its reach. Answers their ids
@@ -1035,63 +1052,76 @@ async fn insert_new(
         }
         people.extend(named.into_iter().map(|(slug, name)| (id, slug, name)));
     }
-    for chunk in revisions.chunks(ROWS_BOUND / 4) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO revisions (article_id, revision, account_id, saved_at, content) ",
-        );
-        q.push_values(chunk, |mut b, (id, revision, content)| {
+    insert_rows(
+        conn,
+        "INSERT INTO revisions (article_id, revision, account_id, saved_at, content) ",
+        4,
+        &revisions,
+        |mut b, (id, revision, content)| {
             b.push_bind(*id)
                 .push_bind(*revision)
                 .push("NULL")
                 .push_bind(now.as_second())
                 .push_bind(content.as_str());
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    for chunk in topics.chunks(ROWS_BOUND / 2) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("INSERT INTO article_topics (article_id, topic_id) ");
-        q.push_values(chunk, |mut b, (id, topic)| {
+        },
+    )
+    .await?;
+    insert_rows(
+        conn,
+        "INSERT INTO article_topics (article_id, topic_id) ",
+        2,
+        &topics,
+        |mut b, (id, topic)| {
             b.push_bind(*id).push_bind(*topic);
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    for chunk in related.chunks(ROWS_BOUND / 3) {
-        let mut q = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO article_related (article_id, position, related_key) ",
-        );
-        q.push_values(chunk, |mut b, (id, position, key)| {
+        },
+    )
+    .await?;
+    insert_rows(
+        conn,
+        "INSERT INTO article_related (article_id, position, related_key) ",
+        3,
+        &related,
+        |mut b, (id, position, key)| {
             b.push_bind(*id).push_bind(*position).push_bind(*key);
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    for chunk in people.chunks(ROWS_BOUND / 3) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("INSERT INTO article_people (article_id, slug, name) ");
-        q.push_values(chunk, |mut b, (id, slug, name)| {
+        },
+    )
+    .await?;
+    insert_rows(
+        conn,
+        "INSERT INTO article_people (article_id, slug, name) ",
+        3,
+        &people,
+        |mut b, (id, slug, name)| {
             b.push_bind(*id)
                 .push_bind(slug.as_str())
                 .push_bind(name.as_str());
-        });
-        q.build().execute(&mut *conn).await?;
-    }
+        },
+    )
+    .await?;
     // The stream is told of those live now, in the batch's order.
-    for chunk in told.chunks(ROWS_BOUND / 4) {
-        let mut q =
-            QueryBuilder::<Sqlite>::new("INSERT INTO changes (kind, subject, article_id, reach) ");
-        q.push_values(chunk, |mut b, (id, key, reach)| {
+    insert_rows(
+        conn,
+        "INSERT INTO changes (kind, subject, article_id, reach) ",
+        4,
+        &told,
+        |mut b, (id, key, reach)| {
             b.push_bind(ChangeKind::ArticlePublished.name())
                 .push_bind(*key)
                 .push_bind(*id)
                 .push_bind(reach.as_str());
-        });
-        q.build().execute(&mut *conn).await?;
-        let mut q = QueryBuilder::<Sqlite>::new("INSERT INTO article_reach (article_id, reach) ");
-        q.push_values(chunk, |mut b, (id, _, reach)| {
+        },
+    )
+    .await?;
+    insert_rows(
+        conn,
+        "INSERT INTO article_reach (article_id, reach) ",
+        2,
+        &told,
+        |mut b, (id, _, reach)| {
             b.push_bind(*id).push_bind(reach.as_str());
-        });
-        q.build().execute(&mut *conn).await?;
-    }
+        },
+    )
+    .await?;
     rows.into_iter()
         .map(|r| id_of(r.a).map(|(id, _)| (id, r.hash)))
         .collect()

@@ -120,6 +120,24 @@ impl Tags {
         Tags::default()
     }
 
+    /// A listing page or feed: its frame, and the place it lists (an edition, for `All`).
+    pub fn listing(lang: &dateline_core::Lang, filter: &dateline_storage::Filter) -> Tags {
+        use dateline_storage::Filter;
+        let mut tags = Tags::page();
+        match filter {
+            Filter::All => tags.add("lang", lang.as_str()),
+            Filter::Section(key) => tags.add("section", key.as_str()),
+            Filter::Topic(key) => tags
+                .add("topic", key.as_str())
+                .add("about-topic", key.as_str()),
+            Filter::Series(key) | Filter::SeriesNewest(key) => tags
+                .add("series", key.as_str())
+                .add("about-series", key.as_str()),
+            Filter::Person(key) => tags.add("byline", &key.to_string()),
+        };
+        tags
+    }
+
     /// A page that lists every article (a sitemap).
     pub fn every_article() -> Tags {
         Tags {
@@ -147,10 +165,6 @@ impl Tags {
     pub fn until(&mut self, t: Timestamp) -> &mut Tags {
         self.until = Some(self.until.map_or(t, |u| u.min(t)));
         self
-    }
-
-    pub fn tags(&self) -> &[String] {
-        &self.tags
     }
 }
 
@@ -464,9 +478,18 @@ impl PageCache {
 
     /// Reads the stream from where the cache is, dropping what each change reaches.
     pub async fn catch_up(&self, store: &dyn Store) -> Result<(), StorageError> {
+        self.read_stream(store, false).await
+    }
+
+    /// Reads the stream, or with `if_behind` only when no other reader did since this
+    /// process's last commit (readers who found the count moved at once read it once).
+    async fn read_stream(&self, store: &dyn Store, if_behind: bool) -> Result<(), StorageError> {
         let mut position = self.position.lock().await;
         // Commits counted before the read are all in it.
         let commits = store.commits();
+        if if_behind && commits == self.seen_commits.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let Some(at) = position.as_mut() else {
             return Ok(());
         };
@@ -503,13 +526,7 @@ impl PageCache {
         if store.commits() == self.seen_commits.load(Ordering::Acquire) {
             return;
         }
-        let _reading = self.position.lock().await;
-        // Another request may have read the stream meanwhile.
-        if store.commits() == self.seen_commits.load(Ordering::Acquire) {
-            return;
-        }
-        drop(_reading);
-        if let Err(e) = self.catch_up(store).await {
+        if let Err(e) = self.read_stream(store, true).await {
             tracing::warn!(error = %e, "the page cache could not read the stream; dropping every page");
             self.clear();
         }

@@ -27,9 +27,6 @@ use crate::AppState;
 
 /// The follower's name in the stream's positions.
 pub const CONSUMER: &str = "purge";
-/// Set once the follower knows where to begin (a position of 0 may be the start of an empty
-/// stream, or never set).
-const STARTED: &str = "purge.started";
 /// How long after a purge it is sent again.
 const AGAIN: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(250);
@@ -37,9 +34,6 @@ const BATCH: u32 = 200;
 /// The most keys in one request (Cloudflare takes 30 a call on some plans, Fastly 256):
 /// a batch with more is sent in several.
 const KEYS_PER_REQUEST: usize = 30;
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Purges the CDN until the task is dropped; does nothing without a hook.
 pub async fn follow(state: Arc<AppState>) {
@@ -47,35 +41,15 @@ pub async fn follow(state: Arc<AppState>) {
         return;
     };
     let store = state.store.clone();
-    let client = match reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Dateline/", env!("CARGO_PKG_VERSION"), " purge"))
-        .build()
-    {
+    let client = match crate::webhooks::outbound_client("purge") {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "no HTTP client for the purge hook; the CDN will not be purged");
             return;
         }
     };
-    match store.stream_position(STARTED).await {
-        Ok(0) => {
-            let begun = match store.stream_end().await {
-                Ok(end) => store.set_stream_position(CONSUMER, end).await,
-                Err(e) => Err(e),
-            };
-            match begun {
-                Ok(()) => {
-                    if let Err(e) = store.set_stream_position(STARTED, 1).await {
-                        tracing::warn!(error = %e, "could not say purging began");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "could not set where purging begins"),
-            }
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not read where purging is"),
+    if let Err(e) = crate::webhooks::begin_at_end(store.as_ref(), CONSUMER).await {
+        tracing::warn!(error = %e, "could not set where purging begins");
     }
     let token = state.site.cache.purge_token.clone();
     let mut backoff: Option<Duration> = None;
@@ -86,7 +60,7 @@ pub async fn follow(state: Arc<AppState>) {
                 tokio::time::sleep(POLL).await;
             }
             Err(reason) => {
-                let wait = backoff.map_or(FIRST_BACKOFF, |w| (w * 2).min(MAX_BACKOFF));
+                let wait = crate::webhooks::backoff(backoff);
                 tracing::warn!(hook = %hook, %reason, ?wait, "the CDN was not purged; it will be asked again");
                 backoff = Some(wait);
                 tokio::time::sleep(wait).await;

@@ -60,15 +60,45 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// The HTTP client of a follower that calls out (webhooks, WebSub, a CDN's purge hook): a
+/// time limit, no redirects, and a user agent naming what calls.
+pub(crate) fn outbound_client(purpose: &str) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(format!("Dateline/{} {purpose}", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// The wait after a failed call, given the one before: from [`FIRST_BACKOFF`], doubling up to
+/// [`MAX_BACKOFF`].
+pub(crate) fn backoff(before: Option<Duration>) -> Duration {
+    before.map_or(FIRST_BACKOFF, |w| (w * 2).min(MAX_BACKOFF))
+}
+
+/// Where a follower that the outlet sets up later (a hub, a purge hook) begins: the first time,
+/// at the end of the stream (it hears of what changes from then on), and after that where it
+/// was. `{consumer}.started` records the first time, as a position of 0 may be the start of an
+/// empty stream; a follower set up before that record existed keeps its position.
+pub(crate) async fn begin_at_end(
+    store: &dyn Store,
+    consumer: &str,
+) -> Result<(), dateline_storage::StorageError> {
+    let started = format!("{consumer}.started");
+    if store.stream_position(&started).await? != 0 {
+        return Ok(());
+    }
+    if store.stream_position(consumer).await? == 0 {
+        let end = store.stream_end().await?;
+        store.set_stream_position(consumer, end).await?;
+    }
+    store.set_stream_position(&started, 1).await
+}
+
 /// Delivers the stream to every webhook until the task is dropped, reading it for new changes
 /// every second (whichever process wrote them).
 pub async fn deliver(store: Arc<dyn Store>, site: Site) {
-    let client = match reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Dateline/", env!("CARGO_PKG_VERSION"), " webhooks"))
-        .build()
-    {
+    let client = match outbound_client("webhooks") {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "no HTTP client for webhooks; none will be delivered");
@@ -123,7 +153,7 @@ async fn follow(store: Arc<dyn Store>, site: Site, client: reqwest::Client, hook
                 tokio::time::sleep(POLL).await;
             }
             Err(reason) => {
-                let wait = backoff.map_or(FIRST_BACKOFF, |w| (w * 2).min(MAX_BACKOFF));
+                let wait = self::backoff(backoff);
                 tracing::warn!(webhook = hook.id, url = %hook.url, %reason, ?wait, "a delivery failed; it will be tried again");
                 backoff = Some(wait);
                 tokio::time::sleep(wait).await;

@@ -20,21 +20,13 @@ use crate::Site;
 pub const CONSUMER: &str = "websub";
 const POLL: Duration = Duration::from_secs(1);
 const BATCH: u32 = 200;
-const FIRST_BACKOFF: Duration = Duration::from_millis(500);
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
-const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Announces changed feeds to the hub until the task is dropped; does nothing without a hub.
 pub async fn announce(store: Arc<dyn Store>, site: Site) {
     let Some(hub) = site.feeds.hub.clone() else {
         return;
     };
-    let client = match reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Dateline/", env!("CARGO_PKG_VERSION"), " WebSub"))
-        .build()
-    {
+    let client = match crate::webhooks::outbound_client("WebSub") {
         Ok(client) => client,
         Err(e) => {
             tracing::error!(error = %e, "no HTTP client for WebSub; the hub will hear nothing");
@@ -42,15 +34,8 @@ pub async fn announce(store: Arc<dyn Store>, site: Site) {
         }
     };
     // A hub named for the first time hears of what changes from now on.
-    match store.stream_position(CONSUMER).await {
-        Ok(0) => {
-            let end = store.stream_end().await.unwrap_or(0);
-            if let Err(e) = store.set_stream_position(CONSUMER, end).await {
-                tracing::warn!(error = %e, "could not set where WebSub begins");
-            }
-        }
-        Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "could not read where WebSub is"),
+    if let Err(e) = crate::webhooks::begin_at_end(store.as_ref(), CONSUMER).await {
+        tracing::warn!(error = %e, "could not set where WebSub begins");
     }
     let mut backoff: Option<Duration> = None;
     loop {
@@ -60,7 +45,7 @@ pub async fn announce(store: Arc<dyn Store>, site: Site) {
                 tokio::time::sleep(POLL).await;
             }
             Err(reason) => {
-                let wait = backoff.map_or(FIRST_BACKOFF, |w| (w * 2).min(MAX_BACKOFF));
+                let wait = crate::webhooks::backoff(backoff);
                 tracing::warn!(%hub, %reason, ?wait, "the WebSub hub was not told; it will be asked again");
                 backoff = Some(wait);
                 tokio::time::sleep(wait).await;

@@ -201,16 +201,12 @@ async fn serve(
     };
     let sections = state.store.sections().await?;
     let prefix = site.prefix(&lang);
-    let mut tags = crate::cache::Tags::page();
     let (title, description, filter, page) = match (kind, raw.as_deref()) {
         (Kind::Home, _) => (
             site.outlet.clone(),
             format!("{}: {}", site.outlet, crate::ui::ui(lang.as_str()).latest),
             Filter::All,
-            {
-                tags.add("lang", lang.as_str());
-                format!("{prefix}/")
-            },
+            format!("{prefix}/"),
         ),
         (Kind::Section, Some(raw)) => {
             let key = slug(raw)?;
@@ -219,7 +215,6 @@ async fn serve(
                 .find(|s| s.key == key)
                 .ok_or(AppError::NotFound)?;
             let name = section.name.text(lang.as_str(), primary).to_string();
-            tags.add("section", key.as_str());
             (
                 format!("{name} – {}", site.outlet),
                 format!("{}: {name}", site.outlet),
@@ -231,8 +226,6 @@ async fn serve(
             let key = slug(raw)?;
             let topic = state.store.topic(&key).await?.ok_or(AppError::NotFound)?;
             let (title, about) = collection(&topic.title, &topic.intro);
-            tags.add("topic", key.as_str())
-                .add("about-topic", key.as_str());
             let page = format!("{prefix}/topic/{key}");
             (title, about, Filter::Topic(key), page)
         }
@@ -240,8 +233,6 @@ async fn serve(
             let key = slug(raw)?;
             let series = state.store.series(&key).await?.ok_or(AppError::NotFound)?;
             let (title, about) = collection(&series.title, &series.description);
-            tags.add("series", key.as_str())
-                .add("about-series", key.as_str());
             let page = format!("{prefix}/series/{key}");
             (title, about, Filter::SeriesNewest(key), page)
         }
@@ -252,7 +243,6 @@ async fn serve(
                 .person(&key, Timestamp::now())
                 .await?
                 .ok_or(AppError::NotFound)?;
-            tags.add("byline", &key.to_string());
             (
                 format!("{name} – {}", site.outlet),
                 format!("{}: {name}", site.outlet),
@@ -262,6 +252,7 @@ async fn serve(
         }
         (_, None) => return Err(AppError::NotFound),
     };
+    let tags = crate::cache::Tags::listing(&lang, &filter);
     let entries = state
         .store
         .feed(&Listing {

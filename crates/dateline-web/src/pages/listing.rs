@@ -95,7 +95,7 @@ async fn render(
     heading: Heading,
     query: PageQuery,
 ) -> Result<Listed, AppError> {
-    let tags = listing_tags(&filter);
+    let tags = Tags::listing(&lang, &filter);
     let site = &state.site;
     let page = page_number(&query)?;
     let per_page = site.page_size;
@@ -168,29 +168,6 @@ async fn render(
 
 /// A listing page, with what it lists for the page cache.
 type Listed = (Extension<Tags>, Html<String>);
-
-/// The tags of a listing: its frame, and the place it lists.
-fn listing_tags(filter: &Filter) -> Tags {
-    let mut tags = Tags::page();
-    match filter {
-        Filter::All => {}
-        Filter::Section(key) => {
-            tags.add("section", key.as_str());
-        }
-        Filter::Topic(key) => {
-            tags.add("topic", key.as_str())
-                .add("about-topic", key.as_str());
-        }
-        Filter::Series(key) | Filter::SeriesNewest(key) => {
-            tags.add("series", key.as_str())
-                .add("about-series", key.as_str());
-        }
-        Filter::Person(key) => {
-            tags.add("byline", &key.to_string());
-        }
-    }
-    tags
-}
 
 #[tracing::instrument(skip_all)]
 pub async fn section(
