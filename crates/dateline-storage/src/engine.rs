@@ -1,3 +1,35 @@
+// The engine: the SQL and the `Store` implementation that SQLite (`sqlite.rs`) and PostgreSQL
+// (`postgres.rs`) share. Each of those modules includes this file after naming its types
+// (`Engine`, the store; `Db`, `Conn` and `DbRow`, sqlx's) and the few pieces of SQL that differ
+// between the two dialects (`PERSON_FIRST`, `LIKE`, `REACH_BEFORE`, `CORRECTIONS_JSON`,
+// `PINNED_JSON`, `json_list`). Everything else here is SQL both engines read alike: `$N`
+// parameters, `ON CONFLICT`, `RETURNING`, `CAST(... AS BIGINT)` for literals read as integers.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use async_trait::async_trait;
+use dateline_core::account::{
+    Account, Grants, PasswordHash, Role, TokenDigest, TokenInfo, Username,
+};
+use dateline_core::audit::AuditEntry;
+use dateline_core::change::{Change, ChangeKind, Webhook, WebhookUrl};
+use dateline_core::collections::name_from_key;
+use dateline_core::media::{Media, MediaFormat, MediaId};
+use dateline_core::revision::RevisionInfo;
+use dateline_core::workflow::State;
+use dateline_core::{
+    Article, ArticleId, ArticleKey, ArticleLink, Correction, Lang, Localized, LocalizedHtml,
+    NewArticle, SafeHtml, Section, Series, SeriesEpisode, Slug, Topic,
+};
+use jiff::Timestamp;
+use serde_json::json;
+use sqlx::{Connection, QueryBuilder, Row, Transaction};
+
+use crate::{
+    stable_digest, ArticlePage, DeskFilter, FeedEntry, Filter, Listing, PageFrame, StateChange,
+    StorageError, Store, Upserted, Worked, WorkedSummary,
+};
+
 /// A write transaction: committing it counts it in [`Store::commits`], so that this process's
 /// page cache knows to read the stream before it answers again.
 struct WriteTx {
@@ -36,44 +68,6 @@ const LINK_FROM: &str = "articles a JOIN sections s ON s.id = a.section_id";
 const KEY_CHUNK: usize = 500;
 /// How often a batch that meets a busy database is tried before the import gives up.
 const ATTEMPTS: u32 = 6;
-
-impl Engine {
-    /// Fills `article_people` for the articles stored before it existed, once, in batches.
-    async fn backfill_people(&self) -> Result<(), StorageError> {
-        let done: Option<String> =
-            sqlx::query_scalar("SELECT name FROM backfills WHERE name = 'people'")
-                .fetch_optional(&self.pool)
-                .await?;
-        if done.is_some() {
-            return Ok(());
-        }
-        let mut last = 0i64;
-        loop {
-            let mut tx = self.write().await?;
-            let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
-                "SELECT id, byline FROM articles WHERE id > $1 ORDER BY id LIMIT 2000",
-            )
-            .bind(last)
-            .fetch_all(&mut *tx)
-            .await?;
-            let Some((end, _)) = rows.last() else {
-                sqlx::query(
-                    "INSERT INTO backfills (name) VALUES ('people') ON CONFLICT (name) DO NOTHING",
-                )
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                return Ok(());
-            };
-            last = *end;
-            for (id, byline) in &rows {
-                write_people(&mut tx, *id, byline.as_deref(), true).await?;
-            }
-            tx.commit().await?;
-        }
-    }
-
-}
 
 fn ts(seconds: i64) -> Result<Timestamp, StorageError> {
     Timestamp::from_second(seconds)
@@ -359,10 +353,7 @@ async fn append_change(
 
 /// The keys of an account's desks, each checked to name a section; one that names none is
 /// [`StorageError::NotFound`].
-async fn existing_desks(
-    conn: &mut Conn,
-    grants: &Grants,
-) -> Result<Vec<String>, StorageError> {
+async fn existing_desks(conn: &mut Conn, grants: &Grants) -> Result<Vec<String>, StorageError> {
     let desks: Vec<String> = grants.desks().map(Slug::to_string).collect();
     if desks.is_empty() {
         return Ok(desks);
@@ -415,10 +406,7 @@ struct BatchState {
 
 impl BatchState {
     /// Reads, in a few queries, the stored articles and collections a batch names.
-    async fn load(
-        conn: &mut Conn,
-        batch: &[NewArticle],
-    ) -> Result<BatchState, StorageError> {
+    async fn load(conn: &mut Conn, batch: &[NewArticle]) -> Result<BatchState, StorageError> {
         let mut state = BatchState::default();
         let mut keys: Vec<String> = Vec::with_capacity(batch.len() * 2);
         let mut seen = HashSet::new();
@@ -730,8 +718,7 @@ async fn write_article(
         q.build().execute(&mut *conn).await?;
     }
     if !topics.is_empty() {
-        let mut q =
-            QueryBuilder::<Db>::new("INSERT INTO article_topics (article_id, topic_id) ");
+        let mut q = QueryBuilder::<Db>::new("INSERT INTO article_topics (article_id, topic_id) ");
         q.push_values(&topics, |mut row, topic| {
             row.push_bind(id).push_bind(*topic);
         });
@@ -1046,8 +1033,7 @@ async fn write_people(
     }
     let people = people_of(byline);
     if !people.is_empty() {
-        let mut q =
-            QueryBuilder::<Db>::new("INSERT INTO article_people (article_id, slug, name) ");
+        let mut q = QueryBuilder::<Db>::new("INSERT INTO article_people (article_id, slug, name) ");
         q.push_values(&people, |mut row, (slug, name)| {
             row.push_bind(id).push_bind(slug).push_bind(name);
         });
@@ -1075,11 +1061,7 @@ async fn settle_live_pending(
 
 /// Whether readers see an article now, as the stream has told them: live, and not waiting to be
 /// announced.
-async fn live_now(
-    conn: &mut Conn,
-    id: i64,
-    now: Timestamp,
-) -> Result<bool, StorageError> {
+async fn live_now(conn: &mut Conn, id: i64, now: Timestamp) -> Result<bool, StorageError> {
     let live: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM articles WHERE id = $1 AND live_from <= $2 AND live_pending IS NULL",
     )
@@ -1472,9 +1454,8 @@ impl Store for Engine {
                     .ok_or_else(|| StorageError::NotFound(format!("article {key:?}")))?;
                 slots.push(*id);
             }
-            let mut q = QueryBuilder::<Db>::new(
-                "INSERT INTO front_slots (lang, position, article_id) ",
-            );
+            let mut q =
+                QueryBuilder::<Db>::new("INSERT INTO front_slots (lang, position, article_id) ");
             q.push_values(slots.iter().enumerate(), |mut row, (position, id)| {
                 row.push_bind(lang.as_str())
                     .push_bind(position as i64)
@@ -1661,7 +1642,9 @@ impl Store for Engine {
         ));
         q.push_bind(as_of.as_second());
         for word in words.split_whitespace().take(8) {
-            q.push(" AND a.headline ").push(LIKE).push(" ")
+            q.push(" AND a.headline ")
+                .push(LIKE)
+                .push(" ")
                 .push_bind(like_anywhere(word))
                 .push(" ESCAPE '\\'");
         }
@@ -2017,7 +2000,7 @@ impl Store for Engine {
         let changed =
             sqlx::query("UPDATE accounts SET disabled = $2, updated_at = $3 WHERE username = $1")
                 .bind(username.as_str())
-                .bind(disabled)
+                .bind(i64::from(disabled))
                 .bind(now.as_second())
                 .execute(&mut *tx)
                 .await?
@@ -2158,9 +2141,13 @@ impl Store for Engine {
             // readers see, so this one reads the desk's articles themselves.
             for word in words.split_whitespace().take(8) {
                 let like = like_anywhere(word);
-                q.push(" AND (a.headline ").push(LIKE).push(" ")
+                q.push(" AND (a.headline ")
+                    .push(LIKE)
+                    .push(" ")
                     .push_bind(like.clone())
-                    .push(" ESCAPE '\\' OR a.body_html ").push(LIKE).push(" ")
+                    .push(" ESCAPE '\\' OR a.body_html ")
+                    .push(LIKE)
+                    .push(" ")
                     .push_bind(like)
                     .push(" ESCAPE '\\')");
             }
@@ -2421,7 +2408,7 @@ impl Store for Engine {
         // A schedule to fire, or an article to announce as it goes live.
         let next: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(t) FROM (SELECT MIN(scheduled_at) AS t FROM articles WHERE state = 'scheduled' \
-             UNION ALL SELECT MIN(live_pending) FROM articles WHERE live_pending IS NOT NULL)",
+             UNION ALL SELECT MIN(live_pending) FROM articles WHERE live_pending IS NOT NULL) times",
         )
         .fetch_one(&self.pool)
         .await?;
@@ -2838,7 +2825,7 @@ fn account_from_row(row: &DbRow) -> Result<Account, StorageError> {
         id: row.try_get(0)?,
         username: Username::parse(&username).map_err(|e| corrupt(e.to_string()))?,
         grants: Grants::new(roles, desks).map_err(|e| corrupt(e.to_string()))?,
-        disabled: row.try_get(4)?,
+        disabled: row.try_get::<i64, _>(4)? != 0,
     })
 }
 
@@ -2893,7 +2880,7 @@ impl Engine {
         let inline_keys = article.body.linked_article_keys();
         // Pinned related stories, translations and inline links, in one query.
         let mut q = QueryBuilder::<Db>::new(format!(
-            "SELECT 0, r.position, {LINK_COLUMNS} FROM article_related r \
+            "SELECT CAST(0 AS BIGINT), r.position, {LINK_COLUMNS} FROM article_related r \
              JOIN articles a ON a.key = r.related_key JOIN sections s ON s.id = a.section_id \
              WHERE r.article_id = "
         ));
@@ -2903,7 +2890,7 @@ impl Engine {
             .push(" AND a.live_from <= ")
             .push_bind(as_of.as_second());
         q.push(format!(
-            " UNION ALL SELECT 1, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.translation_group = "
+            " UNION ALL SELECT CAST(1 AS BIGINT), CAST(0 AS BIGINT), {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.translation_group = "
         ))
         .push_bind(group.clone())
         .push(" AND a.id <> ")
@@ -2912,7 +2899,7 @@ impl Engine {
         .push_bind(as_of.as_second());
         for chunk in inline_keys.chunks(KEY_CHUNK) {
             q.push(format!(
-                " UNION ALL SELECT 2, 0, {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "
+                " UNION ALL SELECT CAST(2 AS BIGINT), CAST(0 AS BIGINT), {LINK_COLUMNS} FROM {LINK_FROM} WHERE a.live_from <= "
             ))
             .push_bind(as_of.as_second())
             .push(" AND a.key IN (");
@@ -2920,7 +2907,7 @@ impl Engine {
         }
         // The suggestions, in the order asked: their place in the list is their rank.
         for (chunk_at, chunk) in suggested.chunks(KEY_CHUNK).enumerate() {
-            q.push(" UNION ALL SELECT 3, CASE a.key");
+            q.push(" UNION ALL SELECT CAST(3 AS BIGINT), CASE a.key");
             for (i, key) in chunk.iter().enumerate() {
                 q.push(" WHEN ")
                     .push_bind(key.clone())

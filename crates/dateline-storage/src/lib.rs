@@ -1,8 +1,10 @@
 //! Storage: the one [`Store`] trait through which Dateline reads and writes its newsroom, and
-//! its SQLite implementation. This is the only crate that writes SQL.
+//! its SQLite and PostgreSQL implementations. This is the only crate that writes SQL.
 //!
-//! Callers hold an `Arc<dyn Store>`, so a PostgreSQL implementation can follow without
-//! touching them. Every write is a transaction that takes the write lock when it begins.
+//! Callers hold an `Arc<dyn Store>` that [`open`] chose from the database's name: SQLite, one
+//! embedded file (the default), or PostgreSQL, which several nodes share. Both run the same
+//! engine code (`engine.rs`). Every write is a transaction that takes the write lock when it
+//! begins.
 
 use async_trait::async_trait;
 use dateline_core::account::{Account, Grants, PasswordHash, TokenDigest, TokenInfo, Username};
@@ -17,9 +19,30 @@ use dateline_core::{
 };
 use jiff::Timestamp;
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+/// Opens the newsroom `database` names: a `postgres://` (or `postgresql://`) URL, or else a
+/// SQLite file's path (or `sqlite:` URL), created if it does not exist.
+pub async fn open(database: &str) -> Result<std::sync::Arc<dyn Store>, StorageError> {
+    if is_postgres(database) {
+        Ok(std::sync::Arc::new(PgStore::connect(database).await?))
+    } else if database.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::open_url(database).await?))
+    } else {
+        Ok(std::sync::Arc::new(
+            SqliteStore::open(std::path::Path::new(database)).await?,
+        ))
+    }
+}
+
+/// Whether `database` names a PostgreSQL database rather than a SQLite file.
+pub fn is_postgres(database: &str) -> bool {
+    database.starts_with("postgres://") || database.starts_with("postgresql://")
+}
 
 /// What went wrong in storage.
 #[derive(Debug, thiserror::Error)]
@@ -64,10 +87,21 @@ impl StorageError {
         match self {
             StorageError::Database(sqlx::Error::PoolTimedOut) => true,
             StorageError::Database(sqlx::Error::Database(db)) => {
-                let code = db.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
-                // SQLite: SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-                matches!(code & 0xff, 5 | 6)
+                if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                    let code = db.code().and_then(|c| c.parse::<i64>().ok()).unwrap_or(0);
+                    // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+                    matches!(code & 0xff, 5 | 6)
+                } else {
+                    // PostgreSQL: a serialization failure, a deadlock, a lock not available,
+                    // too many connections, or a server shutting down.
+                    matches!(
+                        db.code().as_deref(),
+                        Some("40001" | "40P01" | "55P03" | "53300" | "57P01" | "57P03")
+                    )
+                }
             }
+            // The connection to a database server was lost; a new one may work.
+            StorageError::Database(sqlx::Error::Io(_) | sqlx::Error::PoolClosed) => true,
             _ => false,
         }
     }
@@ -601,3 +635,37 @@ pub fn webhook_consumer(id: i64) -> String {
 }
 
 pub(crate) use dateline_core::digest::stable_digest;
+
+/// For tests: a fresh, empty PostgreSQL database on the cluster that `DATELINE_TEST_POSTGRES`
+/// names (a URL of a database there, as `scripts/postgres start` prints), and its URL.
+/// `scripts/test` starts a throwaway cluster and sets the variable; without it, this fails with
+/// a message that says so.
+pub async fn fresh_postgres_database() -> Result<String, StorageError> {
+    use sqlx::Connection;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let admin = std::env::var("DATELINE_TEST_POSTGRES").map_err(|_| {
+        StorageError::NotFound(
+            "DATELINE_TEST_POSTGRES (a PostgreSQL URL for test databases): \
+             run scripts/test, which starts a throwaway cluster"
+                .to_string(),
+        )
+    })?;
+    let mut url = url_of(&admin)?;
+    let name = format!(
+        "test_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        Timestamp::now().as_nanosecond() % 1_000_000_000
+    );
+    let mut conn = sqlx::PgConnection::connect(&admin).await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    url.set_path(&name);
+    Ok(url.to_string())
+}
+
+fn url_of(text: &str) -> Result<url::Url, StorageError> {
+    url::Url::parse(text)
+        .map_err(|e| StorageError::NotFound(format!("a database URL in {text:?}: {e}")))
+}

@@ -5,36 +5,14 @@
 //! writer holds it, whatever the busy timeout. A batch that still meets a busy database is
 //! retried whole.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use dateline_core::account::{
-    Account, Grants, PasswordHash, Role, TokenDigest, TokenInfo, Username,
-};
-use dateline_core::audit::AuditEntry;
-use dateline_core::change::{Change, ChangeKind, Webhook, WebhookUrl};
-use dateline_core::collections::name_from_key;
-use dateline_core::media::{Media, MediaFormat, MediaId};
-use dateline_core::revision::RevisionInfo;
-use dateline_core::{
-    Article, ArticleId, ArticleKey, ArticleLink, Correction, Lang, Localized, LocalizedHtml,
-    NewArticle, SafeHtml, Section, Series, SeriesEpisode, Slug, Topic,
-};
-use jiff::Timestamp;
-use serde_json::json;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Connection, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool, Transaction};
-
-use crate::{
-    stable_digest, ArticlePage, DeskFilter, FeedEntry, Filter, Listing, PageFrame, StateChange,
-    StorageError, Store, Upserted, Worked, WorkedSummary,
-};
-use dateline_core::workflow::State;
+use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
 /// The newsroom in one SQLite file.
 #[derive(Debug, Clone)]
@@ -97,6 +75,41 @@ impl SqliteStore {
         }
         tracing::debug!(path = %path.display(), "opened SQLite store");
         Ok(store)
+    }
+
+    /// Fills `article_people` for the articles stored before it existed, once, in batches.
+    async fn backfill_people(&self) -> Result<(), StorageError> {
+        let done: Option<String> =
+            sqlx::query_scalar("SELECT name FROM backfills WHERE name = 'people'")
+                .fetch_optional(&self.pool)
+                .await?;
+        if done.is_some() {
+            return Ok(());
+        }
+        let mut last = 0i64;
+        loop {
+            let mut tx = self.write().await?;
+            let rows: Vec<(i64, Option<String>)> = sqlx::query_as(
+                "SELECT id, byline FROM articles WHERE id > $1 ORDER BY id LIMIT 2000",
+            )
+            .bind(last)
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some((end, _)) = rows.last() else {
+                sqlx::query(
+                    "INSERT INTO backfills (name) VALUES ('people') ON CONFLICT (name) DO NOTHING",
+                )
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                return Ok(());
+            };
+            last = *end;
+            for (id, byline) in &rows {
+                write_people(&mut tx, *id, byline.as_deref(), true).await?;
+            }
+            tx.commit().await?;
+        }
     }
 
     /// Opens a database from a URL such as `sqlite:///var/lib/dateline/news.db`.
