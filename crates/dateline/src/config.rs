@@ -28,8 +28,14 @@ pub struct Config {
     pub languages: Vec<String>,
     /// The article address pattern.
     pub address_pattern: String,
-    /// The SQLite database file.
+    /// The database: a SQLite file's path (the default, `dateline.db`), or a
+    /// `postgres://user:password@host:port/name` URL, which several nodes may share.
     pub database: PathBuf,
+    /// Where this node keeps uploaded images (`media/`) and its search index (`index/`). By
+    /// default, beside a SQLite database (`dateline.db` keeping them in `dateline.media/` and
+    /// `dateline.index/`), or with PostgreSQL in the working directory (`dateline.media/`,
+    /// `dateline.index/`).
+    pub data_dir: Option<PathBuf>,
     pub listen: SocketAddr,
     /// The public origin for canonical links; by default, the listen address.
     pub base_url: Option<String>,
@@ -277,6 +283,7 @@ impl Default for Config {
             languages: vec!["en".to_string()],
             address_pattern: "/n3/{year}/{month}{day}/c{section}-{id}.html".to_string(),
             database: PathBuf::from("dateline.db"),
+            data_dir: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: None,
             page_size: 20,
@@ -297,6 +304,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DATELINE_LANGUAGES", "languages (comma-separated)"),
     ("DATELINE_ADDRESS_PATTERN", "address_pattern"),
     ("DATELINE_DATABASE", "database"),
+    ("DATELINE_DATA_DIR", "data_dir"),
     ("DATELINE_LISTEN", "listen"),
     ("DATELINE_BASE_URL", "base_url"),
     ("DATELINE_PAGE_SIZE", "page_size"),
@@ -340,6 +348,7 @@ impl Config {
                 }
                 "DATELINE_ADDRESS_PATTERN" => self.address_pattern = value,
                 "DATELINE_DATABASE" => self.database = PathBuf::from(value),
+                "DATELINE_DATA_DIR" => self.data_dir = Some(PathBuf::from(value)),
                 "DATELINE_LISTEN" => {
                     self.listen = value.parse().with_context(|| {
                         format!("{var}={value:?} is not an address such as 127.0.0.1:8080")
@@ -438,16 +447,42 @@ impl Config {
     }
 
     /// The outlet's sanitizer: images from the site itself and the hosts it allows.
-    /// Where uploaded images are kept: beside the database, `dateline.db` keeping them in
-    /// `dateline.media/`.
+    /// Where uploaded images are kept: see [`Config::data_dir`].
     pub fn media_dir(&self) -> PathBuf {
-        self.database.with_extension("media")
+        self.data_path("media")
     }
 
-    /// Where the search index is kept: beside the database, `dateline.db` keeping it in
-    /// `dateline.index/`. It can always be rebuilt from the database.
+    /// Where the search index is kept: see [`Config::data_dir`]. It can always be rebuilt from
+    /// the database.
     pub fn search_dir(&self) -> PathBuf {
-        self.database.with_extension("index")
+        self.data_path("index")
+    }
+
+    fn data_path(&self, what: &str) -> PathBuf {
+        match &self.data_dir {
+            Some(dir) => dir.join(what),
+            None if self.is_postgres() => PathBuf::from("dateline").with_extension(what),
+            None => self.database.with_extension(what),
+        }
+    }
+
+    /// Whether the database is PostgreSQL rather than a SQLite file.
+    pub fn is_postgres(&self) -> bool {
+        self.database
+            .to_str()
+            .is_some_and(dateline_storage::is_postgres)
+    }
+
+    /// The database as logs and messages name it: a URL without its password.
+    pub fn database_label(&self) -> String {
+        let text = self.database.display().to_string();
+        match url::Url::parse(&text) {
+            Ok(mut url) if self.is_postgres() && url.password().is_some() => {
+                let _ = url.set_password(Some("***"));
+                url.to_string()
+            }
+            _ => text,
+        }
     }
 
     pub fn sanitizer(&self) -> anyhow::Result<Sanitizer> {

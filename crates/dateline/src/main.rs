@@ -445,7 +445,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let server = Server::bind(&config, store).await?;
             println!(
                 "The Meridian Daily (demo): {count} articles in {}",
-                config.database.display()
+                config.database_label()
             );
             for (role, username, password) in &logins {
                 println!("login: {role} {username} {}", password.expose());
@@ -457,7 +457,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
             let store = open_store(&config).await?;
             let server = Server::bind(&config, store).await?;
-            tracing::info!(address = %server.address, database = %config.database.display(), "serving");
+            tracing::info!(address = %server.address, database = %config.database_label(), "serving");
             println!("Serving {} at http://{}/", config.outlet, server.address);
             server.run(shutdown_signal()).await?;
         }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use dateline_storage::{SqliteStore, Store};
+use dateline_storage::Store;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -51,10 +51,15 @@ pub fn open_search(config: &Config) -> anyhow::Result<Arc<dateline_search::Searc
 
 /// Opens the database (applying migrations) and binds the listen address.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    let store = SqliteStore::open(&config.database)
+    let name = config.database.to_str().with_context(|| {
+        format!(
+            "the database {} is not a UTF-8 path or URL",
+            config.database.display()
+        )
+    })?;
+    dateline_storage::open(name)
         .await
-        .with_context(|| format!("failed to open the database {}", config.database.display()))?;
-    Ok(Arc::new(store))
+        .with_context(|| format!("failed to open the database {}", config.database_label()))
 }
 
 impl Server {

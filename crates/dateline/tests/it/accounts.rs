@@ -7,7 +7,8 @@ use std::process::{Command, Output, Stdio};
 
 use dateline_core::account::Username;
 use dateline_core::{Localized, Section, Slug};
-use dateline_storage::{SqliteStore, Store};
+
+use crate::helpers::test_database;
 
 /// Runs `dateline user ARGS` on the database at `db`, with `stdin` piped in (or none at all).
 fn user(db: &Path, args: &[&str], stdin: Option<&str>) -> Output {
@@ -40,8 +41,10 @@ fn err(output: &Output) -> String {
 #[tokio::test]
 async fn an_operator_manages_accounts_from_the_command_line() {
     let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("news.db");
-    let store = SqliteStore::open(&db).await.expect("store");
+    let db = test_database(dir.path()).await;
+    let store = dateline_storage::open(db.to_str().expect("UTF-8"))
+        .await
+        .expect("store");
     for (key, code) in [("world", 1), ("sport", 2)] {
         store
             .put_section(&Section {
@@ -194,7 +197,8 @@ async fn the_demo_prints_a_login_for_every_role() {
     let dir = tempfile::tempdir().expect("dir");
     let mut demo = Command::new(env!("CARGO_BIN_EXE_dateline"))
         .args(["demo", "--listen", "127.0.0.1:0", "--database"])
-        .arg(dir.path().join("demo.db"))
+        .arg(test_database(dir.path()).await)
+        .env("DATELINE_DATA_DIR", dir.path())
         .env("DATELINE_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

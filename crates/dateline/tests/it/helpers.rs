@@ -82,13 +82,15 @@ impl TestApp {
     /// Spawns the server with the default config, changed by `adjust`.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
+        let database = test_database(dir.path()).await;
         let mut config = Config {
-            database: dir.path().join("dateline.db"),
+            database: database.clone(),
             listen: "127.0.0.1:0".parse().expect("address"),
             ..Config::default()
         };
         adjust(&mut config);
-        config.database = dir.path().join("dateline.db");
+        config.database = database;
+        config.data_dir = Some(dir.path().to_path_buf());
         let store = open_store(&config).await.expect("store opens");
         let server = Server::bind(&config, store.clone())
             .await
@@ -321,4 +323,51 @@ pub fn repo_root() -> PathBuf {
 /// The shared folder beside the repository, with its corpora and standards.
 pub fn shared() -> PathBuf {
     repo_root().join("../shared")
+}
+
+/// Whether the suite runs on PostgreSQL (`DATELINE_TEST_ENGINE=postgres`, as `scripts/test`
+/// sets on its second run of the suite) rather than SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("DATELINE_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
+/// A fresh database for one test: a SQLite file in `dir`, or a new database on the test
+/// cluster when the suite runs on PostgreSQL.
+pub async fn test_database(dir: &std::path::Path) -> std::path::PathBuf {
+    if on_postgres() {
+        dateline_storage::fresh_postgres_database()
+            .await
+            .expect("a PostgreSQL test database")
+            .into()
+    } else {
+        dir.join("dateline.db")
+    }
+}
+
+impl TestApp {
+    /// Runs `sql` on the app's database directly, as another program would, on either engine.
+    pub async fn raw_sql(&self, sql: &str) {
+        use sqlx::Connection;
+        let database = self.config.database.display().to_string();
+        if on_postgres() {
+            let mut db = sqlx::PgConnection::connect(&database)
+                .await
+                .expect("connect");
+            sqlx::query(sql).execute(&mut db).await.expect(sql);
+        } else {
+            let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{database}"))
+                .await
+                .expect("connect");
+            sqlx::query(sql).execute(&mut db).await.expect(sql);
+        }
+    }
+}
+
+/// [`test_database`], for a test that runs no runtime of its own.
+pub fn blocking_test_database(dir: &std::path::Path) -> std::path::PathBuf {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(test_database(dir))
 }

@@ -5,7 +5,7 @@ use std::process::Command;
 use dateline::import::import_file;
 use dateline_core::import::FieldMap;
 
-use crate::helpers::{shared, TestApp};
+use crate::helpers::{blocking_test_database, shared, TestApp};
 
 #[tokio::test]
 async fn imports_the_bbc_corpus_once() {
@@ -193,7 +193,7 @@ async fn broken_lines_are_reported_by_number_and_the_rest_is_committed() {
 fn the_import_command_reports_rejected_lines_and_exits_non_zero() {
     let dir = tempfile::tempdir().expect("dir");
     let path = broken_file(dir.path());
-    let db = dir.path().join("cli.db");
+    let db = blocking_test_database(dir.path());
     let output = Command::new(env!("CARGO_BIN_EXE_dateline"))
         .args(["import", "--max-line-bytes", "2000"])
         .arg(&path)
@@ -218,12 +218,10 @@ fn the_import_command_reports_rejected_lines_and_exits_non_zero() {
         .build()
         .expect("runtime");
     let log = runtime.block_on(async {
-        let store = dateline_storage::SqliteStore::open(&db)
+        let store = dateline_storage::open(db.to_str().expect("UTF-8"))
             .await
             .expect("store");
-        dateline_storage::Store::audit_log(&store, None, 10)
-            .await
-            .expect("audit log")
+        store.audit_log(None, 10).await.expect("audit log")
     });
     assert_eq!(log.len(), 1);
     assert_eq!(
@@ -319,7 +317,7 @@ async fn the_edges_an_outside_probe_found_are_handled() {
 #[test]
 fn two_imports_of_the_same_file_at_once_lose_no_line() {
     let dir = tempfile::tempdir().expect("dir");
-    let db = dir.path().join("both.db");
+    let db = blocking_test_database(dir.path());
     let path = shared().join("data/china-media-headlines-2022/headlines.jsonl");
     let start = || {
         Command::new(env!("CARGO_BIN_EXE_dateline"))

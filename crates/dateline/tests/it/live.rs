@@ -2,7 +2,6 @@
 //! one stored article cannot be read.
 
 use serde_json::json;
-use sqlx::Connection;
 
 use crate::helpers::TestApp;
 
@@ -37,14 +36,8 @@ async fn an_unreadable_row_fails_only_its_own_page() {
         ])
         .await;
     let broken = app.address_of(ids[1]).await;
-    let url = format!("sqlite://{}", app.config.database.display());
-    let mut db = sqlx::SqliteConnection::connect(&url)
-        .await
-        .expect("connect");
-    sqlx::query("UPDATE articles SET published_at = -999999999999 WHERE key = 'broken'")
-        .execute(&mut db)
-        .await
-        .expect("corrupt a row");
+    app.raw_sql("UPDATE articles SET published_at = -999999999999 WHERE key = 'broken'")
+        .await;
     for path in ["/", "/section/news", "/no/such/page"] {
         let page = app.page(path).await;
         assert!(matches!(page.status, 200 | 404), "{path}: {}", page.status);

@@ -213,7 +213,8 @@ async fn an_index_that_was_down_catches_up_from_its_place_in_the_stream() {
     use dateline::server::{open_store, Server};
     let dir = tempfile::tempdir().expect("dir");
     let config = dateline::config::Config {
-        database: dir.path().join("crash.db"),
+        database: crate::helpers::test_database(dir.path()).await,
+        data_dir: Some(dir.path().to_path_buf()),
         listen: "127.0.0.1:0".parse().expect("address"),
         ..dateline::config::Config::default()
     };

@@ -602,7 +602,8 @@ async fn schedules_that_pass_while_the_server_is_stopped_fire_once_at_start() {
     use dateline::server::{open_store, Server};
     let dir = tempfile::tempdir().expect("dir");
     let config = dateline::config::Config {
-        database: dir.path().join("restart.db"),
+        database: crate::helpers::test_database(dir.path()).await,
+        data_dir: Some(dir.path().to_path_buf()),
         listen: "127.0.0.1:0".parse().expect("address"),
         ..dateline::config::Config::default()
     };
