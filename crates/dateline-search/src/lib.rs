@@ -491,6 +491,12 @@ impl SearchIndex {
     /// The lists of the articles that changed are forgotten (to be read again from what is
     /// now in the index), and the graph is made durable with it.
     pub fn commit(&self) -> Result<(), SearchError> {
+        self.commit_at(None)
+    }
+
+    /// [`SearchIndex::commit`], recording with it the position in the stream of changes that
+    /// the index now holds everything up to: see [`SearchIndex::position`].
+    pub fn commit_at(&self, position: Option<i64>) -> Result<(), SearchError> {
         let changed = std::mem::take(&mut *self.changed.lock().unwrap_or_else(|e| e.into_inner()));
         // Durably before the commit, so that a crash between the two leaves no list of the
         // old text; and again after it, for a list a reader kept meanwhile. The graph is
@@ -498,7 +504,14 @@ impl SearchIndex {
         if let Err(e) = self.graph.remove(&changed).and_then(|()| self.graph.sync()) {
             tracing::warn!(error = %e, "the neighbour graph could not forget changed articles");
         }
-        self.writer().commit()?;
+        {
+            let mut writer = self.writer();
+            let mut prepared = writer.prepare_commit()?;
+            if let Some(position) = position {
+                prepared.set_payload(&position.to_string());
+            }
+            prepared.commit()?;
+        }
         self.reader.reload()?;
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
@@ -507,6 +520,13 @@ impl SearchIndex {
         }
         self.unlisted().extend(changed);
         Ok(())
+    }
+
+    /// The position in the stream of changes that the last commit recorded: this index holds
+    /// everything up to it. Kept in the index itself, committed with what it says, so that
+    /// every node keeps its own index's place.
+    pub fn position(&self) -> Option<i64> {
+        self.index.load_metas().ok()?.payload?.parse().ok()
     }
 
     /// How many times the index changed: what was read from it before may be out of date once

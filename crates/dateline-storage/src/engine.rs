@@ -2789,6 +2789,29 @@ impl Store for Engine {
             .collect()
     }
 
+    async fn lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StorageError> {
+        // One statement, outside the write lock: the row's own lock decides between two nodes.
+        let held: Option<String> = sqlx::query_scalar(
+            "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $4) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+             WHERE leases.holder = excluded.holder OR leases.until <= $3 \
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(now.as_millisecond())
+        .bind(until.as_millisecond())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(held.is_some())
+    }
+
     #[tracing::instrument(skip(self))]
     async fn remove_webhook(&self, id: i64) -> Result<(), StorageError> {
         let mut tx = self.write().await?;

@@ -615,6 +615,18 @@ pub trait Store: Send + Sync + 'static {
     /// that a write this process acknowledged is never hidden by something kept from before.
     fn commits(&self) -> u64;
     /// Where a follower of the stream is: the last position it handled (0 when it has none).
+    /// Takes or keeps the lease `name` for `holder` until `until`; answers whether `holder`
+    /// holds it now (it was free, had run out at `now`, or was `holder`'s already). Of several
+    /// nodes, the one holding a lease does what must be done once; another takes over when it
+    /// stops renewing. A lease is no change readers see: it is not on the stream.
+    async fn lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<bool, StorageError>;
+
     async fn stream_position(&self, consumer: &str) -> Result<i64, StorageError>;
     async fn set_stream_position(&self, consumer: &str, position: i64) -> Result<(), StorageError>;
 

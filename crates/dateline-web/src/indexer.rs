@@ -1,6 +1,7 @@
 //! The search index's follower of the stream of changes: an article that goes live is put in
 //! the index, one that leaves the site is taken out, within a poll of the change. Its position
-//! in the stream is kept in storage, so after a crash it catches up from there; when someone
+//! in the stream is committed with the index (each node keeps its own index and its own place),
+//! so after a crash or a time down it catches up from there; when someone
 //! moves that position back (`dateline reindex` beside a running server), it empties the index
 //! and rebuilds it from the stream while the site keeps serving.
 //!
@@ -17,7 +18,8 @@ use dateline_search::{Indexed, SearchIndex};
 use dateline_storage::{StorageError, Store};
 use jiff::Timestamp;
 
-/// The follower's name in the stream's positions.
+/// Where the follower reports its position in storage, for `dateline reindex` to show progress
+/// (the position it goes on from is the index's own: [`SearchIndex::position`]).
 pub const CONSUMER: &str = "search";
 /// Where `dateline reindex` asks a running server for a rebuild: a new value is a new request.
 pub const REBUILD: &str = "search.rebuild";
@@ -91,7 +93,7 @@ pub async fn step(
     // its nearest neighbours' lists read again so that it joins them.
     let warm = live.len() <= WARMED;
     tokio::task::spawn_blocking(move || {
-        committing.commit()?;
+        committing.commit_at(Some(last))?;
         // The graph is derived: a failure to keep it is logged, and never holds the index up.
         if warm {
             if let Err(e) = committing.keep_graph(&live) {
@@ -108,16 +110,22 @@ pub async fn step(
 
 /// Follows the stream for as long as the server runs.
 pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>, load: Arc<crate::cache::Load>) {
-    let mut position = match store.stream_position(CONSUMER).await {
-        Ok(p) => p,
-        Err(e) => {
-            tracing::error!(error = %e, "the search index cannot read its position; it follows nothing");
-            return;
-        }
+    let mut position = match index.position() {
+        Some(p) => p,
+        // An index an earlier Dateline kept, whose place was kept in storage.
+        None if !index.is_empty() => match store.stream_position(CONSUMER).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "the search index cannot read its position; it follows nothing");
+                return;
+            }
+        },
+        None => 0,
     };
-    if position > 0 && index.is_empty() {
-        // The index was lost (a new folder, a failed disk): rebuild it from the stream.
-        tracing::warn!("the search index is empty: rebuilding it from the stream of changes");
+    if index.is_empty() && store.stream_end().await.unwrap_or(0) > 0 {
+        // A new node, or an index that was lost (a new folder, a failed disk): it is built
+        // from the stream.
+        tracing::warn!("the search index is empty: building it from the stream of changes");
         position = 0;
         // Until it holds the whole archive again, no neighbour list is kept.
         index.set_settled(false);

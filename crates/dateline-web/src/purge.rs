@@ -53,7 +53,13 @@ pub async fn follow(state: Arc<AppState>) {
     }
     let token = state.site.cache.purge_token.clone();
     let mut backoff: Option<Duration> = None;
+    // Of several nodes, one calls out at a time.
+    let mut lease = crate::webhooks::Lease::new(CONSUMER);
     loop {
+        if !lease.held(state.store.as_ref()).await {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
         match purge_pending(&state, &client, &hook, token.as_deref()).await {
             Ok(()) => {
                 backoff = None;

@@ -95,6 +95,83 @@ pub(crate) async fn begin_at_end(
     store.set_stream_position(&started, 1).await
 }
 
+/// How long a lease lasts unless renewed: how long the work it covers waits when the node that
+/// held it dies.
+const LEASE: Duration = Duration::from_secs(10);
+/// A lease is renewed once less than this is left of it.
+const RENEW: Duration = Duration::from_secs(7);
+
+/// This process's name among the nodes that share a database: its host, its process id and a
+/// random part, made once.
+pub fn node_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut bytes = [0u8; 4];
+        // Without random numbers the process id and the host still tell most nodes apart.
+        let _ = getrandom::fill(&mut bytes);
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        format!(
+            "{}-{}-{}",
+            host.trim(),
+            std::process::id(),
+            hex::encode(bytes)
+        )
+    })
+}
+
+/// The right to do, on one node of several, what must be done once (a webhook's deliveries, a
+/// CDN's purges, a WebSub hub's pings): kept in storage ([`Store::lease`]) and renewed while
+/// held; a node that stops renewing it (stopped, killed, cut off) loses it to another within
+/// [`LEASE`].
+pub(crate) struct Lease {
+    name: String,
+    /// Until when this node surely holds it, by this process's clock.
+    held_until: Option<std::time::Instant>,
+}
+
+impl Lease {
+    pub(crate) fn new(name: impl Into<String>) -> Lease {
+        Lease {
+            name: name.into(),
+            held_until: None,
+        }
+    }
+
+    /// Whether this node holds the lease now, renewing or taking it when it must.
+    pub(crate) async fn held(&mut self, store: &dyn Store) -> bool {
+        let now = std::time::Instant::now();
+        if self
+            .held_until
+            .is_some_and(|until| until > now + (LEASE - RENEW))
+        {
+            return true;
+        }
+        let at = jiff::Timestamp::now();
+        let until = at + jiff::SignedDuration::try_from(LEASE).unwrap_or_default();
+        match store.lease(&self.name, node_name(), at, until).await {
+            Ok(true) => {
+                if self.held_until.is_none() {
+                    tracing::info!(lease = %self.name, node = node_name(), "this node took the lease");
+                }
+                self.held_until = Some(now + LEASE);
+                true
+            }
+            Ok(false) => {
+                if self.held_until.take().is_some() {
+                    tracing::warn!(lease = %self.name, "another node holds the lease now");
+                }
+                false
+            }
+            Err(e) => {
+                // Unsure: do nothing that another node may be doing.
+                tracing::warn!(lease = %self.name, error = %e, "could not renew the lease");
+                self.held_until = None;
+                false
+            }
+        }
+    }
+}
+
 /// Delivers the stream to every webhook until the task is dropped, reading it for new changes
 /// every second (whichever process wrote them).
 pub async fn deliver(store: Arc<dyn Store>, site: Site) {
@@ -146,8 +223,13 @@ pub async fn deliver(store: Arc<dyn Store>, site: Site) {
 async fn follow(store: Arc<dyn Store>, site: Site, client: reqwest::Client, hook: Webhook) {
     // The wait after the last failure, while failures go on.
     let mut backoff: Option<Duration> = None;
+    let mut lease = Lease::new(webhook_consumer(hook.id));
     loop {
-        match deliver_pending(store.as_ref(), &site, &client, &hook).await {
+        if !lease.held(store.as_ref()).await {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
+        match deliver_pending(store.as_ref(), &site, &client, &hook, &mut lease).await {
             Ok(()) => {
                 backoff = None;
                 tokio::time::sleep(POLL).await;
@@ -169,6 +251,7 @@ async fn deliver_pending(
     site: &Site,
     client: &reqwest::Client,
     hook: &Webhook,
+    lease: &mut Lease,
 ) -> Result<(), String> {
     let consumer = webhook_consumer(hook.id);
     let mut position = store
@@ -184,6 +267,9 @@ async fn deliver_pending(
             return Ok(());
         }
         for change in &changes {
+            if !lease.held(store).await {
+                return Ok(());
+            }
             post(store, site, client, hook, change).await?;
             position = change.position;
             store

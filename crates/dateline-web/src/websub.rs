@@ -38,7 +38,13 @@ pub async fn announce(store: Arc<dyn Store>, site: Site) {
         tracing::warn!(error = %e, "could not set where WebSub begins");
     }
     let mut backoff: Option<Duration> = None;
+    // Of several nodes, one calls out at a time.
+    let mut lease = crate::webhooks::Lease::new(CONSUMER);
     loop {
+        if !lease.held(store.as_ref()).await {
+            tokio::time::sleep(POLL).await;
+            continue;
+        }
         match announce_pending(store.as_ref(), &site, &client, &hub).await {
             Ok(()) => {
                 backoff = None;
