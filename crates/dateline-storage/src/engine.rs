@@ -34,14 +34,13 @@ use crate::{
 /// page cache knows to read the stream before it answers again.
 struct WriteTx {
     tx: Transaction<'static, Db>,
-    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    signals: std::sync::Arc<crate::Signals>,
 }
 
 impl WriteTx {
     async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await?;
-        self.commits
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.signals.committed();
         Ok(())
     }
 }
@@ -2698,7 +2697,11 @@ impl Store for Engine {
     }
 
     fn commits(&self) -> u64 {
-        self.commits.load(std::sync::atomic::Ordering::SeqCst)
+        self.signals.commits()
+    }
+
+    fn changes_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.signals.subscribe()
     }
 
     async fn next_live(&self) -> Result<Option<Timestamp>, StorageError> {

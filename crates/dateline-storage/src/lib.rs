@@ -25,6 +25,45 @@ mod sqlite;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+/// What a store's commits tell this process: how many it made (see [`Store::commits`]), and a
+/// signal that moves with each, and with other nodes' on an engine that hears of them.
+#[derive(Debug)]
+pub(crate) struct Signals {
+    commits: std::sync::atomic::AtomicU64,
+    changed: tokio::sync::watch::Sender<u64>,
+}
+
+impl Default for Signals {
+    fn default() -> Signals {
+        Signals {
+            commits: std::sync::atomic::AtomicU64::new(0),
+            changed: tokio::sync::watch::Sender::new(0),
+        }
+    }
+}
+
+impl Signals {
+    /// This process committed a write.
+    fn committed(&self) {
+        self.commits
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.notified();
+    }
+
+    /// The stream may have grown.
+    fn notified(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn commits(&self) -> u64 {
+        self.commits.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+}
+
 /// Opens the newsroom `database` names: a `postgres://` (or `postgresql://`) URL, or else a
 /// SQLite file's path (or `sqlite:` URL), created if it does not exist.
 pub async fn open(database: &str) -> Result<std::sync::Arc<dyn Store>, StorageError> {
@@ -614,6 +653,10 @@ pub trait Store: Send + Sync + 'static {
     /// each commit: a reader that saw the count move reads the stream before it answers, so
     /// that a write this process acknowledged is never hidden by something kept from before.
     fn commits(&self) -> u64;
+    /// Moves whenever a change may have been appended to the stream: with this process's
+    /// commits, and on PostgreSQL with every node's (the database notifies them). Followers
+    /// wait on it between polls, never instead of them: a notification can be lost.
+    fn changes_signal(&self) -> tokio::sync::watch::Receiver<u64>;
     /// Where a follower of the stream is: the last position it handled (0 when it has none).
     /// Takes or keeps the lease `name` for `holder` until `until`; answers whether `holder`
     /// holds it now (it was free, had run out at `now`, or was `holder`'s already). Of several

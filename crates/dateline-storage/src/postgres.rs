@@ -15,8 +15,9 @@ use sqlx::{PgConnection, PgPool, Postgres};
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
-    /// How many write transactions this process committed: see [`Store::commits`].
-    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// This process's commits, and the signal of new changes: see [`Store::commits`] and
+    /// [`Store::changes_signal`].
+    signals: std::sync::Arc<crate::Signals>,
 }
 
 /// The advisory lock every write transaction holds: `dateline` in ASCII.
@@ -35,10 +36,9 @@ impl PgStore {
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         tracing::debug!("connected to the PostgreSQL store");
-        Ok(PgStore {
-            pool,
-            commits: Default::default(),
-        })
+        let signals: std::sync::Arc<crate::Signals> = Default::default();
+        tokio::spawn(listen(pool.clone(), std::sync::Arc::downgrade(&signals)));
+        Ok(PgStore { pool, signals })
     }
 
     /// A write transaction that holds the write lock from its first statement.
@@ -50,8 +50,47 @@ impl PgStore {
             .await?;
         Ok(WriteTx {
             tx,
-            commits: self.commits.clone(),
+            signals: self.signals.clone(),
         })
+    }
+}
+
+/// The channel every commit that appends to the stream notifies (`0003_notify.sql`).
+const CHANNEL: &str = "dateline_changes";
+
+/// Hears every node's commits to the stream, and moves the store's signal with each, for as
+/// long as the store lives. A lost connection is opened again; meanwhile followers poll.
+async fn listen(pool: PgPool, signals: std::sync::Weak<crate::Signals>) {
+    let mut wait = Duration::from_millis(500);
+    loop {
+        let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for changes; followers poll meanwhile");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "cannot listen for changes; followers poll meanwhile");
+            tokio::time::sleep(wait).await;
+            continue;
+        }
+        wait = Duration::from_millis(500);
+        loop {
+            // `try_recv` answers `None` when the connection was lost (and reconnects itself):
+            // what was notified meanwhile is lost, so followers are woken to read anyway.
+            let heard = listener.try_recv().await;
+            let Some(signals) = signals.upgrade() else {
+                return;
+            };
+            signals.notified();
+            if let Err(e) = heard {
+                tracing::warn!(error = %e, "lost the connection that hears of changes");
+                break;
+            }
+        }
     }
 }
 

@@ -18,8 +18,9 @@ use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// How many write transactions this process committed: see [`Store::commits`].
-    commits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// This process's commits, and the signal of new changes: see [`Store::commits`] and
+    /// [`Store::changes_signal`].
+    signals: std::sync::Arc<crate::Signals>,
 }
 
 impl SqliteStore {
@@ -59,7 +60,7 @@ impl SqliteStore {
         }
         let store = SqliteStore {
             pool,
-            commits: Default::default(),
+            signals: Default::default(),
         };
         // Another process may hold the write lock a while (an import): the backfill waits.
         let mut attempt: u64 = 0;
@@ -123,7 +124,7 @@ impl SqliteStore {
     async fn write(&self) -> Result<WriteTx, StorageError> {
         Ok(WriteTx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            commits: self.commits.clone(),
+            signals: self.signals.clone(),
         })
     }
 }

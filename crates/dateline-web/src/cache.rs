@@ -566,8 +566,9 @@ pub async fn follow(state: Arc<AppState>) {
             }
         }
     }
+    let mut signal = state.store.changes_signal();
     loop {
-        tokio::time::sleep(POLL).await;
+        crate::webhooks::next_change(&mut signal, POLL).await;
         if let Err(e) = cache.catch_up(state.store.as_ref()).await {
             tracing::warn!(error = %e, "the page cache could not read the stream; dropping every page");
             cache.clear();

@@ -131,6 +131,7 @@ pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>, load: Arc<cr
         index.set_settled(false);
     }
     let mut taken = store.stream_position(REBUILD).await.unwrap_or(0);
+    let mut signal = store.changes_signal();
     loop {
         match store.stream_position(REBUILD).await {
             Ok(asked) if asked != taken => {
@@ -174,7 +175,7 @@ pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>, load: Arc<cr
                     Ok(Err(e)) => tracing::warn!(error = %e, "could not grow the neighbour graph"),
                     Err(e) => tracing::warn!(error = %e, "growing the neighbour graph failed"),
                 }
-                tokio::time::sleep(POLL).await
+                crate::webhooks::next_change(&mut signal, POLL).await
             }
             Err(e) => {
                 tracing::error!(error = %e, "the search index could not follow the stream; trying again");

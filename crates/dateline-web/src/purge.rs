@@ -55,6 +55,7 @@ pub async fn follow(state: Arc<AppState>) {
     let mut backoff: Option<Duration> = None;
     // Of several nodes, one calls out at a time.
     let mut lease = crate::webhooks::Lease::new(CONSUMER);
+    let mut signal = state.store.changes_signal();
     loop {
         if !lease.held(state.store.as_ref()).await {
             tokio::time::sleep(POLL).await;
@@ -63,7 +64,7 @@ pub async fn follow(state: Arc<AppState>) {
         match purge_pending(&state, &client, &hook, token.as_deref()).await {
             Ok(()) => {
                 backoff = None;
-                tokio::time::sleep(POLL).await;
+                crate::webhooks::next_change(&mut signal, POLL).await;
             }
             Err(reason) => {
                 let wait = crate::webhooks::backoff(backoff);

@@ -95,6 +95,16 @@ pub(crate) async fn begin_at_end(
     store.set_stream_position(&started, 1).await
 }
 
+/// Waits until the stream may have grown ([`Store::changes_signal`]) or `poll` has passed,
+/// whichever comes first.
+pub(crate) async fn next_change(signal: &mut tokio::sync::watch::Receiver<u64>, poll: Duration) {
+    match tokio::time::timeout(poll, signal.changed()).await {
+        Ok(Ok(())) | Err(_) => {}
+        // The store is gone: the caller is ending too.
+        Ok(Err(_)) => tokio::time::sleep(poll).await,
+    }
+}
+
 /// How long a lease lasts unless renewed: how long the work it covers waits when the node that
 /// held it dies.
 const LEASE: Duration = Duration::from_secs(10);
@@ -224,6 +234,7 @@ async fn follow(store: Arc<dyn Store>, site: Site, client: reqwest::Client, hook
     // The wait after the last failure, while failures go on.
     let mut backoff: Option<Duration> = None;
     let mut lease = Lease::new(webhook_consumer(hook.id));
+    let mut signal = store.changes_signal();
     loop {
         if !lease.held(store.as_ref()).await {
             tokio::time::sleep(POLL).await;
@@ -232,7 +243,7 @@ async fn follow(store: Arc<dyn Store>, site: Site, client: reqwest::Client, hook
         match deliver_pending(store.as_ref(), &site, &client, &hook, &mut lease).await {
             Ok(()) => {
                 backoff = None;
-                tokio::time::sleep(POLL).await;
+                crate::webhooks::next_change(&mut signal, POLL).await;
             }
             Err(reason) => {
                 let wait = self::backoff(backoff);

@@ -40,6 +40,7 @@ pub async fn announce(store: Arc<dyn Store>, site: Site) {
     let mut backoff: Option<Duration> = None;
     // Of several nodes, one calls out at a time.
     let mut lease = crate::webhooks::Lease::new(CONSUMER);
+    let mut signal = store.changes_signal();
     loop {
         if !lease.held(store.as_ref()).await {
             tokio::time::sleep(POLL).await;
@@ -48,7 +49,7 @@ pub async fn announce(store: Arc<dyn Store>, site: Site) {
         match announce_pending(store.as_ref(), &site, &client, &hub).await {
             Ok(()) => {
                 backoff = None;
-                tokio::time::sleep(POLL).await;
+                crate::webhooks::next_change(&mut signal, POLL).await;
             }
             Err(reason) => {
                 let wait = crate::webhooks::backoff(backoff);
