@@ -18,6 +18,7 @@ mod live;
 mod newsml;
 mod newsroom_api;
 mod ninjs;
+mod nodes;
 mod openapi;
 mod roles;
 mod search;
