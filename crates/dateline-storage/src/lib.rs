@@ -19,8 +19,11 @@ use dateline_core::{
 };
 use jiff::Timestamp;
 
+mod copy;
 mod postgres;
 mod sqlite;
+
+pub use copy::{copy_store, CopyReport, Progress, TABLES};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -21,7 +21,7 @@ pub struct PgStore {
 }
 
 /// The advisory lock every write transaction holds: `dateline` in ASCII.
-const WRITE_LOCK: i64 = 0x6461_7465_6c69_6e65;
+pub(crate) const WRITE_LOCK: i64 = 0x6461_7465_6c69_6e65;
 
 impl PgStore {
     /// Connects to the database at `url` (`postgres://user:password@host:port/name`) and
@@ -39,6 +39,11 @@ impl PgStore {
         let signals: std::sync::Arc<crate::Signals> = Default::default();
         tokio::spawn(listen(pool.clone(), std::sync::Arc::downgrade(&signals)));
         Ok(PgStore { pool, signals })
+    }
+
+    /// The store's pool, for a copy of the whole newsroom (`copy.rs`).
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// A write transaction that holds the write lock from its first statement.

@@ -120,6 +120,11 @@ impl SqliteStore {
         SqliteStore::open(&path).await
     }
 
+    /// The store's pool, for a copy of the whole newsroom (`copy.rs`).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// A write transaction that holds the write lock from its first statement.
     async fn write(&self) -> Result<WriteTx, StorageError> {
         Ok(WriteTx {

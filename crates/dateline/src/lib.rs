@@ -16,7 +16,7 @@ pub use config::Config;
 
 /// A progress bar for long work, drawn in `template` (indicatif's), or one that draws nothing
 /// when `shown` is false (a test, or output that is not a terminal).
-pub(crate) fn progress_bar(len: u64, template: &str, shown: bool) -> indicatif::ProgressBar {
+pub fn progress_bar(len: u64, template: &str, shown: bool) -> indicatif::ProgressBar {
     let bar = if shown {
         indicatif::ProgressBar::new(len)
     } else {

@@ -16,6 +16,10 @@ use tracing_subscriber::EnvFilter;
 #[derive(Parser)]
 #[command(name = "dateline", version, about = "Dateline: a newsroom publishing system", long_about = None)]
 struct Cli {
+    /// The database, for any command: a SQLite file's path or a postgres:// URL (overrides the
+    /// config file and DATELINE_DATABASE).
+    #[arg(long, global = true, value_name = "PATH|URL")]
+    database: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -31,9 +35,6 @@ enum Command {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        /// The demo database [default: dateline-demo.db in the temporary directory].
-        #[arg(long)]
-        database: Option<PathBuf>,
     },
     /// Serve the site.
     ///
@@ -91,6 +92,21 @@ enum Command {
         /// The file to write (ninjs), or the folder (NewsML-G2) [default: standard output].
         #[arg(long, short)]
         out: Option<PathBuf>,
+    },
+    /// Copy a whole newsroom from one database to another: SQLite to PostgreSQL, or back.
+    ///
+    /// The target is made (or migrated) first and must hold no article, account, change or
+    /// section. Every table is copied row for row, ids and the stream's positions kept, in one
+    /// transaction of the target, with a progress bar; then each table is counted on both
+    /// sides, and the exit status is 1 if a count differs. Uploaded images are files: copy the
+    /// media folder beside them. Each node builds its search index anew from the stream.
+    MigrateStore {
+        /// The database copied from: a SQLite file's path or a postgres:// URL.
+        #[arg(long, value_name = "PATH|URL")]
+        from: String,
+        /// The database copied to: a SQLite file's path or a postgres:// URL.
+        #[arg(long, value_name = "PATH|URL")]
+        to: String,
     },
     /// Benchmarks on a generated archive.
     Bench {
@@ -426,9 +442,58 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `dateline migrate-store`: the copy, its progress bar, and the counts that verify it.
+async fn migrate_store(from: &str, to: &str) -> anyhow::Result<ExitCode> {
+    use dateline_storage::Progress;
+    let bar = dateline::progress_bar(0, "{msg:>16} [{bar:40}] {pos}/{len} rows {eta}", true);
+    let report = dateline_storage::copy_store(from, to, &mut |p| match p {
+        Progress::Begin { rows } => bar.set_length(rows),
+        Progress::Table { table, .. } => bar.set_message(table.to_string()),
+        Progress::Rows(n) => bar.inc(n),
+    })
+    .await
+    .with_context(|| format!("failed to copy the newsroom into {}", redact(to)))?;
+    bar.finish_and_clear();
+    println!("{:<18} {:>12} {:>12}", "table", "source", "target");
+    for (table, source, target) in &report.tables {
+        let mark = if source == target { "" } else { "  DIFFERS" };
+        println!("{table:<18} {source:>12} {target:>12}{mark}");
+    }
+    if report.verified() {
+        println!(
+            "copied {} into {}: every count matches",
+            redact(from),
+            redact(to)
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("the copy's counts differ (above)");
+        Ok(ExitCode::from(1))
+    }
+}
+
+/// A database's name without its password, for messages.
+fn redact(database: &str) -> String {
+    let config = Config {
+        database: PathBuf::from(database),
+        ..Config::default()
+    };
+    config.database_label()
+}
+
+/// The settings: the defaults, the config file, DATELINE_* variables, then `--database`.
+fn load(file: Option<&std::path::Path>, database: &Option<PathBuf>) -> anyhow::Result<Config> {
+    let mut config = Config::load(file, |k| std::env::var(k).ok())?;
+    if let Some(database) = database {
+        config.database.clone_from(database);
+    }
+    Ok(config)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let database = cli.database;
     match cli.command {
-        Command::Demo { listen, database } => {
+        Command::Demo { listen } => {
             let mut config = demo::config();
             config.listen = listen;
             if let Some(db) = database {
@@ -454,7 +519,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             server.run(shutdown_signal()).await?;
         }
         Command::Serve { config } => {
-            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let config = load(config.as_deref(), &database)?;
             let store = open_store(&config).await?;
             let server = Server::bind(&config, store).await?;
             tracing::info!(address = %server.address, database = %config.database_label(), "serving");
@@ -468,7 +533,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             ..
         } => {
-            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let config = load(config.as_deref(), &database)?;
             let site = config.site(config.listen)?;
             let store = open_store(&config).await?;
             if let Some(dir) = &out {
@@ -494,7 +559,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ids,
             out,
         } => {
-            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let config = load(config.as_deref(), &database)?;
             let version =
                 dateline_web::ninjs::Version::parse(&ninjs_version).with_context(|| {
                     format!("--ninjs-version {ninjs_version:?}: Dateline writes 3.1 and 2.2")
@@ -516,8 +581,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .await?;
             eprintln!("exported {n} articles as ninjs {}", version.name());
         }
+        Command::MigrateStore { from, to } => {
+            return migrate_store(&from, &to).await;
+        }
         Command::Reindex { config } => {
-            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let config = load(config.as_deref(), &database)?;
             let store = open_store(&config).await?;
             match dateline::reindex::run(&config, store).await? {
                 Some(n) => println!("the search index holds {n} published articles"),
@@ -589,12 +657,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::User { config, command } => {
-            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let config = load(config.as_deref(), &database)?;
             let store = open_store(&config).await?;
             run_user(store.as_ref(), command).await?;
         }
         Command::Webhook { config, command } => {
-            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let config = load(config.as_deref(), &database)?;
             let store = open_store(&config).await?;
             run_webhook(store.as_ref(), command).await?;
         }
@@ -613,7 +681,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             owner,
             files,
         } => {
-            let config = Config::load(config.as_deref(), |k| std::env::var(k).ok())?;
+            let config = load(config.as_deref(), &database)?;
             let default_lang = match lang {
                 Some(l) => Lang::parse(&l).context("--lang")?,
                 None => config.languages()?.remove(0),

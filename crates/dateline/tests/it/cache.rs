@@ -10,6 +10,7 @@ use dateline_core::account::Role;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
 
+use crate::helpers::without_related;
 use crate::helpers::TestApp;
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -49,23 +50,6 @@ fn listing_pages() -> Vec<String> {
 /// database, as a cache-less server would.
 fn fresh(path: &str, n: u64) -> String {
     format!("{path}?uncached={n}")
-}
-
-/// A page's bytes without its related stories, which the search index ranks as it goes.
-fn without_related(html: &str) -> String {
-    match (
-        html.find("<section class=\"related\""),
-        html.find("</section>"),
-    ) {
-        (Some(from), Some(_)) => {
-            let rest = &html[from..];
-            let end = rest
-                .find("</section>")
-                .map_or(html.len(), |e| from + e + 10);
-            format!("{}{}", &html[..from], &html[end..])
-        }
-        _ => html.to_string(),
-    }
 }
 
 struct Reference {

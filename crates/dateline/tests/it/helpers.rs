@@ -371,3 +371,20 @@ pub fn blocking_test_database(dir: &std::path::Path) -> std::path::PathBuf {
         .expect("runtime")
         .block_on(test_database(dir))
 }
+
+/// A page's bytes without its related stories, which the search index ranks as it goes.
+pub fn without_related(html: &str) -> String {
+    match (
+        html.find("<section class=\"related\""),
+        html.find("</section>"),
+    ) {
+        (Some(from), Some(_)) => {
+            let rest = &html[from..];
+            let end = rest
+                .find("</section>")
+                .map_or(html.len(), |e| from + e + 10);
+            format!("{}{}", &html[..from], &html[end..])
+        }
+        _ => html.to_string(),
+    }
+}

@@ -15,6 +15,7 @@ mod import;
 mod ingest;
 mod lighthouse;
 mod live;
+mod migrate;
 mod newsml;
 mod newsroom_api;
 mod ninjs;
