@@ -2792,6 +2792,35 @@ impl Store for Engine {
             .collect()
     }
 
+    async fn stream_positions(&self) -> Result<Vec<(String, i64)>, StorageError> {
+        Ok(
+            sqlx::query_as("SELECT consumer, position FROM stream_positions ORDER BY consumer")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn queues(&self) -> Result<crate::Queues, StorageError> {
+        let (scheduled, pending_live): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM articles WHERE state = 'scheduled'), \
+             (SELECT COUNT(*) FROM articles WHERE live_pending IS NOT NULL)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(crate::Queues {
+            scheduled,
+            pending_live,
+        })
+    }
+
+    fn pool_status(&self) -> crate::PoolStatus {
+        crate::PoolStatus {
+            open: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+
     async fn lease(
         &self,
         name: &str,

@@ -149,6 +149,23 @@ impl StorageError {
     }
 }
 
+/// What waits on the clock ([`Store::queues`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Queues {
+    /// Articles scheduled, waiting for their time.
+    pub scheduled: i64,
+    /// Published articles that go live later (an embargo, a publication time to come).
+    pub pending_live: i64,
+}
+
+/// A database pool's connections ([`Store::pool_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub open: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
 /// What importing one article did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upserted {
@@ -672,6 +689,13 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
         until: Timestamp,
     ) -> Result<bool, StorageError>;
+
+    /// Every follower's position kept in storage, by its name.
+    async fn stream_positions(&self) -> Result<Vec<(String, i64)>, StorageError>;
+    /// What waits on the clock: scheduled articles, and published ones not live yet.
+    async fn queues(&self) -> Result<Queues, StorageError>;
+    /// The database pool's connections now.
+    fn pool_status(&self) -> PoolStatus;
 
     async fn stream_position(&self, consumer: &str) -> Result<i64, StorageError>;
     async fn set_stream_position(&self, consumer: &str, position: i64) -> Result<(), StorageError>;

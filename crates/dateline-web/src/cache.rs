@@ -231,6 +231,8 @@ struct Entry {
     tags: Vec<String>,
     until: Option<Timestamp>,
     weight: usize,
+    /// The route that rendered it, for the metrics of its hits.
+    route: Option<crate::metrics::Route>,
 }
 
 /// The encodings a page is kept in, in the order of [`Entry::variants`].
@@ -286,6 +288,7 @@ struct Passed {
     body: Bytes,
     /// The invalidations counted when its render began.
     start: u64,
+    route: Option<crate::metrics::Route>,
 }
 
 enum Outcome {
@@ -382,6 +385,16 @@ impl PageCache {
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves maps that are still whole: go on with them.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether the cache follows the stream (it keeps pages from then on).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The position in the stream the cache has read up to (0 before it starts).
+    pub async fn position(&self) -> i64 {
+        self.position.lock().await.unwrap_or(0)
     }
 
     pub fn stats(&self) -> CacheStats {
@@ -636,11 +649,18 @@ where
     }
 
     fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
+        let started = std::time::Instant::now();
         let state = &self.state;
         state.load.count();
         if let Some(hit) = state.cache.hit(&request, state.store.as_ref()) {
+            state
+                .metrics
+                .record(Some(request.uri().path()), &hit, started);
             return futures_util::future::Either::Left(std::future::ready(Ok(hit)));
         }
+        // The path, for the access log, only when it is kept.
+        let path = tracing::enabled!(target: "dateline::access", tracing::Level::DEBUG)
+            .then(|| request.uri().path().to_string());
         let mut request = request.map(Body::new);
         // Each request learns the address it came from (for the login limits).
         request
@@ -648,18 +668,19 @@ where
             .insert(crate::api::ClientAddr(self.peer));
         let (site, state, timeout) = (self.site.clone(), self.state.clone(), self.timeout);
         futures_util::future::Either::Right(Box::pin(async move {
-            Ok(
-                match tokio::time::timeout(timeout, answer(state, site, request)).await {
-                    Ok(response) => response,
-                    Err(_) => {
-                        crate::headers::baseline(
-                            (StatusCode::REQUEST_TIMEOUT, "The request took too long.")
-                                .into_response(),
-                        )
-                        .await
-                    }
-                },
-            )
+            let response = match tokio::time::timeout(timeout, answer(state.clone(), site, request))
+                .await
+            {
+                Ok(response) => response,
+                Err(_) => {
+                    crate::headers::baseline(
+                        (StatusCode::REQUEST_TIMEOUT, "The request took too long.").into_response(),
+                    )
+                    .await
+                }
+            };
+            state.metrics.record(path.as_deref(), &response, started);
+            Ok(response)
         }))
     }
 }
@@ -826,6 +847,7 @@ async fn settle(state: &AppState, key: &str, response: Response, start: u64) -> 
                 headers: HeaderMap::new(),
                 body: Bytes::from_static(b"The page could not be read."),
                 start,
+                route: parts.extensions.get().cloned(),
             });
         }
     };
@@ -854,7 +876,8 @@ async fn settle(state: &AppState, key: &str, response: Response, start: u64) -> 
         let built =
             tokio::task::spawn_blocking(move || entry(headers, bytes, tags, cdn, key_len)).await;
         match built {
-            Ok(entry) => {
+            Ok(mut entry) => {
+                entry.route = parts.extensions.get().cloned();
                 let entry = Arc::new(entry);
                 if state.cache.keep(key.to_string(), entry.clone(), start) {
                     return Outcome::Kept(entry);
@@ -868,6 +891,7 @@ async fn settle(state: &AppState, key: &str, response: Response, start: u64) -> 
         headers: parts.headers,
         body,
         start,
+        route: parts.extensions.get().cloned(),
     })
 }
 
@@ -970,6 +994,7 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool, key: usize)
         tags: tags.tags,
         until: tags.until,
         weight,
+        route: None,
     }
 }
 
@@ -1030,6 +1055,9 @@ fn respond(entry: &Entry, encoding: Encoding, head: bool, conditions: &Condition
         Body::from(variant.body.clone())
     });
     *response.headers_mut() = variant.headers.clone();
+    if let Some(route) = &entry.route {
+        response.extensions_mut().insert(route.clone());
+    }
     if unchanged {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         let headers = response.headers_mut();
@@ -1062,6 +1090,9 @@ impl Passed {
             Body::from(self.body.clone())
         });
         *response.headers_mut() = self.headers.clone();
+        if let Some(route) = &self.route {
+            response.extensions_mut().insert(route.clone());
+        }
         if unchanged {
             *response.status_mut() = StatusCode::NOT_MODIFIED;
             let headers = response.headers_mut();

@@ -18,6 +18,7 @@ mod headers;
 pub mod indexer;
 pub mod ingest;
 pub mod media;
+pub mod metrics;
 pub mod newsml;
 pub mod ninjs;
 mod pages;
@@ -137,6 +138,8 @@ pub struct AppState {
     pub cache: cache::PageCache,
     /// How many requests come in, for background work to yield to a rush of readers.
     pub load: Arc<cache::Load>,
+    /// Requests by route and status, and their latency, for `/metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 /// The language edition a route belongs to.
@@ -155,6 +158,7 @@ pub fn app(
     let state = Arc::new(AppState {
         cache: cache::PageCache::new(site.cache.bytes, site.cache.purge.is_some()),
         load: Arc::default(),
+        metrics: metrics::Metrics::default(),
         search,
         neighbours: related::Neighbours,
         rankings: Arc::new(tokio::sync::Semaphore::new(2)),
@@ -175,7 +179,10 @@ pub fn app(
         .route("/robots.txt", get(pages::sitemaps::robots))
         .route("/sitemap.xml", get(pages::sitemaps::index))
         .route("/sitemaps/{name}", get(pages::sitemaps::file))
-        .route("/media/{id}/{file}", get(media::serve));
+        .route("/media/{id}/{file}", get(media::serve))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
+        .route("/metrics", get(metrics::metrics));
     for lang in &state.site.languages {
         let prefix = state.site.prefix(lang);
         let edition = Router::new()
@@ -220,6 +227,7 @@ pub fn app(
     let router = router
         .merge(admin::router().layer(middleware::from_fn(admin::no_store)))
         .nest("/api/v1", api::router(state.clone()))
+        .route_layer(middleware::from_fn(metrics::name_route))
         .fallback(pages::article::by_address)
         .layer(middleware::from_fn_with_state(
             state.clone(),

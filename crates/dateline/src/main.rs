@@ -426,13 +426,17 @@ async fn run_webhook(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("DATELINE_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tantivy=warn,html5ever=error")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = EnvFilter::try_from_env("DATELINE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tantivy=warn,html5ever=error"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // DATELINE_LOG_FORMAT=json: one JSON object a line, for a log collector.
+    if std::env::var("DATELINE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        logs.json().with_current_span(true).init();
+    } else {
+        logs.init();
+    }
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {

@@ -21,6 +21,7 @@ mod newsroom_api;
 mod ninjs;
 mod nodes;
 mod openapi;
+mod operations;
 mod roles;
 mod search;
 mod sessions;

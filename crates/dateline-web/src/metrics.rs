@@ -1,0 +1,275 @@
+//! What an operator watches: `/healthz` (the process answers), `/readyz` (the database answers
+//! and this node follows the stream) and `/metrics` in Prometheus' text format: requests by
+//! route and status, their latency, the page cache's hits, each follower's lag behind the
+//! stream, the schedule and webhook queues, and the database's connections.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::AppState;
+
+/// The route a response answered, as the router matched it (`/section/{key}`); kept with a
+/// page in the cache, so that a hit is counted under its route too.
+#[derive(Debug, Clone)]
+pub struct Route(pub Arc<str>);
+
+/// Names the route a request matched on its response (a `route_layer` of the site).
+pub async fn name_route(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| Arc::<str>::from(m.as_str()));
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(Route(route));
+    }
+    response
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConsumerLabels {
+    consumer: String,
+}
+
+/// The counters requests move; the rest is read from storage when scraped.
+#[derive(Debug)]
+pub struct Metrics {
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    cache: Family<CacheLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        fn latency() -> Histogram {
+            // From 50 µs to about 1.6 s.
+            Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+        }
+        Metrics {
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency),
+            cache: Family::default(),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts an answered request for `path`, begun at `started`; with
+    /// `DATELINE_LOG=dateline::access=debug`, logs it too (JSON with `DATELINE_LOG_FORMAT=json`).
+    pub fn record(&self, path: Option<&str>, response: &Response, started: Instant) {
+        let route = response
+            .extensions()
+            .get::<Route>()
+            .map_or("(other)", |r| &r.0)
+            .to_string();
+        tracing::debug!(
+            target: "dateline::access",
+            path,
+            route,
+            status = response.status().as_u16(),
+            micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+            cache = ?response.headers().get("x-cache"),
+            "answered"
+        );
+        let result = match response.headers().get("x-cache").map(|v| v.as_bytes()) {
+            Some(b"hit") => "hit",
+            Some(b"miss") => "miss",
+            _ => "pass",
+        };
+        self.cache.get_or_create(&CacheLabels { result }).inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+            })
+            .observe(started.elapsed().as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                status: response.status().as_u16(),
+            })
+            .inc();
+    }
+}
+
+/// `GET /healthz`: the process is up and answers.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// How far behind the stream's end a follower on this node may be and the node still be
+/// ready.
+const READY_LAG: i64 = 1_000;
+
+/// `GET /readyz`: the database answers, the page cache follows the stream, and the search index
+/// is within [`READY_LAG`] changes of its end; 503 otherwise. The body says which, as JSON.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let end = state.store.stream_end().await;
+    let cache = state.cache.is_ready();
+    let index = state.search.position().unwrap_or(0);
+    let (status, body) = match end {
+        Ok(end) => {
+            let ready = cache && end - index <= READY_LAG;
+            (
+                if ready {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                },
+                serde_json::json!({
+                    "ready": ready,
+                    "database": "ok",
+                    "stream_end": end,
+                    "page_cache_following": cache,
+                    "search_index_position": index,
+                }),
+            )
+        }
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            serde_json::json!({"ready": false, "database": e.to_string()}),
+        ),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// `GET /metrics`: everything above, in Prometheus' text format.
+pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    match scrape(&state).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the metrics from storage");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response()
+        }
+    }
+}
+
+async fn scrape(state: &AppState) -> Result<String, dateline_storage::StorageError> {
+    // Everything from storage first: the registry is built and written without a wait.
+    let store = state.store.as_ref();
+    let end = store.stream_end().await?;
+    // Each follower's lag: this node's own (the page cache, the search index), and those kept
+    // in storage for the whole newsroom (webhooks, the purge hook, WebSub).
+    let mut lags = vec![
+        ("page-cache".to_string(), end - state.cache.position().await),
+        (
+            "search-index".to_string(),
+            end - state.search.position().unwrap_or(0),
+        ),
+    ];
+    for (consumer, position) in store.stream_positions().await? {
+        // Markers kept beside positions (`.started`, a rebuild's request) are not followers,
+        // and the search index's own place is its index's.
+        if consumer.contains('.') || consumer == crate::indexer::CONSUMER {
+            continue;
+        }
+        lags.push((consumer, end - position));
+    }
+    let queues = store.queues().await?;
+    let webhooks = i64::try_from(store.webhooks().await?.len()).unwrap_or(i64::MAX);
+    let pool = store.pool_status();
+
+    let m = &state.metrics;
+    let mut registry = Registry::with_prefix("dateline");
+    registry.register(
+        "http_requests",
+        "Requests answered, by the route matched and the status sent",
+        m.requests.clone(),
+    );
+    registry.register(
+        "http_request_duration_seconds",
+        "Time from a request's arrival to its answer, by route",
+        m.latency.clone(),
+    );
+    registry.register(
+        "page_cache_requests",
+        "Requests by how the page cache answered: from a kept page (hit), rendered to keep (miss), or neither (pass)",
+        m.cache.clone(),
+    );
+    let gauge = |value: i64| {
+        let g = Gauge::<i64>::default();
+        g.set(value);
+        g
+    };
+    registry.register(
+        "stream_end",
+        "The last position in the stream of changes",
+        gauge(end),
+    );
+    let lag: Family<ConsumerLabels, Gauge> = Family::default();
+    for (consumer, behind) in lags {
+        lag.get_or_create(&ConsumerLabels { consumer }).set(behind);
+    }
+    registry.register(
+        "stream_lag",
+        "Changes in the stream a follower has not handled yet",
+        lag,
+    );
+    registry.register(
+        "scheduled_articles",
+        "Articles waiting for their scheduled publication",
+        gauge(queues.scheduled),
+    );
+    registry.register(
+        "pending_live_articles",
+        "Published articles waiting for an embargo or publication time to pass",
+        gauge(queues.pending_live),
+    );
+    registry.register(
+        "webhooks",
+        "Webhooks that receive the stream",
+        gauge(webhooks),
+    );
+    registry.register(
+        "database_connections",
+        "Connections the database pool holds open",
+        gauge(i64::from(pool.open)),
+    );
+    registry.register(
+        "database_connections_idle",
+        "Open connections no one is using",
+        gauge(i64::try_from(pool.idle).unwrap_or(i64::MAX)),
+    );
+    registry.register(
+        "database_connections_max",
+        "The most connections the pool opens",
+        gauge(i64::from(pool.max)),
+    );
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry)
+        .map_err(|e| dateline_storage::StorageError::Corrupt(e.to_string()))?;
+    Ok(text)
+}
