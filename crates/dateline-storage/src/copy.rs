@@ -166,6 +166,46 @@ pub async fn copy_store(
     Ok(report)
 }
 
+/// Checks a SQLite file (a backup, before it is restored) page by page and rule by rule:
+/// SQLite's `integrity_check` and `foreign_key_check`, without changing it.
+pub async fn check_sqlite_file(path: &std::path::Path) -> Result<(), StorageError> {
+    use sqlx::{ConnectOptions, Connection};
+    if !path.is_file() {
+        return Err(StorageError::NotFound(format!(
+            "the file {}",
+            path.display()
+        )));
+    }
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .connect()
+        .await?;
+    let integrity: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_all(&mut conn)
+        .await?;
+    if integrity != ["ok"] {
+        return Err(StorageError::Corrupt(format!(
+            "{} fails SQLite's integrity check: {}",
+            path.display(),
+            integrity.join("; ")
+        )));
+    }
+    let broken = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut conn)
+        .await?;
+    if let Some(row) = broken.first() {
+        let table: String = row.try_get(0)?;
+        return Err(StorageError::Corrupt(format!(
+            "{} has {} rows that name what is not there (the first in {table})",
+            path.display(),
+            broken.len()
+        )));
+    }
+    conn.close().await?;
+    Ok(())
+}
+
 /// What a copy is doing, for a progress bar.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress<'a> {

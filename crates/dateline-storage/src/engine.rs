@@ -2813,6 +2813,10 @@ impl Store for Engine {
         })
     }
 
+    async fn backup(&self, to: &std::path::Path) -> Result<(), StorageError> {
+        backup_to(&self.pool, to).await
+    }
+
     fn pool_status(&self) -> crate::PoolStatus {
         crate::PoolStatus {
             open: self.pool.size(),

@@ -23,7 +23,7 @@ mod copy;
 mod postgres;
 mod sqlite;
 
-pub use copy::{copy_store, CopyReport, Progress, TABLES};
+pub use copy::{check_sqlite_file, copy_store, CopyReport, Progress, TABLES};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -696,6 +696,10 @@ pub trait Store: Send + Sync + 'static {
     async fn queues(&self) -> Result<Queues, StorageError>;
     /// The database pool's connections now.
     fn pool_status(&self) -> PoolStatus;
+    /// Writes a consistent copy of the whole newsroom, as it is at one moment, to a new SQLite
+    /// file at `to`, while the newsroom goes on being read and written. SQLite only: a
+    /// PostgreSQL newsroom is backed up with PostgreSQL's own tools (`pg_dump`).
+    async fn backup(&self, to: &std::path::Path) -> Result<(), StorageError>;
 
     async fn stream_position(&self, consumer: &str) -> Result<i64, StorageError>;
     async fn set_stream_position(&self, consumer: &str, position: i64) -> Result<(), StorageError>;

@@ -34,7 +34,11 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.application_name("dateline"))
             .await?;
-        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        // A node of the previous release may start on a schema the next one migrated (a
+        // rolling upgrade): migrations are additive, and those it does not know are left alone.
+        let mut migrator = sqlx::migrate!("migrations/postgres");
+        migrator.set_ignore_missing(true);
+        migrator.run(&pool).await?;
         tracing::debug!("connected to the PostgreSQL store");
         let signals: std::sync::Arc<crate::Signals> = Default::default();
         tokio::spawn(listen(pool.clone(), std::sync::Arc::downgrade(&signals)));
@@ -122,6 +126,15 @@ const PINNED_JSON: &str = "(SELECT json_agg(r.related_key ORDER BY r.position)::
 /// A JSON array of the column `column`'s values, as text.
 fn json_list(column: &str) -> String {
     format!("COALESCE(json_agg({column})::text, '[]')")
+}
+
+/// [`Store::backup`]: PostgreSQL's own tools do it.
+async fn backup_to(_: &PgPool, _: &std::path::Path) -> Result<(), StorageError> {
+    Err(StorageError::NotFound(
+        "a backup command for PostgreSQL in Dateline: use pg_dump --format=custom \
+         (see docs/deploy.md)"
+            .to_string(),
+    ))
 }
 
 include!("engine.rs");

@@ -49,7 +49,12 @@ impl SqliteStore {
         let mut attempt: u64 = 0;
         loop {
             attempt += 1;
-            match sqlx::migrate!("migrations/sqlite").run(&pool).await {
+            // A node of the previous release may start on a schema the next one migrated
+            // (a rolling upgrade): migrations are additive, and those it does not know are
+            // left alone.
+            let mut migrator = sqlx::migrate!("migrations/sqlite");
+            migrator.set_ignore_missing(true);
+            match migrator.run(&pool).await {
                 Ok(()) => break,
                 Err(e) if attempt < 5 => {
                     tracing::info!(error = %e, attempt, "another process is migrating the database; trying again");
@@ -159,6 +164,25 @@ const PINNED_JSON: &str = "(SELECT json_group_array(related_key) FROM \
 /// A JSON array of the column `column`'s values, as text.
 fn json_list(column: &str) -> String {
     format!("json_group_array({column})")
+}
+
+/// [`Store::backup`]: `VACUUM INTO` writes the database as one read transaction sees it, so a
+/// backup taken while editors publish holds every commit before it and none after.
+async fn backup_to(pool: &SqlitePool, to: &Path) -> Result<(), StorageError> {
+    if to.exists() {
+        return Err(StorageError::Conflict(format!(
+            "{} exists: a backup is written to a new file",
+            to.display()
+        )));
+    }
+    let target = to
+        .to_str()
+        .ok_or_else(|| StorageError::NotFound(format!("a UTF-8 path for {}", to.display())))?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 include!("engine.rs");

@@ -108,6 +108,32 @@ enum Command {
         #[arg(long, value_name = "PATH|URL")]
         to: String,
     },
+    /// Write a consistent copy of a SQLite newsroom to a new file, while it is served.
+    ///
+    /// The copy holds every commit made before it began and none after (SQLite's VACUUM INTO,
+    /// one read transaction). For PostgreSQL use pg_dump (see docs/deploy.md).
+    Backup {
+        /// A TOML config file (for the database).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The new file to write.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// Restore a backup into an empty newsroom: a new SQLite file, or an empty PostgreSQL
+    /// database.
+    ///
+    /// The backup is checked first (SQLite's integrity and foreign key checks), then copied as
+    /// migrate-store copies, and counted on both sides. Stop the nodes of the newsroom that is
+    /// replaced first; each builds its search index anew when it starts.
+    Restore {
+        /// A TOML config file (for the database restored into).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Benchmarks on a generated archive.
     Bench {
         #[command(subcommand)]
@@ -584,6 +610,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 dateline::export::ninjs(store.as_ref(), &site, version, &ids, &mut *sink, progress)
                     .await?;
             eprintln!("exported {n} articles as ninjs {}", version.name());
+        }
+        Command::Backup { config, out } => {
+            let config = load(config.as_deref(), &database)?;
+            let store = open_store(&config).await?;
+            store.backup(&out).await.with_context(|| {
+                format!(
+                    "failed to back up {} to {}",
+                    config.database_label(),
+                    out.display()
+                )
+            })?;
+            let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+            println!(
+                "backed up {} to {} ({} articles, {size} bytes)",
+                config.database_label(),
+                out.display(),
+                store.article_count().await?
+            );
+        }
+        Command::Restore { config, from } => {
+            let config = load(config.as_deref(), &database)?;
+            dateline_storage::check_sqlite_file(&from)
+                .await
+                .with_context(|| format!("the backup {} cannot be restored", from.display()))?;
+            let from = from.to_str().context("the backup's path is not UTF-8")?;
+            let to = config
+                .database
+                .to_str()
+                .context("the database's path is not UTF-8")?;
+            return migrate_store(from, to).await;
         }
         Command::MigrateStore { from, to } => {
             return migrate_store(&from, &to).await;

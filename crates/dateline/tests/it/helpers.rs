@@ -347,19 +347,24 @@ pub async fn test_database(dir: &std::path::Path) -> std::path::PathBuf {
 impl TestApp {
     /// Runs `sql` on the app's database directly, as another program would, on either engine.
     pub async fn raw_sql(&self, sql: &str) {
-        use sqlx::Connection;
-        let database = self.config.database.display().to_string();
-        if on_postgres() {
-            let mut db = sqlx::PgConnection::connect(&database)
-                .await
-                .expect("connect");
-            sqlx::query(sql).execute(&mut db).await.expect(sql);
-        } else {
-            let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{database}"))
-                .await
-                .expect("connect");
-            sqlx::query(sql).execute(&mut db).await.expect(sql);
-        }
+        raw_sql(&self.config.database, sql).await;
+    }
+}
+
+/// Runs `sql` on `database` directly, as another program would, on either engine.
+pub async fn raw_sql(database: &std::path::Path, sql: &str) {
+    use sqlx::Connection;
+    let database = database.display().to_string();
+    if on_postgres() {
+        let mut db = sqlx::PgConnection::connect(&database)
+            .await
+            .expect("connect");
+        sqlx::query(sql).execute(&mut db).await.expect(sql);
+    } else {
+        let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{database}"))
+            .await
+            .expect("connect");
+        sqlx::query(sql).execute(&mut db).await.expect(sql);
     }
 }
 

@@ -3,6 +3,7 @@
 mod accounts;
 mod api_tokens;
 mod article_page;
+mod backup;
 mod browser;
 mod cache;
 mod desk;

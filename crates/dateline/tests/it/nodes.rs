@@ -15,7 +15,7 @@ use dateline_storage::Store;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
 
-use crate::helpers::test_database;
+use crate::helpers::{on_postgres, raw_sql, test_database};
 
 const PASSWORD: &str = "a long enough passphrase";
 
@@ -353,4 +353,36 @@ async fn a_node_killed_mid_publishing_loses_nothing_it_acknowledged() {
         "{} publishes acknowledged before node a was killed",
         acknowledged.len()
     );
+}
+
+/// A rolling upgrade: the next release's node migrated the schema (an added column, a
+/// migration this release does not know), and a node of this release still starts on it,
+/// serves and publishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_starts_on_a_schema_the_next_release_migrated() {
+    let (database, _store, dir) = newsroom().await;
+    let checksum = if on_postgres() {
+        "'\\x00'::bytea"
+    } else {
+        "X'00'"
+    };
+    for sql in [
+        "ALTER TABLE articles ADD COLUMN next_release_note TEXT".to_string(),
+        format!(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101000000, 'the next release', TRUE, {checksum}, 0)"
+        ),
+    ] {
+        raw_sql(&database, &sql).await;
+    }
+    let node = Node::start(&database, &dir.path().join("a")).await;
+    let token = node.token().await;
+    let (_, url) = node
+        .publish(&token, "Published during the upgrade", None)
+        .await
+        .expect("published");
+    let path = url::Url::parse(&url).expect("url").path().to_string();
+    let (status, page) = node.text(&path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Published during the upgrade"));
 }
