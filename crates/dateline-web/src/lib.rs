@@ -51,8 +51,9 @@ pub struct Site {
     pub image_hosts: Vec<String>,
     /// The outlet's sanitizer, for what editors write through the API.
     pub sanitizer: Arc<dateline_core::Sanitizer>,
-    /// Where uploaded images are kept: a folder beside the database.
-    pub media_dir: std::path::PathBuf,
+    /// Where uploaded images are kept: a folder of this node's, or an object store that every
+    /// node shares.
+    pub media: media::MediaStore,
     pub feeds: Feeds,
     pub cache: CacheSettings,
 }

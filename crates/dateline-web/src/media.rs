@@ -4,7 +4,7 @@
 //! digest of the upload.
 
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, StatusCode};
@@ -38,9 +38,12 @@ pub enum MediaError {
     Broken(String),
     #[error("the image could not be stored: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the image store: {0}")]
+    Store(String),
 }
 
 /// A decoded upload's renditions, ready to be written.
+#[derive(Debug)]
 pub struct Processed {
     pub media: Media,
     /// Each rendition's width and encoded bytes.
@@ -126,73 +129,119 @@ pub fn process(bytes: &[u8]) -> Result<Processed, MediaError> {
     Ok(Processed { media, files })
 }
 
-/// Where an image's renditions live.
-fn folder(root: &Path, id: &MediaId) -> PathBuf {
-    root.join(id.as_str())
+/// Where uploaded images' renditions are kept: a local folder (the default, each node its own)
+/// or any S3-compatible object store (shared by every node), through the `object_store` crate.
+#[derive(Clone)]
+pub struct MediaStore {
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+    /// Where it is, for logs: the folder or the URL.
+    pub location: String,
 }
 
-/// Writes an image's renditions under `root`, each through a temporary file renamed into
-/// place, so a reader never sees half a file and a crash leaves none.
-pub fn write(root: &Path, processed: &Processed) -> Result<(), MediaError> {
-    let dir = folder(root, &processed.media.id);
-    std::fs::create_dir_all(&dir)?;
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    for (w, bytes) in &processed.files {
-        let name = format!("{w}.{}", processed.media.format.extension());
-        let target = dir.join(&name);
-        // Named by the digest of the upload: a file already there is this very rendition.
-        if target.exists() {
-            continue;
-        }
-        // Two uploads of one image at once each write their own temporary file.
-        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let temp = dir.join(format!(".{name}.{}.{n}.part", std::process::id()));
-        std::fs::write(&temp, bytes)?;
-        std::fs::rename(&temp, target)?;
+impl std::fmt::Debug for MediaStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaStore")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
     }
-    Ok(())
+}
+
+impl MediaStore {
+    /// A folder on this machine, made if it is not there.
+    pub fn folder(root: &Path) -> Result<MediaStore, MediaError> {
+        std::fs::create_dir_all(root)?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(root)
+            .map_err(|e| MediaError::Store(e.to_string()))?;
+        Ok(MediaStore {
+            store: std::sync::Arc::new(store),
+            location: root.display().to_string(),
+        })
+    }
+
+    /// An S3-compatible bucket, `s3://bucket` or `s3://bucket/prefix`, with its credentials,
+    /// region and endpoint (for a store other than Amazon's) from the `AWS_*` variables.
+    pub fn s3(url: &str) -> Result<MediaStore, MediaError> {
+        let parsed = url::Url::parse(url).map_err(|e| MediaError::Store(format!("{url}: {e}")))?;
+        let prefix = parsed.path().trim_matches('/').to_string();
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_url(url)
+            .build()
+            .map_err(|e| MediaError::Store(format!("{url}: {e}")))?;
+        let store: std::sync::Arc<dyn object_store::ObjectStore> = if prefix.is_empty() {
+            std::sync::Arc::new(store)
+        } else {
+            std::sync::Arc::new(object_store::prefix::PrefixStore::new(store, prefix))
+        };
+        Ok(MediaStore {
+            store,
+            location: url.to_string(),
+        })
+    }
+
+    /// Where a rendition of an image is kept.
+    fn path(id: &MediaId, width: u32, format: MediaFormat) -> object_store::path::Path {
+        object_store::path::Path::from(format!("{}/{width}.{}", id.as_str(), format.extension()))
+    }
+
+    /// Writes an image's renditions. Each is written whole or not at all (a local folder's
+    /// through a temporary file renamed into place), so a reader never sees half a file.
+    pub async fn write(&self, processed: &Processed) -> Result<(), MediaError> {
+        for (w, bytes) in &processed.files {
+            let path = MediaStore::path(&processed.media.id, *w, processed.media.format);
+            // Named by the digest of the upload: a rendition already there is this very one.
+            match self.store.head(&path).await {
+                Ok(_) => continue,
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(MediaError::Store(e.to_string())),
+            }
+            self.store
+                .put(&path, bytes.clone().into())
+                .await
+                .map_err(|e| MediaError::Store(e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// The size in bytes of the rendition a site address (`/media/{id}/{width}.{ext}`) names,
+    /// or 0 when it names none.
+    pub async fn stored_size(&self, address: &str) -> u64 {
+        let Some((id, width, format)) = address.strip_prefix("/media/").and_then(parse_file) else {
+            return 0;
+        };
+        self.store
+            .head(&MediaStore::path(&id, width, format))
+            .await
+            .map_or(0, |m| m.size)
+    }
+}
+
+/// The image, width and format that `{id}/{width}.{ext}` names; only names this server writes.
+fn parse_file(rest: &str) -> Option<(MediaId, u32, MediaFormat)> {
+    let (id, file) = rest.split_once('/')?;
+    let (width, ext) = file.split_once('.')?;
+    Some((
+        MediaId::parse(id)?,
+        width.parse::<u32>().ok()?,
+        MediaFormat::from_extension(ext)?,
+    ))
 }
 
 /// `GET /media/{id}/{file}`: a rendition, which never changes.
-/// The size in bytes of the rendition a site address (`/media/{id}/{width}.{ext}`) names, or
-/// 0 when it names none.
-pub async fn stored_size(root: &Path, address: &str) -> u64 {
-    let Some(rest) = address.strip_prefix("/media/") else {
-        return 0;
-    };
-    let Some((id, file)) = rest.split_once('/') else {
-        return 0;
-    };
-    let Some(id) = MediaId::parse(id) else {
-        return 0;
-    };
-    let Some((width, ext)) = file.split_once('.') else {
-        return 0;
-    };
-    let (Ok(width), Some(format)) = (width.parse::<u32>(), MediaFormat::from_extension(ext)) else {
-        return 0;
-    };
-    let path = folder(root, &id).join(format!("{width}.{}", format.extension()));
-    tokio::fs::metadata(&path).await.map_or(0, |m| m.len())
-}
-
 pub async fn serve(
     State(state): State<std::sync::Arc<AppState>>,
     UrlPath((id, file)): UrlPath<(String, String)>,
 ) -> Response {
     let not_found = || StatusCode::NOT_FOUND.into_response();
-    let Some(id) = MediaId::parse(&id) else {
+    let Some((id, width, format)) = parse_file(&format!("{id}/{file}")) else {
         return not_found();
     };
-    let Some((width, ext)) = file.split_once('.') else {
-        return not_found();
+    let media = &state.site.media;
+    let path = MediaStore::path(&id, width, format);
+    let read = match media.store.get(&path).await {
+        Ok(found) => found.bytes().await,
+        Err(e) => Err(e),
     };
-    let (Ok(width), Some(format)) = (width.parse::<u32>(), MediaFormat::from_extension(ext)) else {
-        return not_found();
-    };
-    // Only names this server wrote: digits, a dot, a known extension.
-    let path = folder(&state.site.media_dir, &id).join(format!("{width}.{}", format.extension()));
-    match tokio::fs::read(&path).await {
+    match read {
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, format.content_type()),
@@ -201,9 +250,9 @@ pub async fn serve(
             bytes,
         )
             .into_response(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => not_found(),
+        Err(object_store::Error::NotFound { .. }) => not_found(),
         Err(e) => {
-            tracing::error!(error = %e, path = %path.display(), "could not read an image");
+            tracing::error!(error = %e, %path, store = %media.location, "could not read an image");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

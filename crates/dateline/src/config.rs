@@ -36,6 +36,11 @@ pub struct Config {
     /// `dateline.index/`), or with PostgreSQL in the working directory (`dateline.media/`,
     /// `dateline.index/`).
     pub data_dir: Option<PathBuf>,
+    /// Where uploaded images are kept instead of `media/` in the data folder: an S3-compatible
+    /// bucket, `s3://bucket` or `s3://bucket/prefix`, which every node shares; its credentials,
+    /// region and endpoint come from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`
+    /// and `AWS_ENDPOINT` (with `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint).
+    pub media_store: Option<String>,
     pub listen: SocketAddr,
     /// The public origin for canonical links; by default, the listen address.
     pub base_url: Option<String>,
@@ -284,6 +289,7 @@ impl Default for Config {
             address_pattern: "/n3/{year}/{month}{day}/c{section}-{id}.html".to_string(),
             database: PathBuf::from("dateline.db"),
             data_dir: None,
+            media_store: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: None,
             page_size: 20,
@@ -305,6 +311,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DATELINE_ADDRESS_PATTERN", "address_pattern"),
     ("DATELINE_DATABASE", "database"),
     ("DATELINE_DATA_DIR", "data_dir"),
+    ("DATELINE_MEDIA_STORE", "media_store"),
     ("DATELINE_LISTEN", "listen"),
     ("DATELINE_BASE_URL", "base_url"),
     ("DATELINE_PAGE_SIZE", "page_size"),
@@ -349,6 +356,7 @@ impl Config {
                 "DATELINE_ADDRESS_PATTERN" => self.address_pattern = value,
                 "DATELINE_DATABASE" => self.database = PathBuf::from(value),
                 "DATELINE_DATA_DIR" => self.data_dir = Some(PathBuf::from(value)),
+                "DATELINE_MEDIA_STORE" => self.media_store = Some(value),
                 "DATELINE_LISTEN" => {
                     self.listen = value.parse().with_context(|| {
                         format!("{var}={value:?} is not an address such as 127.0.0.1:8080")
@@ -458,6 +466,26 @@ impl Config {
         self.data_path("index")
     }
 
+    /// The store of uploaded images: [`Config::media_store`], or the media folder.
+    pub fn media(&self) -> anyhow::Result<dateline_web::media::MediaStore> {
+        use dateline_web::media::MediaStore;
+        match &self.media_store {
+            Some(url) if url.starts_with("s3://") => {
+                MediaStore::s3(url).with_context(|| format!("media_store {url:?} cannot be used"))
+            }
+            Some(other) => bail!(
+                "media_store {other:?} is not an S3 bucket such as s3://bucket/prefix \
+                 (leave it out to keep images in the data folder)"
+            ),
+            None => MediaStore::folder(&self.media_dir()).with_context(|| {
+                format!(
+                    "the media folder {} cannot be made",
+                    self.media_dir().display()
+                )
+            }),
+        }
+    }
+
     fn data_path(&self, what: &str) -> PathBuf {
         match &self.data_dir {
             Some(dir) => dir.join(what),
@@ -560,7 +588,7 @@ impl Config {
             page_size: self.page_size,
             image_hosts: self.image_hosts()?,
             sanitizer: std::sync::Arc::new(self.sanitizer()?),
-            media_dir: self.media_dir(),
+            media: self.media()?,
             feeds: self.feeds.feeds()?,
             cache: self.cache.cache()?,
         })

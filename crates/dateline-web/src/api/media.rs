@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::{address, record, ApiError, Caller, ClientAddr};
-use crate::media::{process, write, MediaError};
+use crate::media::{process, MediaError};
 use crate::AppState;
 
 /// How many uploads are decoded at once: each may take a few hundred megabytes and a core.
@@ -38,20 +38,26 @@ pub async fn upload(
         .acquire()
         .await
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let root = state.site.media_dir.clone();
     // The permit goes with the work: a client that hangs up does not free a decode's place
     // while the decode still runs.
     let done = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let processed = process(&bytes)?;
-        write(&root, &processed)?;
-        Ok::<_, MediaError>(processed.media)
+        process(&bytes)
     })
     .await
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let media = match done {
+    let written = match done {
+        Ok(processed) => state
+            .site
+            .media
+            .write(&processed)
+            .await
+            .map(|()| processed.media),
+        Err(e) => Err(e),
+    };
+    let media = match written {
         Ok(media) => media,
-        Err(MediaError::Io(e)) => {
+        Err(e @ (MediaError::Io(_) | MediaError::Store(_))) => {
             tracing::error!(error = %e, "could not write an image's renditions");
             return Err(ApiError::Storage(dateline_storage::StorageError::Corrupt(
                 e.to_string(),

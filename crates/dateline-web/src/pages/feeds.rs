@@ -455,7 +455,7 @@ async fn enclosure(state: &AppState, src: &str) -> Option<Enclosure> {
     let (url, length) = if src.starts_with('/') && !src.starts_with("//") {
         (
             state.site.absolute(src),
-            crate::media::stored_size(&state.site.media_dir, src).await,
+            state.site.media.stored_size(src).await,
         )
     } else if src.starts_with("https://") || src.starts_with("http://") {
         (src.to_string(), 0)

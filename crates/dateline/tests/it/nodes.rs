@@ -50,8 +50,14 @@ impl Node {
     /// Starts a node on `database`, keeping its index and media in `data`; answers once it
     /// listens.
     async fn start(database: &Path, data: &Path) -> Node {
+        Node::start_with(database, data, &[]).await
+    }
+
+    /// [`Node::start`], with more environment variables.
+    async fn start_with(database: &Path, data: &Path, env: &[(&str, &str)]) -> Node {
         let mut child = Command::new(env!("CARGO_BIN_EXE_dateline"))
             .arg("serve")
+            .envs(env.iter().copied())
             .env("DATELINE_DATABASE", database)
             .env("DATELINE_DATA_DIR", data)
             .env("DATELINE_LISTEN", "127.0.0.1:0")
@@ -385,4 +391,118 @@ async fn a_node_starts_on_a_schema_the_next_release_migrated() {
     let (status, page) = node.text(&path).await;
     assert_eq!(status, 200);
     assert!(page.contains("Published during the upgrade"));
+}
+
+/// An S3-compatible object store on loopback (moto's server, which `scripts/test` installs),
+/// stopped when dropped.
+struct ObjectStore {
+    child: Child,
+    endpoint: String,
+}
+
+impl Drop for ObjectStore {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ObjectStore {
+    async fn start(bucket: &str) -> ObjectStore {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new("python3")
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto's S3 server runs (scripts/test installs it)");
+        let store = ObjectStore {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        let made = until(|| async {
+            client
+                .put(format!("{}/{bucket}", store.endpoint))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        })
+        .await;
+        assert!(made.is_some(), "the object store never answered");
+        store
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_uploaded_on_one_node_is_served_by_every_node_from_the_object_store() {
+    let (database, _store, dir) = newsroom().await;
+    let s3 = ObjectStore::start("newsroom-media").await;
+    let env = [
+        ("DATELINE_MEDIA_STORE", "s3://newsroom-media/images"),
+        ("AWS_ENDPOINT", s3.endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "dateline-test"),
+        ("AWS_SECRET_ACCESS_KEY", "dateline-test-secret"),
+    ];
+    let a = Node::start_with(&database, &dir.path().join("a"), &env).await;
+    let b = Node::start_with(&database, &dir.path().join("b"), &env).await;
+    let token = a.token().await;
+    let png = {
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+        }))
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .expect("a PNG");
+        bytes.into_inner()
+    };
+    let response = a
+        .client
+        .post(format!("{}/api/v1/media", a.address))
+        .bearer_auth(&token)
+        .header("content-type", "image/png")
+        .body(png)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status().as_u16(), 201);
+    let uploaded: Value = response.json().await.expect("json");
+    let src = uploaded["src"].as_str().expect("src").to_string();
+    // Node b never saw the upload: it reads the rendition from the shared store.
+    let fetched = b
+        .client
+        .get(format!("{}{src}", b.address))
+        .send()
+        .await
+        .expect("fetch");
+    assert_eq!(fetched.status().as_u16(), 200, "{src} on node b");
+    assert_eq!(
+        fetched
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("image/png")
+    );
+    let bytes = fetched.bytes().await.expect("bytes");
+    let image = image::load_from_memory(&bytes).expect("an image");
+    assert_eq!((image.width(), image.height()), (64, 48));
+    // Nothing was written to either node's own folder.
+    for node in ["a", "b"] {
+        let media = dir.path().join(node).join("media");
+        let files = std::fs::read_dir(&media).map_or(0, |d| d.count());
+        assert_eq!(files, 0, "{} holds files", media.display());
+    }
+    assert_eq!(b.text("/media/0000/1.png").await.0, 404);
 }
