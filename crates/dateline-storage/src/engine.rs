@@ -35,11 +35,16 @@ use crate::{
 struct WriteTx {
     tx: Transaction<'static, Db>,
     signals: std::sync::Arc<crate::Signals>,
+    /// A read replica (PostgreSQL) that reads go to: the commit is acknowledged once it holds it.
+    replica: Option<std::sync::Arc<crate::postgres::Replica>>,
 }
 
 impl WriteTx {
     async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await?;
+        if let Some(replica) = &self.replica {
+            replica.catch_up().await;
+        }
         self.signals.committed();
         Ok(())
     }
@@ -1469,7 +1474,7 @@ impl Store for Engine {
 
     async fn sections(&self) -> Result<Vec<Section>, StorageError> {
         let rows = sqlx::query("SELECT key, code, name FROM sections ORDER BY position, id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         rows.iter().map(section_from_row).collect()
     }
@@ -1498,7 +1503,7 @@ impl Store for Engine {
         let row =
             sqlx::query("SELECT key, title, description, partners FROM series WHERE key = $1")
                 .bind(key.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         row.map(|row| series_at(&row, 0)).transpose()
     }
@@ -1514,14 +1519,14 @@ impl Store for Engine {
         )
         .bind(slug.as_str())
         .bind(as_of.as_second())
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.reader())
         .await?)
     }
 
     async fn topic(&self, key: &Slug) -> Result<Option<Topic>, StorageError> {
         let row = sqlx::query("SELECT key, title, intro FROM topics WHERE key = $1")
             .bind(key.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         row.map(|row| topic_from_row(&row)).transpose()
     }
@@ -1624,7 +1629,7 @@ impl Store for Engine {
             "SELECT blocked_key FROM related_blocks WHERE article_id = $1 ORDER BY blocked_key",
         )
         .bind(id.get())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         Ok(rows.into_iter().map(|(k,)| k).collect())
     }
@@ -1705,7 +1710,7 @@ impl Store for Engine {
         let row: Option<(String, i64, i64, String)> =
             sqlx::query_as("SELECT format, width, height, widths FROM media WHERE id = $1")
                 .bind(id.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.reader())
                 .await?;
         let Some((format, width, height, widths)) = row else {
             return Ok(None);
@@ -1736,7 +1741,7 @@ impl Store for Engine {
             ));
             q.push_bind(as_of.as_second()).push(" AND a.key IN (");
             push_keys(&mut q, chunk);
-            out.extend(links(&q.build().fetch_all(&self.pool).await?));
+            out.extend(links(&q.build().fetch_all(self.reader()).await?));
         }
         Ok(out)
     }
@@ -1750,7 +1755,7 @@ impl Store for Engine {
         let rows = sqlx::query(&sql)
             .bind(lang.as_str())
             .bind(as_of.as_second())
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         Ok(links(&rows))
     }
@@ -1771,7 +1776,7 @@ impl Store for Engine {
             .bind(lang.as_str())
             .bind(as_of.as_second())
             .bind(i64::from(per_section))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         Ok(links(&rows))
     }
@@ -1780,7 +1785,7 @@ impl Store for Engine {
     async fn list(&self, listing: &Listing) -> Result<Vec<ArticleLink>, StorageError> {
         let (sql, key) = listing_sql(listing, "");
         let rows = bind_listing(&sql, key, listing)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         Ok(links(&rows))
     }
@@ -1788,7 +1793,7 @@ impl Store for Engine {
     async fn feed(&self, listing: &Listing) -> Result<Vec<FeedEntry>, StorageError> {
         let (sql, key) = listing_sql(listing, ", a.body_html, a.byline");
         let rows = bind_listing(&sql, key, listing)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -1819,7 +1824,7 @@ impl Store for Engine {
             .bind(as_of.as_second())
             .bind(since.as_second())
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         Ok(links(&rows))
     }
@@ -1831,7 +1836,7 @@ impl Store for Engine {
         )
         .bind(crate::SITEMAP_SPAN)
         .bind(as_of.as_second())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.into_iter()
             .map(|(span, at)| Ok((span, ts(at)?)))
@@ -1851,7 +1856,7 @@ impl Store for Engine {
             .bind(*ids.start())
             .bind(*ids.end())
             .bind(as_of.as_second())
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         Ok(links(&rows))
     }
@@ -2344,7 +2349,7 @@ impl Store for Engine {
             .bind(as_of.as_second())
             .bind(i64::from(limit))
             .bind(i64::from(offset))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -2672,7 +2677,7 @@ impl Store for Engine {
         )
         .bind(position)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|row| {
@@ -2708,14 +2713,14 @@ impl Store for Engine {
         let next: Option<i64> = sqlx::query_scalar(
             "SELECT MIN(live_pending) FROM articles WHERE live_pending IS NOT NULL",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(self.reader())
         .await?;
         next.map(ts).transpose()
     }
 
     async fn stream_end(&self) -> Result<i64, StorageError> {
         let end: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM changes")
-            .fetch_one(&self.pool)
+            .fetch_one(self.reader())
             .await?;
         Ok(end.unwrap_or(0))
     }
@@ -2985,7 +2990,7 @@ impl Engine {
             push_keys(&mut q, chunk);
         }
         q.push(" ORDER BY 1, 2, 7");
-        let rows = q.build().fetch_all(&self.pool).await?;
+        let rows = q.build().fetch_all(self.reader()).await?;
         let (mut related, mut translations, mut inline, mut suggested_links) =
             (vec![], vec![], vec![], vec![]);
         for row in &rows {
@@ -3041,7 +3046,7 @@ impl Engine {
             .bind(i64::from(limit))
             .bind(probe.map(ArticleId::get))
             .bind(path)
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await?;
         let mut frame = PageFrame {
             sections: Vec::new(),
@@ -3083,7 +3088,7 @@ impl Engine {
         let Some(row) = sqlx::query(&sql)
             .bind(id.get())
             .bind(as_of.map(|t| t.as_second()))
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?
         else {
             return Ok(None);
@@ -3129,7 +3134,7 @@ impl Engine {
              WHERE at.article_id = $1 ORDER BY t.key",
         )
         .bind(id.get())
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter().map(topic_from_row).collect()
     }

@@ -81,6 +81,23 @@ pub async fn open(database: &str) -> Result<std::sync::Arc<dyn Store>, StorageEr
     }
 }
 
+/// [`open`], with a read replica for the pages' reads: a PostgreSQL URL of a streaming standby
+/// of `database` (see [`PgStore::connect_with_replica`]).
+pub async fn open_with_replica(
+    database: &str,
+    replica: Option<&str>,
+) -> Result<std::sync::Arc<dyn Store>, StorageError> {
+    match replica {
+        None => open(database).await,
+        Some(replica) if is_postgres(database) && is_postgres(replica) => Ok(std::sync::Arc::new(
+            PgStore::connect_with_replica(database, Some(replica)).await?,
+        )),
+        Some(_) => Err(StorageError::Conflict(
+            "a read replica is a postgres:// URL, beside a PostgreSQL database".to_string(),
+        )),
+    }
+}
+
 /// Whether `database` names a PostgreSQL database rather than a SQLite file.
 pub fn is_postgres(database: &str) -> bool {
     database.starts_with("postgres://") || database.starts_with("postgresql://")

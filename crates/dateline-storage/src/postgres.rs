@@ -15,9 +15,84 @@ use sqlx::{PgConnection, PgPool, Postgres};
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// A read replica the pages' reads go to, while it keeps up.
+    replica: Option<std::sync::Arc<Replica>>,
     /// This process's commits, and the signal of new changes: see [`Store::commits`] and
     /// [`Store::changes_signal`].
     signals: std::sync::Arc<crate::Signals>,
+}
+
+/// The longest a write waits for the read replica to hold it before the node leaves the replica.
+pub(crate) const CATCH_UP: Duration = Duration::from_secs(2);
+
+/// A connection pool to the database at `url`.
+async fn pool(url: &str) -> Result<PgPool, StorageError> {
+    pool_of(url, false).await
+}
+
+async fn pool_of(url: &str, read_only: bool) -> Result<PgPool, StorageError> {
+    let options: PgConnectOptions = url.parse()?;
+    let mut options = options.application_name("dateline");
+    if read_only {
+        options = options.options([("default_transaction_read_only", "on")]);
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await?)
+}
+
+/// A streaming read replica of the primary, and whether it keeps up.
+#[derive(Debug)]
+pub(crate) struct Replica {
+    pool: PgPool,
+    primary: PgPool,
+    /// False once it fell [`CATCH_UP`] behind or failed: reads go to the primary from then on.
+    healthy: std::sync::atomic::AtomicBool,
+}
+
+impl Replica {
+    /// Waits until the replica has replayed everything the primary has committed now (a write
+    /// of this node's just committed: its commit record is before the log's insert position,
+    /// even with `synchronous_commit` off); leaves the replica if that takes longer than
+    /// [`CATCH_UP`] or cannot be told.
+    pub(crate) async fn catch_up(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.healthy.load(Ordering::Acquire) {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let outcome = async {
+            let target: i64 =
+                sqlx::query_scalar("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::BIGINT")
+                    .fetch_one(&self.primary)
+                    .await?;
+            while started.elapsed() < CATCH_UP {
+                let replayed: Option<i64> =
+                    sqlx::query_scalar("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::BIGINT")
+                        .fetch_one(&self.pool)
+                        .await?;
+                if replayed.unwrap_or(i64::MAX) >= target {
+                    return Ok::<bool, sqlx::Error>(true);
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Ok(false)
+        }
+        .await;
+        match outcome {
+            Ok(true) => {}
+            Ok(false) => {
+                self.healthy.store(false, Ordering::Release);
+                tracing::error!(waited = ?CATCH_UP, "the read replica fell behind: this node reads from the primary until it restarts");
+            }
+            Err(e) => {
+                self.healthy.store(false, Ordering::Release);
+                tracing::error!(error = %e, "the read replica failed: this node reads from the primary until it restarts");
+            }
+        }
+    }
 }
 
 /// The advisory lock every write transaction holds: `dateline` in ASCII.
@@ -28,12 +103,21 @@ impl PgStore {
     /// applies pending migrations. Nodes starting at once migrate one at a time (sqlx holds an
     /// advisory lock while it migrates).
     pub async fn connect(url: &str) -> Result<PgStore, StorageError> {
-        let options: PgConnectOptions = url.parse()?;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.application_name("dateline"))
-            .await?;
+        PgStore::connect_with_replica(url, None).await
+    }
+
+    /// [`PgStore::connect`], with the pages' reads (articles, listings, feeds, the stream)
+    /// going to the read replica at `replica`, a streaming standby of the primary at `url`.
+    /// Every write, and what editors and followers read to decide (accounts, sessions, drafts,
+    /// positions), goes to the primary. A node acknowledges its write once the replica holds
+    /// it, so it never serves a page older than its own acknowledged write; a replica that
+    /// falls more than [`CATCH_UP`] behind is left, and reads go to the primary until the node
+    /// restarts.
+    pub async fn connect_with_replica(
+        url: &str,
+        replica: Option<&str>,
+    ) -> Result<PgStore, StorageError> {
+        let pool = pool(url).await?;
         // A node of the previous release may start on a schema the next one migrated (a
         // rolling upgrade): migrations are additive, and those it does not know are left alone.
         let mut migrator = sqlx::migrate!("migrations/postgres");
@@ -42,7 +126,29 @@ impl PgStore {
         tracing::debug!("connected to the PostgreSQL store");
         let signals: std::sync::Arc<crate::Signals> = Default::default();
         tokio::spawn(listen(pool.clone(), std::sync::Arc::downgrade(&signals)));
-        Ok(PgStore { pool, signals })
+        let replica = match replica {
+            Some(url) => Some(std::sync::Arc::new(Replica {
+                pool: pool_of(url, true).await?,
+                primary: pool.clone(),
+                healthy: std::sync::atomic::AtomicBool::new(true),
+            })),
+            None => None,
+        };
+        Ok(PgStore {
+            pool,
+            replica,
+            signals,
+        })
+    }
+
+    /// Where the pages' reads go: the replica while it keeps up, else the primary.
+    fn reader(&self) -> &PgPool {
+        match &self.replica {
+            Some(replica) if replica.healthy.load(std::sync::atomic::Ordering::Acquire) => {
+                &replica.pool
+            }
+            _ => &self.pool,
+        }
     }
 
     /// The store's pool, for a copy of the whole newsroom (`copy.rs`).
@@ -60,6 +166,7 @@ impl PgStore {
         Ok(WriteTx {
             tx,
             signals: self.signals.clone(),
+            replica: self.replica.clone(),
         })
     }
 }

@@ -135,7 +135,13 @@ impl SqliteStore {
         Ok(WriteTx {
             tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
             signals: self.signals.clone(),
+            replica: None,
         })
+    }
+
+    /// Where the pages' reads go: the one file.
+    fn reader(&self) -> &SqlitePool {
+        &self.pool
     }
 }
 

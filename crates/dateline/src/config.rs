@@ -41,6 +41,9 @@ pub struct Config {
     /// region and endpoint come from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`
     /// and `AWS_ENDPOINT` (with `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint).
     pub media_store: Option<String>,
+    /// A read replica of a PostgreSQL database (a `postgres://` URL of a streaming standby):
+    /// the public pages' reads go there, writes to `database`.
+    pub database_replica: Option<String>,
     pub listen: SocketAddr,
     /// The public origin for canonical links; by default, the listen address.
     pub base_url: Option<String>,
@@ -290,6 +293,7 @@ impl Default for Config {
             database: PathBuf::from("dateline.db"),
             data_dir: None,
             media_store: None,
+            database_replica: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: None,
             page_size: 20,
@@ -312,6 +316,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DATELINE_DATABASE", "database"),
     ("DATELINE_DATA_DIR", "data_dir"),
     ("DATELINE_MEDIA_STORE", "media_store"),
+    ("DATELINE_DATABASE_REPLICA", "database_replica"),
     ("DATELINE_LISTEN", "listen"),
     ("DATELINE_BASE_URL", "base_url"),
     ("DATELINE_PAGE_SIZE", "page_size"),
@@ -357,6 +362,7 @@ impl Config {
                 "DATELINE_DATABASE" => self.database = PathBuf::from(value),
                 "DATELINE_DATA_DIR" => self.data_dir = Some(PathBuf::from(value)),
                 "DATELINE_MEDIA_STORE" => self.media_store = Some(value),
+                "DATELINE_DATABASE_REPLICA" => self.database_replica = Some(value),
                 "DATELINE_LISTEN" => {
                     self.listen = value.parse().with_context(|| {
                         format!("{var}={value:?} is not an address such as 127.0.0.1:8080")

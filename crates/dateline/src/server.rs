@@ -57,7 +57,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             config.database.display()
         )
     })?;
-    dateline_storage::open(name)
+    dateline_storage::open_with_replica(name, config.database_replica.as_deref())
         .await
         .with_context(|| format!("failed to open the database {}", config.database_label()))
 }

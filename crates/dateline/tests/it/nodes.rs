@@ -194,6 +194,12 @@ async fn newsroom() -> (
 ) {
     let dir = tempfile::tempdir().expect("dir");
     let database = test_database(dir.path()).await;
+    let store = newsroom_in(&database).await;
+    (database, store, dir)
+}
+
+/// A section and a chief editor in the empty newsroom at `database`.
+async fn newsroom_in(database: &Path) -> std::sync::Arc<dyn Store> {
     let store = dateline_storage::open(database.to_str().expect("UTF-8"))
         .await
         .expect("store");
@@ -217,7 +223,7 @@ async fn newsroom() -> (
         )
         .await
         .expect("account");
-    (database, store, dir)
+    store
 }
 
 /// How long until `check` holds, trying every 20 ms for at most ten seconds.
@@ -505,4 +511,97 @@ async fn an_image_uploaded_on_one_node_is_served_by_every_node_from_the_object_s
         assert_eq!(files, 0, "{} holds files", media.display());
     }
     assert_eq!(b.text("/media/0000/1.png").await.0, 404);
+}
+
+/// Runs `sql` on the read replica at `url`.
+async fn on_replica(url: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut db = sqlx::PgConnection::connect(url).await.expect("the replica");
+    sqlx::query(sql).execute(&mut db).await.expect(sql);
+}
+
+/// Two nodes read the pages from a streaming replica of the PostgreSQL primary they write to
+/// (the replica `scripts/test` starts, named by `DATELINE_TEST_POSTGRES_REPLICA`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_are_read_from_a_replica_and_a_node_never_hides_its_own_publish() {
+    let replica_admin = std::env::var("DATELINE_TEST_POSTGRES_REPLICA")
+        .expect("DATELINE_TEST_POSTGRES_REPLICA: run scripts/test, which starts a replica");
+    let primary = dateline_storage::fresh_postgres_database()
+        .await
+        .expect("a database");
+    let mut replica = url::Url::parse(&replica_admin).expect("replica URL");
+    replica.set_path(url::Url::parse(&primary).expect("URL").path());
+    let replica = replica.to_string();
+    let _store = newsroom_in(Path::new(&primary)).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let env = [("DATELINE_DATABASE_REPLICA", replica.as_str())];
+    // The new database reaches the replica as the primary's log does.
+    let there = until(|| async {
+        use sqlx::Connection;
+        sqlx::PgConnection::connect(&replica).await.is_ok()
+    })
+    .await;
+    assert!(there.is_some(), "the replica never had the database");
+    let a = Node::start_with(Path::new(&primary), &dir.path().join("a"), &env).await;
+    let b = Node::start_with(Path::new(&primary), &dir.path().join("b"), &env).await;
+    let (token_a, token_b) = (a.token().await, b.token().await);
+    for node in [&a, &b] {
+        assert!(node.text("/").await.1.contains("<html"), "the home page");
+    }
+
+    // A publish is on its node's pages from the first request after it is acknowledged.
+    let (_, url) = a
+        .publish(&token_a, "Replica keeps pace", None)
+        .await
+        .expect("published");
+    let path = url::Url::parse(&url).expect("url").path().to_string();
+    let (status, page) = a.text(&path).await;
+    assert!(
+        status == 200 && page.contains("Replica keeps pace"),
+        "{status}"
+    );
+    assert!(a.text("/").await.1.contains("Replica keeps pace"));
+
+    // The replica stops replaying: node b publishes, waits for the replica as long as it may,
+    // then reads from the primary, so it shows its own story at once ...
+    on_replica(&replica, "SELECT pg_wal_replay_pause()").await;
+    let started = Instant::now();
+    let (_, url) = b
+        .publish(&token_b, "Written while the replica paused", None)
+        .await
+        .expect("published on b");
+    println!(
+        "node b's publish was acknowledged after {:?}",
+        started.elapsed()
+    );
+    let path = url::Url::parse(&url).expect("url").path().to_string();
+    assert!(b
+        .text(&path)
+        .await
+        .1
+        .contains("Written while the replica paused"));
+    assert!(b
+        .text("/")
+        .await
+        .1
+        .contains("Written while the replica paused"));
+    // ... while node a, which reads the paused replica, does not have it yet ...
+    assert!(!a
+        .text("/")
+        .await
+        .1
+        .contains("Written while the replica paused"));
+    // ... and has it once the replica goes on.
+    on_replica(&replica, "SELECT pg_wal_replay_resume()").await;
+    let shown = until(|| async {
+        a.text("/")
+            .await
+            .1
+            .contains("Written while the replica paused")
+    })
+    .await;
+    assert!(
+        shown.is_some(),
+        "node a never showed the story after the replica resumed"
+    );
 }
