@@ -851,6 +851,9 @@ async fn an_admin_manages_accounts_and_a_reporter_changes_their_password() {
         lena.grants.desks().map(|d| d.as_str()).collect::<Vec<_>>(),
         ["news"]
     );
+    // The page reloads itself a moment after a change; reloading now ends that timer, so the
+    // next form is not swapped out from under the test.
+    client.refresh().await.expect("reload");
     // A refused change says why, where it was asked.
     let roles = client
         .find(Locator::Css("#roles-lena"))

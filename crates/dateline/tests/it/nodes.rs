@@ -20,14 +20,14 @@ use crate::helpers::{on_postgres, raw_sql, test_database};
 const PASSWORD: &str = "a long enough passphrase";
 
 /// A `dateline serve` process, killed when dropped, and how to reach it.
-struct Node {
-    child: Child,
+pub(crate) struct Node {
+    pub(crate) child: Child,
     site: Site,
 }
 
 /// A node as its clients reach it.
 #[derive(Clone)]
-struct Site {
+pub(crate) struct Site {
     address: String,
     client: reqwest::Client,
 }
@@ -49,7 +49,7 @@ impl Drop for Node {
 impl Node {
     /// Starts a node on `database`, keeping its index and media in `data`; answers once it
     /// listens.
-    async fn start(database: &Path, data: &Path) -> Node {
+    pub(crate) async fn start(database: &Path, data: &Path) -> Node {
         Node::start_with(database, data, &[]).await
     }
 
@@ -132,7 +132,7 @@ impl Site {
         }
     }
 
-    async fn token(&self) -> String {
+    pub(crate) async fn token(&self) -> String {
         let response = self
             .client
             .post(format!("{}/api/v1/tokens", self.address))
@@ -147,7 +147,7 @@ impl Site {
 
     /// Writes a story and publishes it (or schedules it for `at`); answers its id and public
     /// address once the node acknowledged it, or `None` if the node did not.
-    async fn publish(
+    pub(crate) async fn publish(
         &self,
         token: &str,
         headline: &str,
@@ -187,7 +187,7 @@ impl Site {
 
 /// A newsroom with a section and a chief editor, on a fresh database; answers the database,
 /// the store and the folder that holds the nodes' data.
-async fn newsroom() -> (
+pub(crate) async fn newsroom() -> (
     std::path::PathBuf,
     std::sync::Arc<dyn Store>,
     tempfile::TempDir,
@@ -227,7 +227,7 @@ async fn newsroom_in(database: &Path) -> std::sync::Arc<dyn Store> {
 }
 
 /// How long until `check` holds, trying every 20 ms for at most ten seconds.
-async fn until<F, Fut>(mut check: F) -> Option<Duration>
+pub(crate) async fn until<F, Fut>(mut check: F) -> Option<Duration>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -247,3 +247,98 @@ async fn a_receiver_that_hangs_holds_up_no_other() {
         "the section the import made, then the article"
     );
 }
+
+/// Two nodes on one database and one webhook: each change is delivered once, by the node that
+/// holds the webhook's lease; when that node is killed, the other takes the lease over and
+/// delivers the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_two_nodes_each_change_is_delivered_once_even_when_the_deliverer_dies() {
+    use crate::nodes::{newsroom, until, Node};
+    let (database, store, dir) = newsroom().await;
+    let (receiver, url) = start_receiver().await;
+    let hook = store
+        .add_webhook(
+            &dateline_core::change::WebhookUrl::parse(&url).expect("url"),
+            SECRET,
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("webhook");
+    let mut nodes = vec![
+        Node::start(&database, &dir.path().join("a")).await,
+        Node::start(&database, &dir.path().join("b")).await,
+    ];
+    let token = nodes[0].token().await;
+    for n in 0..5 {
+        let headline = format!("Before the outage {n}");
+        nodes[0]
+            .publish(&token, &headline, None)
+            .await
+            .expect("published");
+    }
+    assert_eq!(
+        accepted(&receiver, 5, Duration::from_secs(10)).await.len(),
+        5
+    );
+    // The node that holds the lease (its process id is in the holder's name) is killed.
+    let holder = until(|| async {
+        store.stream_positions().await.is_ok_and(|p| {
+            p.iter()
+                .any(|(c, _)| *c == dateline_storage::webhook_consumer(hook.id))
+        })
+    })
+    .await;
+    assert!(holder.is_some());
+    let leases: Vec<(String, String)> = {
+        use sqlx::Connection;
+        let database = database.display().to_string();
+        let sql = "SELECT name, holder FROM leases";
+        if crate::helpers::on_postgres() {
+            let mut db = sqlx::PgConnection::connect(&database)
+                .await
+                .expect("connect");
+            sqlx::query_as(sql)
+                .fetch_all(&mut db)
+                .await
+                .expect("leases")
+        } else {
+            let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{database}"))
+                .await
+                .expect("connect");
+            sqlx::query_as(sql)
+                .fetch_all(&mut db)
+                .await
+                .expect("leases")
+        }
+    };
+    let holder = leases
+        .iter()
+        .find(|(name, _)| *name == dateline_storage::webhook_consumer(hook.id))
+        .map(|(_, holder)| holder.clone())
+        .expect("the webhook's lease is held");
+    let dead = nodes
+        .iter()
+        .position(|n| holder.contains(&format!("-{}-", n.child.id())))
+        .expect("a node holds it");
+    let mut killed = nodes.remove(dead);
+    killed.child.kill().expect("SIGKILL");
+    killed.child.wait().expect("reaped");
+    let survivor = nodes.remove(0);
+    let token = survivor.token().await;
+    for n in 0..5 {
+        let headline = format!("After the outage {n}");
+        survivor
+            .publish(&token, &headline, None)
+            .await
+            .expect("published");
+    }
+    // The lease lapses within 10 s, and the survivor delivers what is left.
+    let got = accepted(&receiver, 10, Duration::from_secs(30)).await;
+    let mut positions: Vec<i64> = got
+        .iter()
+        .map(|d| verify(d)["position"].as_i64().expect("position"))
+        .collect();
+    assert_eq!(positions.len(), 10, "every change delivered");
+    positions.dedup();
+    assert_eq!(positions.len(), 10, "and each once, in order");
+}
