@@ -113,7 +113,13 @@ pub async fn follow(store: Arc<dyn Store>, site: Site, partners: Vec<Partner>) {
 
 async fn follow_one(store: Arc<dyn Store>, site: Site, client: reqwest::Client, partner: Partner) {
     let mut validators: (Option<String>, Option<String>) = (None, None);
+    // Of several nodes, the one holding the partner's lease reads its feed.
+    let mut lease = crate::webhooks::Lease::new(format!("ingest:{}", partner.name));
     loop {
+        if !lease.held(store.as_ref()).await {
+            tokio::time::sleep(partner.every).await;
+            continue;
+        }
         match turn(store.as_ref(), &site, &client, &partner, &mut validators).await {
             Ok(Some(taken)) => {
                 tracing::info!(partner = %partner.name, new = taken.new, known = taken.known, corrected = taken.corrected, killed = taken.killed, refused = taken.refused.len(), "read a partner feed");
