@@ -47,6 +47,37 @@ enum Pool {
 }
 
 impl Pool {
+    /// Opens the database `database` names to read it: as it is, never made, migrated nor
+    /// written (a SQLite file is opened read-only).
+    async fn open_source(database: &str) -> Result<Pool, StorageError> {
+        if crate::is_postgres(database) {
+            let options: sqlx::postgres::PgConnectOptions = database.parse()?;
+            return Ok(Pool::Postgres(
+                sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect_with(options.application_name("dateline migrate-store"))
+                    .await?,
+            ));
+        }
+        let options = match database.strip_prefix("sqlite:") {
+            Some(_) => database.parse::<sqlx::sqlite::SqliteConnectOptions>()?,
+            None => sqlx::sqlite::SqliteConnectOptions::new().filename(database),
+        };
+        let path = options.get_filename().to_path_buf();
+        if !path.is_file() {
+            return Err(StorageError::NotFound(format!(
+                "the database file {}",
+                path.display()
+            )));
+        }
+        Ok(Pool::Sqlite(
+            sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(2)
+                .connect_with(options.read_only(true).create_if_missing(false))
+                .await?,
+        ))
+    }
+
     /// Opens the store `database` names (migrating it), for its pool.
     async fn open(database: &str) -> Result<Pool, StorageError> {
         Ok(if crate::is_postgres(database) {
@@ -83,14 +114,15 @@ impl CopyReport {
 }
 
 /// Copies everything in the database `from` names into the one `to` names (each a SQLite path
-/// or a `postgres://` URL, as [`crate::open`] takes them; the target is made or migrated first),
-/// which must hold no article, account, change or section. `progress` hears what is copied.
+/// or a `postgres://` URL, as [`crate::open`] takes them). The source is read, never changed
+/// nor migrated, as one transaction sees it; the target is made or migrated first, and must
+/// hold no article, account, change or section. `progress` hears what is copied.
 pub async fn copy_store(
     from: &str,
     to: &str,
     progress: &mut (dyn FnMut(Progress<'_>) + Send),
 ) -> Result<CopyReport, StorageError> {
-    let source = Pool::open(from).await?;
+    let source = Pool::open_source(from).await?;
     let target = Pool::open(to).await?;
     for table in ["articles", "accounts", "changes", "sections"] {
         if count(&target, table).await? > 0 {
@@ -99,28 +131,42 @@ pub async fn copy_store(
             )));
         }
     }
-    let mut totals = Vec::with_capacity(TABLES.len());
+    let mut columns = Vec::with_capacity(TABLES.len());
     for table in TABLES {
-        totals.push(count(&source, table).await?);
+        columns.push(columns_of(&source, &target, table).await?);
     }
+    let mut read = read(source, columns.clone());
+    let totals = match read.recv().await {
+        Some(Read::Counts(totals)) => totals,
+        Some(Read::Failed(e)) => return Err(e),
+        _ => {
+            return Err(StorageError::Corrupt(
+                "the source's reader stopped".to_string(),
+            ))
+        }
+    };
     progress(Progress::Begin {
         rows: totals.iter().sum(),
     });
-    let mut report = CopyReport::default();
+    let mut at = usize::MAX;
     match &target {
         Pool::Sqlite(pool) => {
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-            for (table, total) in TABLES.iter().zip(&totals) {
-                progress(Progress::Table {
-                    table,
-                    rows: *total,
-                });
-                let columns = columns(&source, &target, table).await?;
-                let mut batches = read(&source, table, &columns);
-                while let Some(batch) = batches.recv().await {
-                    let batch = batch?;
-                    insert_sqlite(&mut tx, table, &columns, &batch).await?;
-                    progress(Progress::Rows(batch.len() as u64));
+            while let Some(message) = read.recv().await {
+                match message {
+                    Read::Rows(table, batch) => {
+                        if table != at {
+                            at = table;
+                            progress(Progress::Table {
+                                table: TABLES[table],
+                                rows: totals[table],
+                            });
+                        }
+                        insert_sqlite(&mut tx, TABLES[table], &columns[table], &batch).await?;
+                        progress(Progress::Rows(batch.len() as u64));
+                    }
+                    Read::Failed(e) => return Err(e),
+                    Read::Counts(_) | Read::Done => break,
                 }
             }
             tx.commit().await?;
@@ -132,19 +178,25 @@ pub async fn copy_store(
                 .bind(crate::postgres::WRITE_LOCK)
                 .execute(&mut *tx)
                 .await?;
-            for (table, total) in TABLES.iter().zip(&totals) {
-                progress(Progress::Table {
-                    table,
-                    rows: *total,
-                });
-                let columns = columns(&source, &target, table).await?;
-                let mut batches = read(&source, table, &columns);
-                while let Some(batch) = batches.recv().await {
-                    let batch = batch?;
-                    insert_postgres(&mut tx, table, &columns, &batch).await?;
-                    progress(Progress::Rows(batch.len() as u64));
+            while let Some(message) = read.recv().await {
+                match message {
+                    Read::Rows(table, batch) => {
+                        if table != at {
+                            at = table;
+                            progress(Progress::Table {
+                                table: TABLES[table],
+                                rows: totals[table],
+                            });
+                        }
+                        insert_postgres(&mut tx, TABLES[table], &columns[table], &batch).await?;
+                        progress(Progress::Rows(batch.len() as u64));
+                    }
+                    Read::Failed(e) => return Err(e),
+                    Read::Counts(_) | Read::Done => break,
                 }
-                // Ids the target gives from now on follow the copied ones.
+            }
+            // Ids the target gives from now on follow the copied ones.
+            for (table, columns) in TABLES.iter().zip(&columns) {
                 for column in columns.iter().filter(|c| c.identity) {
                     sqlx::query(&format!(
                         "SELECT setval(pg_get_serial_sequence('{table}', '{name}'), \
@@ -158,6 +210,7 @@ pub async fn copy_store(
             tx.commit().await?;
         }
     }
+    let mut report = CopyReport::default();
     for (table, total) in TABLES.iter().zip(totals) {
         report
             .tables
@@ -165,6 +218,94 @@ pub async fn copy_store(
     }
     Ok(report)
 }
+
+/// What the source's reader sends: every table's count, then each table's rows in batches,
+/// all as one read transaction sees the source.
+enum Read {
+    Counts(Vec<u64>),
+    Rows(usize, Vec<Vec<Value>>),
+    Failed(StorageError),
+    Done,
+}
+
+/// Reads the whole source in one read transaction (PostgreSQL: repeatable read), on a task of
+/// its own while the target writes: the copy is of one moment, even while the source is used.
+fn read(source: Pool, columns: Vec<Vec<Column>>) -> tokio::sync::mpsc::Receiver<Read> {
+    let (send, receive) = tokio::sync::mpsc::channel(4);
+    tokio::spawn(async move {
+        let outcome = match &source {
+            Pool::Sqlite(pool) => {
+                let work = async {
+                    let mut tx = pool.begin().await?;
+                    read_all_sqlite(&mut tx, &columns, &send).await
+                };
+                work.await
+            }
+            Pool::Postgres(pool) => {
+                let work = async {
+                    let mut tx = pool.begin().await?;
+                    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                        .execute(&mut *tx)
+                        .await?;
+                    read_all_postgres(&mut tx, &columns, &send).await
+                };
+                work.await
+            }
+        };
+        let _ = send
+            .send(match outcome {
+                Ok(()) => Read::Done,
+                Err(e) => Read::Failed(e),
+            })
+            .await;
+    });
+    receive
+}
+
+/// The reading itself, on one connection in a transaction (for each engine: sqlx's executors
+/// are typed by it).
+macro_rules! read_all_for {
+    ($name:ident, $db:ty) => {
+        async fn $name(
+            conn: &mut sqlx::Transaction<'_, $db>,
+            columns: &[Vec<Column>],
+            send: &tokio::sync::mpsc::Sender<Read>,
+        ) -> Result<(), StorageError> {
+            let mut totals = Vec::with_capacity(TABLES.len());
+            for table in TABLES {
+                let n: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+                    .fetch_one(&mut **conn)
+                    .await?;
+                totals.push(u64::try_from(n).unwrap_or(0));
+            }
+            if send.send(Read::Counts(totals)).await.is_err() {
+                return Ok(());
+            }
+            for (at, (table, columns)) in TABLES.iter().zip(columns).enumerate() {
+                let list: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+                let sql = format!("SELECT {} FROM {table}", list.join(", "));
+                let mut rows = sqlx::query(&sql).fetch(&mut **conn);
+                let mut batch = Vec::with_capacity(ROWS);
+                while let Some(row) = rows.try_next().await? {
+                    batch.push(values(&row, columns.len())?);
+                    if batch.len() == ROWS {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(ROWS));
+                        if send.send(Read::Rows(at, full)).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                }
+                if !batch.is_empty() && send.send(Read::Rows(at, batch)).await.is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        }
+    };
+}
+
+read_all_for!(read_all_sqlite, sqlx::Sqlite);
+read_all_for!(read_all_postgres, sqlx::Postgres);
 
 /// Checks a SQLite file (a backup, before it is restored) page by page and rule by rule:
 /// SQLite's `integrity_check` and `foreign_key_check`, without changing it.
@@ -228,7 +369,11 @@ struct Column {
 }
 
 /// The columns of `table`, which must be the same at both ends.
-async fn columns(source: &Pool, target: &Pool, table: &str) -> Result<Vec<Column>, StorageError> {
+async fn columns_of(
+    source: &Pool,
+    target: &Pool,
+    table: &str,
+) -> Result<Vec<Column>, StorageError> {
     let from = describe(source, table).await?;
     let to = describe(target, table).await?;
     let names = |c: &[Column]| {
@@ -295,59 +440,6 @@ async fn count(pool: &Pool, table: &str) -> Result<u64, StorageError> {
         Pool::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(pool).await?,
     };
     Ok(u64::try_from(n).unwrap_or(0))
-}
-
-/// The rows of `table` in the source, as values in the order of `columns`, in batches of
-/// [`ROWS`], read by a task of their own while the target writes.
-fn read(
-    pool: &Pool,
-    table: &str,
-    columns: &[Column],
-) -> tokio::sync::mpsc::Receiver<Result<Vec<Vec<Value>>, StorageError>> {
-    let list: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-    let sql = format!("SELECT {} FROM {table}", list.join(", "));
-    let width = columns.len();
-    let (send, receive) = tokio::sync::mpsc::channel(4);
-    let pool = pool.clone();
-    tokio::spawn(async move {
-        let read = async {
-            let mut batch = Vec::with_capacity(ROWS);
-            match &pool {
-                Pool::Sqlite(pool) => {
-                    let mut rows = sqlx::query(&sql).fetch(pool);
-                    while let Some(row) = rows.try_next().await? {
-                        batch.push(values(&row, width)?);
-                        if batch.len() == ROWS {
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(ROWS));
-                            if send.send(Ok(full)).await.is_err() {
-                                return Ok(());
-                            }
-                        }
-                    }
-                }
-                Pool::Postgres(pool) => {
-                    let mut rows = sqlx::query(&sql).fetch(pool);
-                    while let Some(row) = rows.try_next().await? {
-                        batch.push(values(&row, width)?);
-                        if batch.len() == ROWS {
-                            let full = std::mem::replace(&mut batch, Vec::with_capacity(ROWS));
-                            if send.send(Ok(full)).await.is_err() {
-                                return Ok(());
-                            }
-                        }
-                    }
-                }
-            }
-            if !batch.is_empty() {
-                let _ = send.send(Ok(batch)).await;
-            }
-            Ok::<(), StorageError>(())
-        };
-        if let Err(e) = read.await {
-            let _ = send.send(Err(e)).await;
-        }
-    });
-    receive
 }
 
 /// A row's values: NULL, an integer, or text, as the source holds each.

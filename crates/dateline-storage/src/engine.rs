@@ -2735,16 +2735,16 @@ impl Store for Engine {
     }
 
     async fn set_stream_position(&self, consumer: &str, position: i64) -> Result<(), StorageError> {
-        let mut tx = self.write().await?;
+        // One statement, outside the write lock: a follower's place is no change readers see,
+        // and every follower of every node moves its own often.
         sqlx::query(
             "INSERT INTO stream_positions (consumer, position) VALUES ($1, $2) \
              ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
         )
         .bind(consumer)
         .bind(position)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 
@@ -2834,20 +2834,19 @@ impl Store for Engine {
         &self,
         name: &str,
         holder: &str,
-        now: Timestamp,
-        until: Timestamp,
+        ttl: std::time::Duration,
     ) -> Result<bool, StorageError> {
-        // One statement, outside the write lock: the row's own lock decides between two nodes.
-        let held: Option<String> = sqlx::query_scalar(
-            "INSERT INTO leases (name, holder, until) VALUES ($1, $2, $4) \
+        // One statement, outside the write lock: the row's own lock decides between two nodes,
+        // and the database's clock is every node's.
+        let held: Option<String> = sqlx::query_scalar(&format!(
+            "INSERT INTO leases (name, holder, until) VALUES ($1, $2, {NOW_MS} + $3) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
-             WHERE leases.holder = excluded.holder OR leases.until <= $3 \
-             RETURNING holder",
-        )
+             WHERE leases.holder = excluded.holder OR leases.until <= {NOW_MS} \
+             RETURNING holder"
+        ))
         .bind(name)
         .bind(holder)
-        .bind(now.as_millisecond())
-        .bind(until.as_millisecond())
+        .bind(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))
         .fetch_optional(&self.pool)
         .await?;
         Ok(held.is_some())

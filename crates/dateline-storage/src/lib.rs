@@ -695,16 +695,16 @@ pub trait Store: Send + Sync + 'static {
     /// wait on it between polls, never instead of them: a notification can be lost.
     fn changes_signal(&self) -> tokio::sync::watch::Receiver<u64>;
     /// Where a follower of the stream is: the last position it handled (0 when it has none).
-    /// Takes or keeps the lease `name` for `holder` until `until`; answers whether `holder`
-    /// holds it now (it was free, had run out at `now`, or was `holder`'s already). Of several
-    /// nodes, the one holding a lease does what must be done once; another takes over when it
-    /// stops renewing. A lease is no change readers see: it is not on the stream.
+    /// Takes or keeps the lease `name` for `holder`, for `ttl` from now by the database's clock
+    /// (the nodes' own clocks may differ); answers whether `holder` holds it now (it was free,
+    /// had run out, or was `holder`'s already). Of several nodes, the one holding a lease does
+    /// what must be done once; another takes over when it stops renewing. A lease is no change
+    /// readers see: it is not on the stream.
     async fn lease(
         &self,
         name: &str,
         holder: &str,
-        now: Timestamp,
-        until: Timestamp,
+        ttl: std::time::Duration,
     ) -> Result<bool, StorageError>;
 
     /// Every follower's position kept in storage, by its name.

@@ -22,8 +22,9 @@ pub struct PgStore {
     signals: std::sync::Arc<crate::Signals>,
 }
 
-/// The longest a write waits for the read replica to hold it before the node leaves the replica.
-pub(crate) const CATCH_UP: Duration = Duration::from_secs(2);
+/// The longest a write waits for the read replica to hold it before the node leaves the replica
+/// (a replica that lags this much is failing its readers anyway).
+pub(crate) const CATCH_UP: Duration = Duration::from_secs(5);
 
 /// A connection pool to the database at `url`.
 async fn pool(url: &str) -> Result<PgPool, StorageError> {
@@ -73,8 +74,11 @@ impl Replica {
                     sqlx::query_scalar("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::BIGINT")
                         .fetch_one(&self.pool)
                         .await?;
-                if replayed.unwrap_or(i64::MAX) >= target {
-                    return Ok::<bool, sqlx::Error>(true);
+                match replayed {
+                    Some(replayed) if replayed >= target => return Ok::<bool, sqlx::Error>(true),
+                    Some(_) => {}
+                    // No longer a standby (promoted): it cannot say.
+                    None => return Ok(false),
                 }
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
@@ -127,11 +131,26 @@ impl PgStore {
         let signals: std::sync::Arc<crate::Signals> = Default::default();
         tokio::spawn(listen(pool.clone(), std::sync::Arc::downgrade(&signals)));
         let replica = match replica {
-            Some(url) => Some(std::sync::Arc::new(Replica {
-                pool: pool_of(url, true).await?,
-                primary: pool.clone(),
-                healthy: std::sync::atomic::AtomicBool::new(true),
-            })),
+            Some(url) => {
+                let replica = pool_of(url, true).await?;
+                // A server that is not a standby replaying the primary's log (a copy, a logical
+                // replica, the primary itself) cannot say when it holds a write.
+                let standby: bool = sqlx::query_scalar("SELECT pg_is_in_recovery()")
+                    .fetch_one(&replica)
+                    .await?;
+                if !standby {
+                    return Err(StorageError::Conflict(
+                        "the read replica is not a standby replaying the primary's log \
+                         (pg_is_in_recovery() is false)"
+                            .to_string(),
+                    ));
+                }
+                Some(std::sync::Arc::new(Replica {
+                    pool: replica,
+                    primary: pool.clone(),
+                    healthy: std::sync::atomic::AtomicBool::new(true),
+                }))
+            }
             None => None,
         };
         Ok(PgStore {
@@ -229,6 +248,9 @@ const CORRECTIONS_JSON: &str = "(SELECT json_agg(json_build_array(c.at, c.note) 
 /// The keys of the stories pinned to an article (`a`) as a JSON array, in order.
 const PINNED_JSON: &str = "(SELECT json_agg(r.related_key ORDER BY r.position)::text \
      FROM article_related r WHERE r.article_id = a.id)";
+
+/// The database's clock, in Unix milliseconds.
+const NOW_MS: &str = "CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)";
 
 /// A JSON array of the column `column`'s values, as text.
 fn json_list(column: &str) -> String {

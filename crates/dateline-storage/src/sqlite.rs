@@ -167,6 +167,9 @@ const CORRECTIONS_JSON: &str = "(SELECT json_group_array(json_array(c.at, c.note
 const PINNED_JSON: &str = "(SELECT json_group_array(related_key) FROM \
      (SELECT related_key FROM article_related WHERE article_id = a.id ORDER BY position))";
 
+/// The database's clock, in Unix milliseconds.
+const NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+
 /// A JSON array of the column `column`'s values, as text.
 fn json_list(column: &str) -> String {
     format!("json_group_array({column})")
@@ -188,6 +191,12 @@ async fn backup_to(pool: &SqlitePool, to: &Path) -> Result<(), StorageError> {
         .bind(target)
         .execute(pool)
         .await?;
+    // It holds password and token digests and webhook secrets: for its owner only.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| StorageError::Corrupt(format!("{}: {e}", to.display())))?;
+    }
     Ok(())
 }
 

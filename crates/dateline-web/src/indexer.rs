@@ -122,7 +122,26 @@ pub async fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>, load: Arc<cr
         },
         None => 0,
     };
-    if index.is_empty() && store.stream_end().await.unwrap_or(0) > 0 {
+    let end = store.stream_end().await.unwrap_or(0);
+    if position > end {
+        // The index holds changes the stream does not: the database was restored from a
+        // backup, or replaced. What the index holds is not that newsroom's: it is built anew.
+        tracing::warn!(
+            position,
+            end,
+            "the search index is ahead of the stream (was the database restored?): rebuilding it"
+        );
+        match index.clear().and_then(|()| index.commit()) {
+            Ok(()) => position = 0,
+            Err(e) => tracing::error!(error = %e, "could not empty the search index"),
+        }
+    } else if index.position().is_none() && position > 0 {
+        // An index an earlier Dateline kept: its place is recorded in it from now on.
+        if let Err(e) = index.commit_at(Some(position)) {
+            tracing::warn!(error = %e, "could not record the search index's place");
+        }
+    }
+    if index.is_empty() && end > 0 {
         // A new node, or an index that was lost (a new folder, a failed disk): it is built
         // from the stream.
         tracing::warn!("the search index is empty: building it from the stream of changes");

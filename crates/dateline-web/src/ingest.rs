@@ -114,7 +114,12 @@ pub async fn follow(store: Arc<dyn Store>, site: Site, partners: Vec<Partner>) {
 async fn follow_one(store: Arc<dyn Store>, site: Site, client: reqwest::Client, partner: Partner) {
     let mut validators: (Option<String>, Option<String>) = (None, None);
     // Of several nodes, the one holding the partner's lease reads its feed.
-    let mut lease = crate::webhooks::Lease::new(format!("ingest:{}", partner.name));
+    // It lasts from one turn to the next, and a turn (a read and its import) within it.
+    let mut lease = crate::webhooks::Lease::new(
+        format!("ingest:{}", partner.name),
+        partner.every + TIMEOUT * 3,
+        TIMEOUT * 2,
+    );
     loop {
         if !lease.held(store.as_ref()).await {
             tokio::time::sleep(partner.every).await;

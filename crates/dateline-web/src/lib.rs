@@ -56,6 +56,8 @@ pub struct Site {
     pub media: media::MediaStore,
     pub feeds: Feeds,
     pub cache: CacheSettings,
+    /// The bearer token `/metrics` asks of a scraper that is not on this machine.
+    pub metrics_token: Option<String>,
 }
 
 /// The outlet's settings for the page cache.

@@ -187,13 +187,9 @@ impl MediaStore {
     /// through a temporary file renamed into place), so a reader never sees half a file.
     pub async fn write(&self, processed: &Processed) -> Result<(), MediaError> {
         for (w, bytes) in &processed.files {
+            // Named by the digest of the upload: writing one that is there writes the same bytes
+            // (and asks an S3 store nothing it may refuse to tell, as a HEAD of a missing key).
             let path = MediaStore::path(&processed.media.id, *w, processed.media.format);
-            // Named by the digest of the upload: a rendition already there is this very one.
-            match self.store.head(&path).await {
-                Ok(_) => continue,
-                Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(MediaError::Store(e.to_string())),
-            }
             self.store
                 .put(&path, bytes.clone().into())
                 .await

@@ -54,7 +54,11 @@ pub async fn follow(state: Arc<AppState>) {
     let token = state.site.cache.purge_token.clone();
     let mut backoff: Option<Duration> = None;
     // Of several nodes, one calls out at a time.
-    let mut lease = crate::webhooks::Lease::new(CONSUMER);
+    let mut lease = crate::webhooks::Lease::new(
+        CONSUMER,
+        crate::webhooks::CALLING_OUT,
+        crate::webhooks::TIMEOUT,
+    );
     let mut signal = state.store.changes_signal();
     loop {
         if !lease.held(state.store.as_ref()).await {

@@ -31,7 +31,7 @@ const BATCH: u32 = 100;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// How long a receiver has to answer.
-const TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The JSON body of a delivery.
 #[derive(Debug, Serialize)]
@@ -105,11 +105,11 @@ pub(crate) async fn next_change(signal: &mut tokio::sync::watch::Receiver<u64>, 
     }
 }
 
-/// How long a lease lasts unless renewed: how long the work it covers waits when the node that
-/// held it dies.
-const LEASE: Duration = Duration::from_secs(10);
-/// A lease is renewed once less than this is left of it.
-const RENEW: Duration = Duration::from_secs(7);
+/// How long the lease of a follower that calls out (webhooks, the purge hook, WebSub) lasts
+/// unless renewed: how long its work waits when the node that held it dies.
+pub(crate) const CALLING_OUT: Duration = Duration::from_secs(30);
+/// A held lease is renewed this often.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
 
 /// This process's name among the nodes that share a database: its host, its process id and a
 /// random part, made once.
@@ -130,40 +130,47 @@ pub fn node_name() -> &'static str {
 }
 
 /// The right to do, on one node of several, what must be done once (a webhook's deliveries, a
-/// CDN's purges, a WebSub hub's pings): kept in storage ([`Store::lease`]) and renewed while
-/// held; a node that stops renewing it (stopped, killed, cut off) loses it to another within
-/// [`LEASE`].
+/// CDN's purges, a WebSub hub's pings, a partner feed's reads): kept in storage
+/// ([`Store::lease`], timed by the database's clock) and renewed while held; a node that stops
+/// renewing it (stopped, killed, cut off) loses it to another once it runs out.
 pub(crate) struct Lease {
     name: String,
-    /// Until when this node surely holds it, by this process's clock.
+    /// How long it lasts from each renewal.
+    ttl: Duration,
+    /// Until when this node surely holds it, by this process's clock (counted from before it
+    /// asked, so never later than storage's).
     held_until: Option<std::time::Instant>,
 }
 
 impl Lease {
-    pub(crate) fn new(name: impl Into<String>) -> Lease {
+    /// A lease of `ttl`, for work of which one piece takes at most `work` (a call's time
+    /// limit): while [`Lease::held`] says yes, at least that much of the lease is left, so a
+    /// piece begun under it ends before another node can take it.
+    pub(crate) fn new(name: impl Into<String>, ttl: Duration, work: Duration) -> Lease {
         Lease {
             name: name.into(),
+            // Renewed every RENEW_EVERY, a lease always has `ttl - RENEW_EVERY` left.
+            ttl: ttl.max(work + RENEW_EVERY + RENEW_EVERY),
             held_until: None,
         }
     }
 
-    /// Whether this node holds the lease now, renewing or taking it when it must.
+    /// Whether this node holds the lease now, with enough left for a piece of work, renewing
+    /// or taking it when it must.
     pub(crate) async fn held(&mut self, store: &dyn Store) -> bool {
-        let now = std::time::Instant::now();
+        let asked = std::time::Instant::now();
         if self
             .held_until
-            .is_some_and(|until| until > now + (LEASE - RENEW))
+            .is_some_and(|until| until > asked + (self.ttl - RENEW_EVERY))
         {
             return true;
         }
-        let at = jiff::Timestamp::now();
-        let until = at + jiff::SignedDuration::try_from(LEASE).unwrap_or_default();
-        match store.lease(&self.name, node_name(), at, until).await {
+        match store.lease(&self.name, node_name(), self.ttl).await {
             Ok(true) => {
                 if self.held_until.is_none() {
                     tracing::info!(lease = %self.name, node = node_name(), "this node took the lease");
                 }
-                self.held_until = Some(now + LEASE);
+                self.held_until = Some(asked + self.ttl);
                 true
             }
             Ok(false) => {
@@ -233,7 +240,7 @@ pub async fn deliver(store: Arc<dyn Store>, site: Site) {
 async fn follow(store: Arc<dyn Store>, site: Site, client: reqwest::Client, hook: Webhook) {
     // The wait after the last failure, while failures go on.
     let mut backoff: Option<Duration> = None;
-    let mut lease = Lease::new(webhook_consumer(hook.id));
+    let mut lease = Lease::new(webhook_consumer(hook.id), CALLING_OUT, TIMEOUT);
     let mut signal = store.changes_signal();
     loop {
         if !lease.held(store.as_ref()).await {

@@ -39,7 +39,11 @@ pub async fn announce(store: Arc<dyn Store>, site: Site) {
     }
     let mut backoff: Option<Duration> = None;
     // Of several nodes, one calls out at a time.
-    let mut lease = crate::webhooks::Lease::new(CONSUMER);
+    let mut lease = crate::webhooks::Lease::new(
+        CONSUMER,
+        crate::webhooks::CALLING_OUT,
+        crate::webhooks::TIMEOUT,
+    );
     let mut signal = store.changes_signal();
     loop {
         if !lease.held(store.as_ref()).await {

@@ -33,8 +33,7 @@ pub struct Config {
     pub database: PathBuf,
     /// Where this node keeps uploaded images (`media/`) and its search index (`index/`). By
     /// default, beside a SQLite database (`dateline.db` keeping them in `dateline.media/` and
-    /// `dateline.index/`), or with PostgreSQL in the working directory (`dateline.media/`,
-    /// `dateline.index/`).
+    /// `dateline.index/`); with PostgreSQL it must be given.
     pub data_dir: Option<PathBuf>,
     /// Where uploaded images are kept instead of `media/` in the data folder: an S3-compatible
     /// bucket, `s3://bucket` or `s3://bucket/prefix`, which every node shares; its credentials,
@@ -44,6 +43,9 @@ pub struct Config {
     /// A read replica of a PostgreSQL database (a `postgres://` URL of a streaming standby):
     /// the public pages' reads go there, writes to `database`.
     pub database_replica: Option<String>,
+    /// The bearer token a Prometheus scraper sends to `/metrics` from another machine; without
+    /// it, `/metrics` answers only on loopback.
+    pub metrics_token: Option<String>,
     pub listen: SocketAddr,
     /// The public origin for canonical links; by default, the listen address.
     pub base_url: Option<String>,
@@ -294,6 +296,7 @@ impl Default for Config {
             data_dir: None,
             media_store: None,
             database_replica: None,
+            metrics_token: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             base_url: None,
             page_size: 20,
@@ -317,6 +320,7 @@ pub const ENV_VARS: &[(&str, &str)] = &[
     ("DATELINE_DATA_DIR", "data_dir"),
     ("DATELINE_MEDIA_STORE", "media_store"),
     ("DATELINE_DATABASE_REPLICA", "database_replica"),
+    ("DATELINE_METRICS_TOKEN", "metrics_token"),
     ("DATELINE_LISTEN", "listen"),
     ("DATELINE_BASE_URL", "base_url"),
     ("DATELINE_PAGE_SIZE", "page_size"),
@@ -363,6 +367,7 @@ impl Config {
                 "DATELINE_DATA_DIR" => self.data_dir = Some(PathBuf::from(value)),
                 "DATELINE_MEDIA_STORE" => self.media_store = Some(value),
                 "DATELINE_DATABASE_REPLICA" => self.database_replica = Some(value),
+                "DATELINE_METRICS_TOKEN" => self.metrics_token = Some(value),
                 "DATELINE_LISTEN" => {
                     self.listen = value.parse().with_context(|| {
                         format!("{var}={value:?} is not an address such as 127.0.0.1:8080")
@@ -462,13 +467,13 @@ impl Config {
 
     /// The outlet's sanitizer: images from the site itself and the hosts it allows.
     /// Where uploaded images are kept: see [`Config::data_dir`].
-    pub fn media_dir(&self) -> PathBuf {
+    pub fn media_dir(&self) -> anyhow::Result<PathBuf> {
         self.data_path("media")
     }
 
     /// Where the search index is kept: see [`Config::data_dir`]. It can always be rebuilt from
     /// the database.
-    pub fn search_dir(&self) -> PathBuf {
+    pub fn search_dir(&self) -> anyhow::Result<PathBuf> {
         self.data_path("index")
     }
 
@@ -483,20 +488,22 @@ impl Config {
                 "media_store {other:?} is not an S3 bucket such as s3://bucket/prefix \
                  (leave it out to keep images in the data folder)"
             ),
-            None => MediaStore::folder(&self.media_dir()).with_context(|| {
-                format!(
-                    "the media folder {} cannot be made",
-                    self.media_dir().display()
-                )
-            }),
+            None => {
+                let dir = self.media_dir()?;
+                MediaStore::folder(&dir)
+                    .with_context(|| format!("the media folder {} cannot be made", dir.display()))
+            }
         }
     }
 
-    fn data_path(&self, what: &str) -> PathBuf {
+    fn data_path(&self, what: &str) -> anyhow::Result<PathBuf> {
         match &self.data_dir {
-            Some(dir) => dir.join(what),
-            None if self.is_postgres() => PathBuf::from("dateline").with_extension(what),
-            None => self.database.with_extension(what),
+            Some(dir) => Ok(dir.join(what)),
+            None if self.is_postgres() => bail!(
+                "data_dir (DATELINE_DATA_DIR) is needed with a PostgreSQL database: the folder \
+                 where this node keeps its search index and images"
+            ),
+            None => Ok(self.database.with_extension(what)),
         }
     }
 
@@ -511,8 +518,25 @@ impl Config {
     pub fn database_label(&self) -> String {
         let text = self.database.display().to_string();
         match url::Url::parse(&text) {
-            Ok(mut url) if self.is_postgres() && url.password().is_some() => {
-                let _ = url.set_password(Some("***"));
+            Ok(mut url) if self.is_postgres() => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("***"));
+                }
+                // libpq's parameters may carry it too (`?password=`).
+                let query: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(k, v)| {
+                        let v = if k.eq_ignore_ascii_case("password") {
+                            "***".into()
+                        } else {
+                            v
+                        };
+                        (k.into_owned(), v.into_owned())
+                    })
+                    .collect();
+                if !query.is_empty() {
+                    url.query_pairs_mut().clear().extend_pairs(query);
+                }
                 url.to_string()
             }
             _ => text,
@@ -597,6 +621,7 @@ impl Config {
             media: self.media()?,
             feeds: self.feeds.feeds()?,
             cache: self.cache.cache()?,
+            metrics_token: self.metrics_token.clone(),
         })
     }
 }

@@ -24,7 +24,7 @@ fn bar(end: i64) -> ProgressBar {
 /// Rebuilds the index; answers how many articles it holds at the end (when it did the work).
 pub async fn run(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Option<u64>> {
     let end = store.stream_end().await?;
-    let dir = config.search_dir();
+    let dir = config.search_dir()?;
     match SearchIndex::open(&dir) {
         Ok(index) => {
             let index = Arc::new(index);

@@ -29,7 +29,7 @@ pub struct Server {
 /// Opens the search index beside the database. One made by another version of Dateline is
 /// set aside and rebuilt from the stream of changes.
 pub fn open_search(config: &Config) -> anyhow::Result<Arc<dateline_search::SearchIndex>> {
-    let dir = config.search_dir();
+    let dir = config.search_dir()?;
     match dateline_search::SearchIndex::open(&dir) {
         Ok(index) => Ok(Arc::new(index)),
         Err(dateline_search::SearchError::Schema(_)) => {

@@ -102,7 +102,7 @@ CREATE TABLE changes (
     kind       TEXT   NOT NULL,
     subject    TEXT   NOT NULL,
     article_id BIGINT,
-    at         BIGINT NOT NULL DEFAULT (extract(epoch FROM clock_timestamp())::BIGINT),
+    at         BIGINT NOT NULL DEFAULT (floor(extract(epoch FROM clock_timestamp()))::BIGINT),
     reach      TEXT
 );
 

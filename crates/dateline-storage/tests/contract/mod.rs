@@ -1470,42 +1470,20 @@ pub async fn a_blocked_suggestion_is_never_shown(store: Arc<dyn Store>) {
 }
 
 pub async fn a_lease_has_one_holder_until_it_runs_out(store: Arc<dyn Store>) {
-    let at = |ms: i64| Timestamp::from_millisecond(ms).unwrap();
-    assert!(store
-        .lease("hook", "one", at(1_000), at(11_000))
-        .await
-        .unwrap());
+    use std::time::Duration;
+    let ttl = Duration::from_millis(400);
+    assert!(store.lease("hook", "one", ttl).await.unwrap());
     // Another node is refused while it runs; its holder renews it.
-    assert!(!store
-        .lease("hook", "two", at(5_000), at(15_000))
-        .await
-        .unwrap());
-    assert!(store
-        .lease("hook", "one", at(9_000), at(19_000))
-        .await
-        .unwrap());
-    assert!(!store
-        .lease("hook", "two", at(18_999), at(28_999))
-        .await
-        .unwrap());
+    assert!(!store.lease("hook", "two", ttl).await.unwrap());
+    assert!(store.lease("hook", "one", ttl).await.unwrap());
+    assert!(!store.lease("hook", "two", ttl).await.unwrap());
     // Leases are kept apart by name.
-    assert!(store
-        .lease("purge", "two", at(9_000), at(19_000))
-        .await
-        .unwrap());
+    assert!(store.lease("purge", "two", ttl).await.unwrap());
     // Once it runs out, another takes it, and the first is refused.
-    assert!(store
-        .lease("hook", "two", at(19_000), at(29_000))
-        .await
-        .unwrap());
-    assert!(!store
-        .lease("hook", "one", at(20_000), at(30_000))
-        .await
-        .unwrap());
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(store.lease("hook", "two", ttl).await.unwrap());
+    assert!(!store.lease("hook", "one", ttl).await.unwrap());
     // Two nodes asking at once: exactly one holds it.
-    let (a, b) = tokio::join!(
-        store.lease("race", "a", at(0), at(10_000)),
-        store.lease("race", "b", at(0), at(10_000)),
-    );
+    let (a, b) = tokio::join!(store.lease("race", "a", ttl), store.lease("race", "b", ttl),);
     assert!(a.unwrap() ^ b.unwrap());
 }

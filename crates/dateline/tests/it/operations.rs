@@ -157,6 +157,20 @@ async fn health_readiness_and_metrics_say_how_the_node_does() {
 }
 
 #[tokio::test]
+async fn metrics_ask_a_token_of_whoever_sends_one() {
+    let app =
+        TestApp::spawn_with(|c| c.metrics_token = Some("a scraper's long token".into())).await;
+    let scrape = |token: &'static str| {
+        let request = app.client.get(app.url("/metrics")).bearer_auth(token);
+        async move { request.send().await.expect("request").status().as_u16() }
+    };
+    assert_eq!(scrape("a wrong token").await, 403);
+    assert_eq!(scrape("a scraper's long token").await, 200);
+    // This machine may scrape without one.
+    assert_eq!(app.get("/metrics").await.status(), 200);
+}
+
+#[tokio::test]
 async fn logs_are_json_lines_on_request() {
     let dir = tempfile::tempdir().expect("dir");
     let database = test_database(dir.path()).await;
