@@ -31,6 +31,8 @@ enum Command {
     /// Three language editions, five sections, a series and a topic thread, on an embedded
     /// SQLite database. Loading it again into the same database changes nothing. One account
     /// per role is made (or given a new password) and printed as `login: ROLE USERNAME PASSWORD`.
+    /// With --database, it is loaded into that database instead (a SQLite path or a postgres://
+    /// URL); DATELINE_DATA_DIR says where its index and images go.
     Demo {
         /// Where to listen.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -529,6 +531,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(db) = database {
                 config.database = db;
             }
+            // The index and images: where DATELINE_DATA_DIR says, else beside a SQLite demo
+            // database, or for a PostgreSQL one in the temporary directory.
+            config.data_dir = std::env::var_os("DATELINE_DATA_DIR")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    config
+                        .is_postgres()
+                        .then(|| std::env::temp_dir().join("dateline-demo.data"))
+                });
             let store = open_store(&config).await?;
             let count = demo::load(store.as_ref(), &config)
                 .await
