@@ -84,3 +84,123 @@ mod tests {
         assert!((worse.map - (1.0 / 3.0 + 2.0 / 4.0) / 2.0).abs() < 1e-9);
     }
 }
+
+/// How well a clustering agrees with the labels: normalized mutual information (arithmetic
+/// mean, as scikit-learn's default), the adjusted Rand index, and adjusted mutual information
+/// (arithmetic mean, corrected by the mutual information expected by chance).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Agreement {
+    pub nmi: f64,
+    pub ari: f64,
+    pub ami: f64,
+}
+
+/// Compares `found` with `labels`, item by item (the same length).
+pub fn agreement(labels: &[usize], found: &[usize]) -> Agreement {
+    let n = labels.len();
+    let relabel = |xs: &[usize]| {
+        let mut ids: HashMap<usize, usize> = HashMap::new();
+        let out: Vec<usize> = xs
+            .iter()
+            .map(|x| {
+                let next = ids.len();
+                *ids.entry(*x).or_insert(next)
+            })
+            .collect();
+        (out, ids.len())
+    };
+    let (u, r) = relabel(labels);
+    let (v, c) = relabel(found);
+    let mut table: HashMap<(usize, usize), u64> = HashMap::new();
+    let (mut a, mut b) = (vec![0u64; r], vec![0u64; c]);
+    for (x, y) in u.iter().zip(&v) {
+        *table.entry((*x, *y)).or_default() += 1;
+        a[*x] += 1;
+        b[*y] += 1;
+    }
+    let nf = n as f64;
+    let entropy = |sizes: &[u64]| {
+        -sizes
+            .iter()
+            .filter(|s| **s > 0)
+            .map(|s| {
+                let p = *s as f64 / nf;
+                p * p.ln()
+            })
+            .sum::<f64>()
+    };
+    let (hu, hv) = (entropy(&a), entropy(&b));
+    let mi: f64 = table
+        .iter()
+        .map(|((i, j), nij)| {
+            let nij = *nij as f64;
+            nij / nf * (nf * nij / (a[*i] as f64 * b[*j] as f64)).ln()
+        })
+        .sum();
+    let mean = (hu + hv) / 2.0;
+    let nmi = if mean > 0.0 { mi / mean } else { 1.0 };
+    // Adjusted Rand index, from pairs.
+    let pairs = |x: u64| (x as f64) * (x as f64 - 1.0) / 2.0;
+    let index: f64 = table.values().map(|x| pairs(*x)).sum();
+    let (sa, sb) = (
+        a.iter().map(|x| pairs(*x)).sum::<f64>(),
+        b.iter().map(|x| pairs(*x)).sum::<f64>(),
+    );
+    let expected = sa * sb / pairs(n as u64);
+    let most = (sa + sb) / 2.0;
+    let ari = if most == expected {
+        1.0
+    } else {
+        (index - expected) / (most - expected)
+    };
+    // Expected mutual information under the hypergeometric model (Vinh, Epps and Bailey 2010).
+    let mut log_factorial = vec![0.0f64; n + 1];
+    for k in 1..=n {
+        log_factorial[k] = log_factorial[k - 1] + (k as f64).ln();
+    }
+    let lf = |k: u64| log_factorial[k as usize];
+    let mut emi = 0.0;
+    for ai in &a {
+        for bj in &b {
+            let start = (ai + bj).saturating_sub(n as u64).max(1);
+            let end = (*ai).min(*bj);
+            for nij in start..=end {
+                let x = nij as f64;
+                let term = x / nf * (nf * x / (*ai as f64 * *bj as f64)).ln();
+                let log_p = lf(*ai) + lf(*bj) + lf(n as u64 - ai) + lf(n as u64 - bj)
+                    - lf(n as u64)
+                    - lf(nij)
+                    - lf(ai - nij)
+                    - lf(bj - nij)
+                    - lf(n as u64 + nij - ai - bj);
+                emi += term * log_p.exp();
+            }
+        }
+    }
+    let ami = if (mean - emi).abs() < f64::EPSILON {
+        1.0
+    } else {
+        (mi - emi) / (mean - emi)
+    };
+    Agreement { nmi, ari, ami }
+}
+
+#[cfg(test)]
+mod agreement_tests {
+    use super::agreement;
+
+    #[test]
+    fn agreement_matches_scikit_learn() {
+        // Values from sklearn.metrics 1.9 (normalized_mutual_info_score, adjusted_rand_score,
+        // adjusted_mutual_info_score) on the same labels.
+        let labels = [0, 0, 0, 1, 1, 1, 2, 2, 2, 2];
+        let found = [0, 0, 1, 1, 1, 2, 2, 2, 3, 3];
+        let a = agreement(&labels, &found);
+        assert!((a.nmi - 0.575_946_7).abs() < 1e-6, "{a:?}");
+        assert!((a.ari - 0.237_288_1).abs() < 1e-6, "{a:?}");
+        assert!((a.ami - 0.339_371_4).abs() < 1e-6, "{a:?}");
+        let same = agreement(&labels, &[5, 5, 5, 7, 7, 7, 9, 9, 9, 9]);
+        assert!((same.nmi - 1.0).abs() < 1e-12 && (same.ari - 1.0).abs() < 1e-12);
+        assert!((same.ami - 1.0).abs() < 1e-9);
+    }
+}

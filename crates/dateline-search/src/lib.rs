@@ -26,6 +26,7 @@ pub mod analysis;
 pub mod eval;
 mod graph;
 pub mod related;
+pub mod threads;
 
 /// The language groups, each with its own title and body fields.
 const GROUPS: [&str; 4] = ["en", "ru", "zh", "plain"];

@@ -12,7 +12,7 @@ use dateline_search::related::{rank, EXPAND, NEIGHBOURS};
 use dateline_search::{Indexed, SearchIndex, SearchQuery};
 
 /// A small, seeded generator (xorshift64*): the archive is the same on every run.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -21,7 +21,7 @@ impl Rng {
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
     fn unit(&mut self) -> f64 {
@@ -393,4 +393,57 @@ pub fn archive(count: u64, out: &mut dyn std::io::Write, progress: bool) -> anyh
     bar.finish_and_clear();
     out.flush()?;
     Ok(())
+}
+
+/// `dateline bench threads`: threads `count` generated articles (each about one of `count / 40`
+/// stories, as in `search`), timing the threader alone over each tenth of the stream.
+pub fn threads(count: u64) -> anyhow::Result<String> {
+    use dateline_search::threads::{Params, Threader};
+    use std::fmt::Write;
+    let vocabulary = Vocabulary::new(60_000);
+    let mut rng = Rng(0x7EAD_5EED_0000_0001);
+    let stories = (count / 40).max(1);
+    let mut threader = Threader::new(Params::default());
+    let tenth = (count / 10).max(1);
+    let bar = crate::progress_bar(
+        count,
+        "threading [{bar:40}] {pos}/{len} {per_sec} {eta}",
+        true,
+    );
+    let mut report = String::new();
+    println!("{count} generated articles about {stories} stories, threaded one at a time");
+    println!("{:>10} {:>15}", "articles", "items a second");
+    let (mut labels, mut assigned) = (Vec::with_capacity(count as usize), Vec::new());
+    let mut spent = Duration::ZERO;
+    for n in 0..count {
+        let (a, story) = story_article(i64::try_from(n)?, &vocabulary, stories, &mut rng);
+        let started = Instant::now();
+        assigned.push(threader.add(&a.lang, &a.headline, &a.body));
+        spent += started.elapsed();
+        labels.push(usize::try_from(story)?);
+        if (n + 1) % tenth == 0 || n + 1 == count {
+            let line = format!(
+                "{:>10} {:>15.0}",
+                n + 1,
+                tenth as f64 / spent.as_secs_f64().max(f64::EPSILON)
+            );
+            // Said as it goes: a long run shows how the speed holds up before it ends.
+            bar.suspend(|| println!("{line}"));
+            writeln!(report, "{line}")?;
+            spent = Duration::ZERO;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let found: Vec<usize> = assigned.iter().map(|t| threader.thread_of(*t)).collect();
+    let a = dateline_search::eval::agreement(&labels, &found);
+    writeln!(
+        report,
+        "threads {}; against the generated stories NMI {:.4}, ARI {:.4}, AMI {:.4}",
+        threader.len(),
+        a.nmi,
+        a.ari,
+        a.ami
+    )?;
+    Ok(report)
 }

@@ -185,3 +185,121 @@ pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
         },
     })
 }
+
+/// What `dateline eval threads` measured: means over the orders.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ThreadsReport {
+    pub items: usize,
+    pub orders: usize,
+    pub threads: f64,
+    pub nmi: f64,
+    pub ari: f64,
+    pub ami: f64,
+    pub items_per_second: f64,
+}
+
+impl ThreadsReport {
+    pub fn json(&self) -> Value {
+        json!({
+            "items": self.items,
+            "orders": self.orders,
+            "threads": self.threads,
+            "nmi": self.nmi,
+            "ari": self.ari,
+            "ami": self.ami,
+            "items_per_second": self.items_per_second,
+        })
+    }
+
+    pub fn table(&self) -> String {
+        format!(
+            "{} items, {} orders (means)\nthreads {:.1}\nNMI     {:.4}\nARI     {:.4}\nAMI     {:.4}\nitems a second {:.0}\n",
+            self.items, self.orders, self.threads, self.nmi, self.ari, self.ami, self.items_per_second
+        )
+    }
+}
+
+/// Streams a labelled corpus (JSON Lines: `title`, `body`, `cluster`, optionally `lang`)
+/// through the threader one item at a time, as publishing would, in `orders` random orders
+/// (seeded by `seed`, `seed + 1`, ...), and compares the threads with the labels.
+pub fn threads(
+    path: &Path,
+    orders: usize,
+    seed: u64,
+    params: dateline_search::threads::Params,
+) -> anyhow::Result<ThreadsReport> {
+    use dateline_search::threads::Threader;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
+    let mut items: Vec<(String, String, String)> = Vec::new();
+    let mut labels: Vec<usize> = Vec::new();
+    let mut names: HashMap<String, usize> = HashMap::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.with_context(|| format!("{}: line {}", path.display(), n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: Value = serde_json::from_str(&line)
+            .with_context(|| format!("{}: line {}: not a JSON object", path.display(), n + 1))?;
+        let Some(cluster) = record.get("cluster").filter(|c| !c.is_null()) else {
+            bail!("{}: line {}: no \"cluster\"", path.display(), n + 1);
+        };
+        let next = names.len();
+        labels.push(*names.entry(cluster.to_string()).or_insert(next));
+        let text = |f: &str| {
+            record
+                .get(f)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let lang = record
+            .get("lang")
+            .and_then(Value::as_str)
+            .unwrap_or("en")
+            .to_string();
+        items.push((lang, text("title"), text("body")));
+    }
+    if items.is_empty() {
+        bail!("{}: no items", path.display());
+    }
+    let orders = orders.max(1);
+    let (mut nmi, mut ari, mut ami, mut threads, mut seconds) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for k in 0..orders {
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        let mut rng = crate::bench::Rng(
+            seed.wrapping_add(k as u64)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                | 1,
+        );
+        for i in (1..order.len()).rev() {
+            let j = usize::try_from(rng.below(i as u64 + 1)).unwrap_or(0);
+            order.swap(i, j);
+        }
+        let mut threader = Threader::new(params);
+        let mut assigned = vec![0usize; items.len()];
+        let started = std::time::Instant::now();
+        for &i in &order {
+            let (lang, title, body) = &items[i];
+            assigned[i] = threader.add(lang, title, body);
+        }
+        seconds += started.elapsed().as_secs_f64();
+        // Threads taken into others since an item joined them count as the one they are now.
+        let found: Vec<usize> = assigned.iter().map(|t| threader.thread_of(*t)).collect();
+        let a = dateline_search::eval::agreement(&labels, &found);
+        nmi += a.nmi;
+        ari += a.ari;
+        ami += a.ami;
+        threads += threader.len() as f64;
+    }
+    let k = orders as f64;
+    Ok(ThreadsReport {
+        items: items.len(),
+        orders,
+        threads: threads / k,
+        nmi: nmi / k,
+        ari: ari / k,
+        ami: ami / k,
+        items_per_second: (items.len() as f64 * k) / seconds.max(f64::EPSILON),
+    })
+}

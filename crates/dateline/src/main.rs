@@ -235,6 +235,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         queries: usize,
     },
+    /// Thread a generated archive one article at a time, as publishing would: items a second
+    /// over each tenth of it (the last is the speed at the archive's full size), the threads
+    /// made, and their agreement with the generated stories.
+    Threads {
+        /// How many articles to generate.
+        #[arg(long, default_value_t = 1_000_000)]
+        articles: u64,
+    },
     /// Write a generated archive as import records (JSON Lines), for `dateline import`.
     ///
     /// Seeded and documented in crates/dateline/src/bench.rs (`archive`): ten desks at the
@@ -278,6 +286,36 @@ enum EvalCommand {
         /// Print {"queries": N, "rankings": {"dateline": {...}, "baseline": {...}}} only.
         #[arg(long)]
         json: bool,
+    },
+    /// How story threads agree with a labelled corpus of stories.
+    ///
+    /// Streams the corpus (JSON Lines: "title", "body", "cluster", optionally "lang") through
+    /// the threader one item at a time, as publishing would, in several random orders, and
+    /// reports the normalized mutual information, adjusted Rand index and adjusted mutual
+    /// information against the labels, the threads made, and the items threaded a second
+    /// (means over the orders).
+    Threads {
+        /// The labelled corpus.
+        #[arg(long)]
+        data: PathBuf,
+        /// How many random orders.
+        #[arg(long, default_value_t = 3)]
+        orders: usize,
+        /// The first order's seed (the next ones follow it).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print {"items", "orders", "threads", "nmi", "ari", "ami", "items_per_second"} only.
+        #[arg(long)]
+        json: bool,
+        /// The cosine an article needs with a thread to join it [default: the threader's].
+        #[arg(long)]
+        join: Option<f32>,
+        /// The cosine two threads need to become one [default: the threader's].
+        #[arg(long)]
+        merge: Option<f32>,
+        /// The heaviest terms that stand for an article [default: the threader's].
+        #[arg(long)]
+        article_terms: Option<usize>,
     },
 }
 
@@ -702,6 +740,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await?;
         }
         Command::Bench {
+            command: BenchCommand::Threads { articles },
+        } => {
+            let report =
+                tokio::task::spawn_blocking(move || dateline::bench::threads(articles)).await??;
+            print!("{report}");
+        }
+        Command::Bench {
             command:
                 BenchCommand::Search {
                     articles,
@@ -721,6 +766,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let report =
                 tokio::task::spawn_blocking(move || dateline::eval::related(&data, json)).await??;
+            if json {
+                println!("{}", report.json());
+            } else {
+                print!("{}", report.table());
+            }
+        }
+        Command::Eval {
+            command:
+                EvalCommand::Threads {
+                    data,
+                    orders,
+                    seed,
+                    json,
+                    join,
+                    merge,
+                    article_terms,
+                },
+        } => {
+            let mut params = dateline_search::threads::Params::default();
+            params.join = join.unwrap_or(params.join);
+            params.merge = merge.unwrap_or(params.merge);
+            params.article_terms = article_terms.unwrap_or(params.article_terms);
+            let report = tokio::task::spawn_blocking(move || {
+                dateline::eval::threads(&data, orders, seed, params)
+            })
+            .await??;
             if json {
                 println!("{}", report.json());
             } else {

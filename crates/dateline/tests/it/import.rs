@@ -444,3 +444,60 @@ async fn a_generated_archive_imports_whole_with_its_desks_reporters_and_stories(
     let person = app.page(&format!("/byline/{}", key.path_segment())).await;
     assert_eq!(person.text("h1"), name);
 }
+
+/// `dateline eval threads` on a corpus written for the test (English, Chinese and Russian
+/// stories): the JSON it promises, and the threads the stories are.
+#[test]
+fn eval_threads_reports_the_agreement_of_threads_with_stories() {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/threads.jsonl");
+    let output = Command::new(env!("CARGO_BIN_EXE_dateline"))
+        .args(["eval", "threads", "--orders", "4", "--json", "--data"])
+        .arg(&fixture)
+        .output()
+        .expect("run dateline eval threads");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let mut keys: Vec<&str> = report
+        .as_object()
+        .expect("an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "ami",
+            "ari",
+            "items",
+            "items_per_second",
+            "nmi",
+            "orders",
+            "threads"
+        ]
+    );
+    assert_eq!(
+        (report["items"].as_u64(), report["orders"].as_u64()),
+        (Some(9), Some(4))
+    );
+    // Four stories in three languages, whatever order they arrive in.
+    assert_eq!(report["threads"].as_f64(), Some(4.0), "{report}");
+    assert_eq!(report["nmi"].as_f64(), Some(1.0), "{report}");
+    assert_eq!(report["ari"].as_f64(), Some(1.0), "{report}");
+    // A line without a story is refused, naming it.
+    let dir = tempfile::tempdir().expect("dir");
+    let broken = dir.path().join("broken.jsonl");
+    std::fs::write(&broken, "{\"title\": \"No story\", \"body\": \"x\"}\n").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_dateline"))
+        .args(["eval", "threads", "--data"])
+        .arg(&broken)
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("line 1: no \"cluster\""));
+}
