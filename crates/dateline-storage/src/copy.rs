@@ -148,29 +148,8 @@ pub async fn copy_store(
     progress(Progress::Begin {
         rows: totals.iter().sum(),
     });
-    let mut at = usize::MAX;
-    match &target {
-        Pool::Sqlite(pool) => {
-            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-            while let Some(message) = read.recv().await {
-                match message {
-                    Read::Rows(table, batch) => {
-                        if table != at {
-                            at = table;
-                            progress(Progress::Table {
-                                table: TABLES[table],
-                                rows: totals[table],
-                            });
-                        }
-                        insert_sqlite(&mut tx, TABLES[table], &columns[table], &batch).await?;
-                        progress(Progress::Rows(batch.len() as u64));
-                    }
-                    Read::Failed(e) => return Err(e),
-                    Read::Counts(_) | Read::Done => break,
-                }
-            }
-            tx.commit().await?;
-        }
+    let mut writing = match &target {
+        Pool::Sqlite(pool) => Writing::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
         Pool::Postgres(pool) => {
             let mut tx = pool.begin().await?;
             // As every write: under the write lock (see `postgres.rs`).
@@ -178,23 +157,49 @@ pub async fn copy_store(
                 .bind(crate::postgres::WRITE_LOCK)
                 .execute(&mut *tx)
                 .await?;
-            while let Some(message) = read.recv().await {
-                match message {
-                    Read::Rows(table, batch) => {
-                        if table != at {
-                            at = table;
-                            progress(Progress::Table {
-                                table: TABLES[table],
-                                rows: totals[table],
-                            });
-                        }
-                        insert_postgres(&mut tx, TABLES[table], &columns[table], &batch).await?;
-                        progress(Progress::Rows(batch.len() as u64));
-                    }
-                    Read::Failed(e) => return Err(e),
-                    Read::Counts(_) | Read::Done => break,
+            Writing::Postgres(tx)
+        }
+    };
+    let mut at = usize::MAX;
+    let mut whole = false;
+    while let Some(message) = read.recv().await {
+        match message {
+            Read::Rows(table, batch) => {
+                if table != at {
+                    at = table;
+                    progress(Progress::Table {
+                        table: TABLES[table],
+                        rows: totals[table],
+                    });
                 }
+                let (name, columns) = (TABLES[table], &columns[table]);
+                match &mut writing {
+                    Writing::Sqlite(tx) => insert_sqlite(tx, name, columns, &batch).await?,
+                    Writing::Postgres(tx) => insert_postgres(tx, name, columns, &batch).await?,
+                }
+                progress(Progress::Rows(batch.len() as u64));
             }
+            Read::Failed(e) => return Err(e),
+            Read::Done => {
+                whole = true;
+                break;
+            }
+            Read::Counts(_) => {
+                return Err(StorageError::Corrupt(
+                    "the source's reader counted twice".to_string(),
+                ))
+            }
+        }
+    }
+    // Nothing is committed of a copy the reader did not finish: the target stays empty.
+    if !whole {
+        return Err(StorageError::Corrupt(
+            "the source's reader stopped before the end".to_string(),
+        ));
+    }
+    match writing {
+        Writing::Sqlite(tx) => tx.commit().await?,
+        Writing::Postgres(mut tx) => {
             // Ids the target gives from now on follow the copied ones.
             for (table, columns) in TABLES.iter().zip(&columns) {
                 for column in columns.iter().filter(|c| c.identity) {
@@ -217,6 +222,12 @@ pub async fn copy_store(
             .push((table.to_string(), total, count(&target, table).await?));
     }
     Ok(report)
+}
+
+/// The target's transaction, of its engine.
+enum Writing {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
 /// What the source's reader sends: every table's count, then each table's rows in batches,

@@ -69,6 +69,10 @@ impl Replica {
                 sqlx::query_scalar("SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::BIGINT")
                     .fetch_one(&self.primary)
                     .await?;
+            // Asked again after 1 ms, then twice as long each time up to 50 ms: a replica that
+            // keeps up answers within a few asks, and one that lags is not asked thousands of
+            // times a write.
+            let mut wait = Duration::from_millis(1);
             while started.elapsed() < CATCH_UP {
                 let replayed: Option<i64> =
                     sqlx::query_scalar("SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::BIGINT")
@@ -80,7 +84,8 @@ impl Replica {
                     // No longer a standby (promoted): it cannot say.
                     None => return Ok(false),
                 }
-                tokio::time::sleep(Duration::from_millis(2)).await;
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_millis(50));
             }
             Ok(false)
         }

@@ -52,31 +52,11 @@ pub async fn follow(state: Arc<AppState>) {
         tracing::warn!(error = %e, "could not set where purging begins");
     }
     let token = state.site.cache.purge_token.clone();
-    let mut backoff: Option<Duration> = None;
-    // Of several nodes, one calls out at a time.
-    let mut lease = crate::webhooks::Lease::new(
-        CONSUMER,
-        crate::webhooks::CALLING_OUT,
-        crate::webhooks::TIMEOUT,
-    );
-    let mut signal = state.store.changes_signal();
+    let mut out = crate::webhooks::CallingOut::new(store.as_ref(), CONSUMER, POLL);
     loop {
-        if !lease.held(state.store.as_ref()).await {
-            tokio::time::sleep(POLL).await;
-            continue;
-        }
-        match purge_pending(&state, &client, &hook, token.as_deref()).await {
-            Ok(()) => {
-                backoff = None;
-                crate::webhooks::next_change(&mut signal, POLL).await;
-            }
-            Err(reason) => {
-                let wait = crate::webhooks::backoff(backoff);
-                tracing::warn!(hook = %hook, %reason, ?wait, "the CDN was not purged; it will be asked again");
-                backoff = Some(wait);
-                tokio::time::sleep(wait).await;
-            }
-        }
+        out.hold(store.as_ref()).await;
+        let outcome = purge_pending(&state, &client, &hook, token.as_deref(), &mut out.lease).await;
+        out.after(outcome, &hook, "the CDN was not purged").await;
     }
 }
 
@@ -85,6 +65,7 @@ async fn purge_pending(
     client: &reqwest::Client,
     hook: &WebhookUrl,
     token: Option<&str>,
+    lease: &mut crate::webhooks::Lease,
 ) -> Result<(), String> {
     let store: &dyn Store = state.store.as_ref();
     let mut position = store
@@ -112,6 +93,10 @@ async fn purge_pending(
             .await
             .map_err(|e| e.to_string())?;
         for chunk in tags.chunks(KEYS_PER_REQUEST) {
+            // Each call begins with enough of the lease left to end within it.
+            if !lease.held(store).await {
+                return Ok(());
+            }
             send(client, hook, token, chunk).await?;
         }
         // And once more, a little later, for what a render had in flight meanwhile.

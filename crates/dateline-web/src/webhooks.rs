@@ -105,6 +105,56 @@ pub(crate) async fn next_change(signal: &mut tokio::sync::watch::Receiver<u64>, 
     }
 }
 
+/// What a follower that calls out (a webhook's deliveries, the purge hook, WebSub) keeps from
+/// one turn to the next: its lease, the signal of new changes, and the wait after failures.
+pub(crate) struct CallingOut {
+    pub(crate) lease: Lease,
+    signal: tokio::sync::watch::Receiver<u64>,
+    backoff: Option<Duration>,
+    poll: Duration,
+}
+
+impl CallingOut {
+    /// A follower named `name` (its lease's name), reading the stream every `poll` at least.
+    pub(crate) fn new(store: &dyn Store, name: impl Into<String>, poll: Duration) -> CallingOut {
+        CallingOut {
+            lease: Lease::new(name, CALLING_OUT, TIMEOUT),
+            signal: store.changes_signal(),
+            backoff: None,
+            poll,
+        }
+    }
+
+    /// Returns once this node holds the lease: of several nodes, one calls out at a time.
+    pub(crate) async fn hold(&mut self, store: &dyn Store) {
+        while !self.lease.held(store).await {
+            tokio::time::sleep(self.poll).await;
+        }
+    }
+
+    /// After a turn: waits for the next change, or after a failure (logged with `target` and
+    /// `what`), a time that grows while failures go on.
+    pub(crate) async fn after(
+        &mut self,
+        outcome: Result<(), String>,
+        target: &(dyn std::fmt::Display + Sync),
+        what: &str,
+    ) {
+        match outcome {
+            Ok(()) => {
+                self.backoff = None;
+                next_change(&mut self.signal, self.poll).await;
+            }
+            Err(reason) => {
+                let wait = backoff(self.backoff);
+                tracing::warn!(%target, %reason, ?wait, "{what}; it will be tried again");
+                self.backoff = Some(wait);
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
 /// How long the lease of a follower that calls out (webhooks, the purge hook, WebSub) lasts
 /// unless renewed: how long its work waits when the node that held it dies.
 pub(crate) const CALLING_OUT: Duration = Duration::from_secs(30);
@@ -238,27 +288,11 @@ pub async fn deliver(store: Arc<dyn Store>, site: Site) {
 /// Follows the stream for one webhook until aborted: delivers what is pending, then looks again
 /// every poll; after a failure, waits a growing time before trying again.
 async fn follow(store: Arc<dyn Store>, site: Site, client: reqwest::Client, hook: Webhook) {
-    // The wait after the last failure, while failures go on.
-    let mut backoff: Option<Duration> = None;
-    let mut lease = Lease::new(webhook_consumer(hook.id), CALLING_OUT, TIMEOUT);
-    let mut signal = store.changes_signal();
+    let mut out = CallingOut::new(store.as_ref(), webhook_consumer(hook.id), POLL);
     loop {
-        if !lease.held(store.as_ref()).await {
-            tokio::time::sleep(POLL).await;
-            continue;
-        }
-        match deliver_pending(store.as_ref(), &site, &client, &hook, &mut lease).await {
-            Ok(()) => {
-                backoff = None;
-                crate::webhooks::next_change(&mut signal, POLL).await;
-            }
-            Err(reason) => {
-                let wait = self::backoff(backoff);
-                tracing::warn!(webhook = hook.id, url = %hook.url, %reason, ?wait, "a delivery failed; it will be tried again");
-                backoff = Some(wait);
-                tokio::time::sleep(wait).await;
-            }
-        }
+        out.hold(store.as_ref()).await;
+        let outcome = deliver_pending(store.as_ref(), &site, &client, &hook, &mut out.lease).await;
+        out.after(outcome, &hook.url, "a delivery failed").await;
     }
 }
 

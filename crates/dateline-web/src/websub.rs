@@ -37,31 +37,12 @@ pub async fn announce(store: Arc<dyn Store>, site: Site) {
     if let Err(e) = crate::webhooks::begin_at_end(store.as_ref(), CONSUMER).await {
         tracing::warn!(error = %e, "could not set where WebSub begins");
     }
-    let mut backoff: Option<Duration> = None;
-    // Of several nodes, one calls out at a time.
-    let mut lease = crate::webhooks::Lease::new(
-        CONSUMER,
-        crate::webhooks::CALLING_OUT,
-        crate::webhooks::TIMEOUT,
-    );
-    let mut signal = store.changes_signal();
+    let mut out = crate::webhooks::CallingOut::new(store.as_ref(), CONSUMER, POLL);
     loop {
-        if !lease.held(store.as_ref()).await {
-            tokio::time::sleep(POLL).await;
-            continue;
-        }
-        match announce_pending(store.as_ref(), &site, &client, &hub).await {
-            Ok(()) => {
-                backoff = None;
-                crate::webhooks::next_change(&mut signal, POLL).await;
-            }
-            Err(reason) => {
-                let wait = crate::webhooks::backoff(backoff);
-                tracing::warn!(%hub, %reason, ?wait, "the WebSub hub was not told; it will be asked again");
-                backoff = Some(wait);
-                tokio::time::sleep(wait).await;
-            }
-        }
+        out.hold(store.as_ref()).await;
+        let outcome = announce_pending(store.as_ref(), &site, &client, &hub, &mut out.lease).await;
+        out.after(outcome, &hub, "the WebSub hub was not told")
+            .await;
     }
 }
 
@@ -70,6 +51,7 @@ async fn announce_pending(
     site: &Site,
     client: &reqwest::Client,
     hub: &str,
+    lease: &mut crate::webhooks::Lease,
 ) -> Result<(), String> {
     let mut position = store
         .stream_position(CONSUMER)
@@ -84,6 +66,10 @@ async fn announce_pending(
             return Ok(());
         };
         for feed in changed_feeds(store, site, &changes).await? {
+            // Each call begins with enough of the lease left to end within it.
+            if !lease.held(store).await {
+                return Ok(());
+            }
             let body = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("hub.mode", "publish")
                 .append_pair("hub.url", &feed)

@@ -200,23 +200,7 @@ impl TestApp {
         desks: &[&str],
         password: &str,
     ) -> dateline_core::account::Account {
-        use dateline_core::account::{Grants, Password, Username};
-        self.store
-            .create_account(
-                &Username::parse(name).expect("name"),
-                &Grants::new(
-                    roles.iter().copied(),
-                    desks.iter().map(|d| Slug::parse(d).expect("slug")),
-                )
-                .expect("grants"),
-                &Password::parse(password)
-                    .expect("password")
-                    .hash()
-                    .expect("hash"),
-                jiff::Timestamp::now(),
-            )
-            .await
-            .expect("account")
+        account_in(self.store.as_ref(), name, roles, desks, password).await
     }
 
     /// A browser session's cookie (`dateline_session=...`), from `POST /api/v1/session`.
@@ -391,5 +375,49 @@ pub fn without_related(html: &str) -> String {
             format!("{}{}", &html[..from], &html[end..])
         }
         _ => html.to_string(),
+    }
+}
+
+/// Makes an account in `store` with these roles and desks (sections that exist) and password.
+pub async fn account_in(
+    store: &dyn dateline_storage::Store,
+    name: &str,
+    roles: &[dateline_core::account::Role],
+    desks: &[&str],
+    password: &str,
+) -> dateline_core::account::Account {
+    use dateline_core::account::{Grants, Password, Username};
+    store
+        .create_account(
+            &Username::parse(name).expect("name"),
+            &Grants::new(
+                roles.iter().copied(),
+                desks.iter().map(|d| Slug::parse(d).expect("slug")),
+            )
+            .expect("grants"),
+            &Password::parse(password)
+                .expect("password")
+                .hash()
+                .expect("hash"),
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("account")
+}
+
+/// Runs `sql`, which selects two text columns, on `database` directly, on either engine.
+pub async fn raw_pairs(database: &std::path::Path, sql: &str) -> Vec<(String, String)> {
+    use sqlx::Connection;
+    let database = database.display().to_string();
+    if on_postgres() {
+        let mut db = sqlx::PgConnection::connect(&database)
+            .await
+            .expect("connect");
+        sqlx::query_as(sql).fetch_all(&mut db).await.expect(sql)
+    } else {
+        let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{database}"))
+            .await
+            .expect("connect");
+        sqlx::query_as(sql).fetch_all(&mut db).await.expect(sql)
     }
 }

@@ -9,13 +9,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dateline_core::account::{Grants, Password, Role, Username};
+use dateline_core::account::Role;
 use dateline_core::{Localized, Section, Slug};
 use dateline_storage::Store;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
 
-use crate::helpers::{on_postgres, raw_sql, test_database};
+use crate::helpers::{account_in, on_postgres, raw_sql, test_database};
 
 const PASSWORD: &str = "a long enough passphrase";
 
@@ -211,18 +211,7 @@ async fn newsroom_in(database: &Path) -> std::sync::Arc<dyn Store> {
         })
         .await
         .expect("section");
-    store
-        .create_account(
-            &Username::parse("chief").expect("name"),
-            &Grants::new([Role::ChiefEditor], []).expect("grants"),
-            &Password::parse(PASSWORD)
-                .expect("password")
-                .hash()
-                .expect("hash"),
-            Timestamp::now(),
-        )
-        .await
-        .expect("account");
+    account_in(store.as_ref(), "chief", &[Role::ChiefEditor], &[], PASSWORD).await;
     store
 }
 

@@ -289,28 +289,7 @@ async fn with_two_nodes_each_change_is_delivered_once_even_when_the_deliverer_di
     })
     .await;
     assert!(holder.is_some());
-    let leases: Vec<(String, String)> = {
-        use sqlx::Connection;
-        let database = database.display().to_string();
-        let sql = "SELECT name, holder FROM leases";
-        if crate::helpers::on_postgres() {
-            let mut db = sqlx::PgConnection::connect(&database)
-                .await
-                .expect("connect");
-            sqlx::query_as(sql)
-                .fetch_all(&mut db)
-                .await
-                .expect("leases")
-        } else {
-            let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{database}"))
-                .await
-                .expect("connect");
-            sqlx::query_as(sql)
-                .fetch_all(&mut db)
-                .await
-                .expect("leases")
-        }
-    };
+    let leases = crate::helpers::raw_pairs(&database, "SELECT name, holder FROM leases").await;
     let holder = leases
         .iter()
         .find(|(name, _)| *name == dateline_storage::webhook_consumer(hook.id))
