@@ -20,10 +20,17 @@ pub enum ChangeKind {
     TopicChanged,
     /// An edition's top stories were placed anew.
     FrontChanged,
+    /// The threader put an article in its story thread (its reach names the thread it left
+    /// and the one it joined).
+    ArticleThreaded,
+    /// An editor changed a story thread (renamed, merged, split, moved an article, pinned it),
+    /// or the threader took one into another; the subject is the thread's id, and the reach
+    /// every thread and topic it touched.
+    ThreadChanged,
 }
 
 impl ChangeKind {
-    pub const ALL: [ChangeKind; 7] = [
+    pub const ALL: [ChangeKind; 9] = [
         ChangeKind::ArticlePublished,
         ChangeKind::ArticleUpdated,
         ChangeKind::ArticleWithdrawn,
@@ -31,6 +38,8 @@ impl ChangeKind {
         ChangeKind::SeriesChanged,
         ChangeKind::TopicChanged,
         ChangeKind::FrontChanged,
+        ChangeKind::ArticleThreaded,
+        ChangeKind::ThreadChanged,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +51,8 @@ impl ChangeKind {
             ChangeKind::SeriesChanged => "series.changed",
             ChangeKind::TopicChanged => "topic.changed",
             ChangeKind::FrontChanged => "front.changed",
+            ChangeKind::ArticleThreaded => "article.threaded",
+            ChangeKind::ThreadChanged => "thread.changed",
         }
     }
 

@@ -61,6 +61,22 @@ struct Thread {
     centroid: HashMap<u32, f32>,
     norm: f32,
     size: u32,
+    /// An editor decided about it: it is never taken into another, nor takes one in.
+    frozen: bool,
+    /// Its most representative article (the closest to its centroid of those that came),
+    /// and that article's vector.
+    representative: Option<(u64, Vec<(u32, f32)>)>,
+}
+
+/// Where [`Threader::add`] put an article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// The thread it is in.
+    pub thread: usize,
+    /// The threads that thread took in on the way (each now leads to it).
+    pub absorbed: Vec<usize>,
+    /// Whether it started the thread.
+    pub started: bool,
 }
 
 /// The threads, and what they are found by.
@@ -118,28 +134,109 @@ impl Threader {
         thread
     }
 
-    /// Puts an article in its thread, or starts one; answers the thread.
-    pub fn add(&mut self, lang: &str, title: &str, body: &str) -> usize {
-        let vector = self.vector(lang, title, body);
+    /// Puts an article (`item`, the caller's name for it) in its thread, or starts one;
+    /// answers where it went.
+    pub fn add(&mut self, item: u64, lang: &str, title: &str, body: &str) -> Placed {
+        let vector = self.vector(lang, title, body, true);
         let best = self.best(&vector);
-        let thread = match best {
+        match best {
             Some((thread, cosine)) if cosine >= self.params.join => {
-                self.grow(thread, &vector);
-                self.settle(thread)
+                self.grow(thread, item, &vector);
+                let mut absorbed = Vec::new();
+                let thread = self.settle(thread, &mut absorbed);
+                Placed {
+                    thread,
+                    absorbed,
+                    started: false,
+                }
             }
             _ => {
-                let thread = self.threads.len();
-                self.threads.push(Thread::default());
-                self.merged_into.push(None);
-                self.grow(thread, &vector);
-                thread
+                let thread = self.start();
+                self.grow(thread, item, &vector);
+                Placed {
+                    thread,
+                    absorbed: Vec::new(),
+                    started: true,
+                }
             }
-        };
-        self.thread_of(thread)
+        }
     }
 
-    /// The article's unit TF-IDF vector, counting it in the document frequencies.
-    fn vector(&mut self, lang: &str, title: &str, body: &str) -> Vec<(u32, f32)> {
+    /// Puts an article where the caller says: in `thread` (as it was placed before a restart,
+    /// or by an editor, or beside its original), or in a new thread. Answers the thread.
+    pub fn add_to(
+        &mut self,
+        item: u64,
+        lang: &str,
+        title: &str,
+        body: &str,
+        thread: Option<usize>,
+    ) -> usize {
+        let vector = self.vector(lang, title, body, true);
+        let thread = match thread {
+            Some(t) if t < self.threads.len() => self.thread_of(t),
+            _ => self.start(),
+        };
+        self.grow(thread, item, &vector);
+        thread
+    }
+
+    /// A new, empty thread.
+    pub fn start(&mut self) -> usize {
+        self.threads.push(Thread::default());
+        self.merged_into.push(None);
+        self.threads.len() - 1
+    }
+
+    /// Marks a thread an editor decided about: it is never merged with another automatically.
+    pub fn freeze(&mut self, thread: usize) {
+        let thread = self.thread_of(thread);
+        if let Some(t) = self.threads.get_mut(thread) {
+            t.frozen = true;
+        }
+    }
+
+    /// Makes a thread anew from its articles as they are now (after an editor moved some in
+    /// or out): the articles were counted in the document frequencies when they came.
+    pub fn refill<'a>(
+        &mut self,
+        thread: usize,
+        articles: impl IntoIterator<Item = (u64, &'a str, &'a str, &'a str)>,
+    ) {
+        let thread = self.thread_of(thread);
+        let Some(t) = self.threads.get_mut(thread) else {
+            return;
+        };
+        let frozen = t.frozen;
+        *t = Thread {
+            frozen,
+            ..Thread::default()
+        };
+        for (item, lang, title, body) in articles {
+            let vector = self.vector(lang, title, body, false);
+            self.grow(thread, item, &vector);
+        }
+    }
+
+    /// The thread's most representative article: of those that came, the closest to its
+    /// centroid when it came or since.
+    pub fn representative(&self, thread: usize) -> Option<u64> {
+        let thread = self.thread_of(thread);
+        self.threads
+            .get(thread)?
+            .representative
+            .as_ref()
+            .map(|(item, _)| *item)
+    }
+
+    /// How many articles a thread has.
+    pub fn size(&self, thread: usize) -> u32 {
+        let thread = self.thread_of(thread);
+        self.threads.get(thread).map_or(0, |t| t.size)
+    }
+
+    /// The article's unit TF-IDF vector; `count` counts it in the document frequencies.
+    fn vector(&mut self, lang: &str, title: &str, body: &str, count: bool) -> Vec<(u32, f32)> {
         let group = crate::analysis::group(lang);
         let name = match group {
             "en" => "dl_en",
@@ -166,15 +263,19 @@ impl Threader {
                 }
             }
         }
-        self.articles += 1;
+        if count {
+            self.articles += 1;
+        }
         for id in counts.keys() {
             let at = *id as usize;
             if self.df.len() <= at {
                 self.df.resize(at + 1, 0);
             }
-            self.df[at] += 1;
+            if count || self.df[at] == 0 {
+                self.df[at] += 1;
+            }
         }
-        let n = self.articles as f32;
+        let n = self.articles.max(1) as f32;
         let mut vector: Vec<(u32, f32)> = counts
             .into_iter()
             .map(|(id, count)| {
@@ -232,14 +333,22 @@ impl Threader {
             / t.norm
     }
 
-    /// Adds a vector to a thread, cuts it to its heaviest terms, and indexes them.
-    fn grow(&mut self, thread: usize, vector: &[(u32, f32)]) {
+    /// Adds a vector to a thread, cuts it to its heaviest terms, and indexes them; the article
+    /// becomes the thread's representative if it is closer to the centroid than the one before.
+    fn grow(&mut self, thread: usize, item: u64, vector: &[(u32, f32)]) {
         let t = &mut self.threads[thread];
         for (id, w) in vector {
             *t.centroid.entry(*id).or_default() += w;
         }
         t.size += 1;
         Threader::cut(t, self.params.centroid_terms);
+        let closer = match &self.threads[thread].representative {
+            None => true,
+            Some((_, held)) => self.cosine(thread, vector) > self.cosine(thread, held),
+        };
+        if closer {
+            self.threads[thread].representative = Some((item, vector.to_vec()));
+        }
         // The article's terms lead to the thread (most recent last; a term it shares with the
         // thread's earlier articles already does). A term the thread's cut dropped may still
         // lead to it: a candidate too many, never one too few.
@@ -264,8 +373,12 @@ impl Threader {
         t.centroid = all.into_iter().collect();
     }
 
-    /// Takes into `thread` every thread it has grown close to; answers what it is now.
-    fn settle(&mut self, thread: usize) -> usize {
+    /// Takes into `thread` every thread it has grown close to (noting each in `absorbed`);
+    /// answers what it is now. A frozen thread takes in none, and is taken in by none.
+    fn settle(&mut self, thread: usize, absorbed: &mut Vec<usize>) -> usize {
+        if self.threads[thread].frozen {
+            return thread;
+        }
         let mut vector: Vec<(u32, f32)> = self.threads[thread]
             .centroid
             .iter()
@@ -286,7 +399,10 @@ impl Threader {
         others.sort_unstable();
         others.dedup();
         for other in others {
-            if other == thread || self.cosine(other, &unit) < self.params.merge {
+            if other == thread
+                || self.threads[other].frozen
+                || self.cosine(other, &unit) < self.params.merge
+            {
                 continue;
             }
             // The larger one stays.
@@ -302,7 +418,18 @@ impl Threader {
             }
             t.size += taken.size;
             Threader::cut(t, self.params.centroid_terms);
+            // The representative of the two closer to what they are together.
+            let mine = self.threads[keep].representative.take();
+            let score = |r: &Option<(u64, Vec<(u32, f32)>)>| {
+                r.as_ref().map_or(f32::MIN, |(_, v)| self.cosine(keep, v))
+            };
+            self.threads[keep].representative = if score(&taken.representative) > score(&mine) {
+                taken.representative
+            } else {
+                mine
+            };
             self.merged_into[gone] = Some(keep);
+            absorbed.push(gone);
             let ids: Vec<u32> = self.threads[keep].centroid.keys().copied().collect();
             for id in ids {
                 let list = self.postings.entry(id).or_default();
@@ -310,15 +437,101 @@ impl Threader {
                     list.push(keep);
                 }
             }
-            return self.settle(keep);
+            return self.settle(keep, absorbed);
         }
         thread
     }
 }
 
+/// A 64-bit SimHash (Charikar; as Manku, Jain and Das use it to find near-duplicate web
+/// pages) of a story's words: two copies of one wire story, one lightly edited, differ in a few
+/// bits ([`NEAR_DUPLICATE_BITS`]), two different stories in about half. Shingles of eight
+/// characters of the text, lowercased with only letters and digits kept, so that it works alike
+/// in languages written with and without spaces.
+pub fn simhash(title: &str, body: &str) -> u64 {
+    let chars: Vec<char> = title
+        .chars()
+        .chain(std::iter::once(' '))
+        .chain(body.chars())
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    const SHINGLE: usize = 8;
+    let mut sums = [0i32; 64];
+    let mut buf = [0u8; 4 * SHINGLE];
+    for window in chars.windows(SHINGLE.min(chars.len().max(1))) {
+        let mut len = 0;
+        for c in window {
+            len += c.encode_utf8(&mut buf[len..]).len();
+        }
+        let h = fnv1a(&buf[..len]);
+        for (bit, sum) in sums.iter_mut().enumerate() {
+            *sum += if h >> bit & 1 == 1 { 1 } else { -1 };
+        }
+    }
+    sums.iter()
+        .enumerate()
+        .fold(0u64, |acc, (bit, sum)| acc | (u64::from(*sum > 0) << bit))
+}
+
+/// Two [`simhash`]es this close (bits that differ) are copies of one story. Two unrelated
+/// texts differ in 32 bits on average; 10 or fewer by chance has a probability of about 1e-8,
+/// while a copy with a word or a sentence changed stays within it.
+pub const NEAR_DUPLICATE_BITS: u32 = 10;
+
+/// Whether two [`simhash`]es are of near-duplicate copies.
+pub fn near_duplicates(a: u64, b: u64) -> bool {
+    (a ^ b).count_ones() <= NEAR_DUPLICATE_BITS
+}
+
+/// FNV-1a, 64 bits: stable across runs and builds, as a stored hash must be.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copies_of_one_wire_story_are_near_duplicates_and_other_stories_are_not() {
+        let body = "The harbour authority said on Tuesday that ferry services to the outer islands \
+            would resume on Wednesday morning, three days after the storm forced their suspension. \
+            Crews inspected the piers overnight and found no damage that would keep the boats in port. \
+            Residents of the islands had been without deliveries of fresh food since Saturday.";
+        let a = simhash("Ferries to the islands resume after the storm", body);
+        let b = simhash(
+            "Ferries to the islands resume after the storm",
+            &body.replace("Tuesday", "Wednesday"),
+        );
+        let other = simhash(
+            "Parliament approves the budget",
+            "Parliament approved the budget after a night of votes, with the opposition saying \
+             the spending plan leaves the regions short of money for schools and hospitals.",
+        );
+        assert!(near_duplicates(a, b), "{}", (a ^ b).count_ones());
+        assert!(!near_duplicates(a, other), "{}", (a ^ other).count_ones());
+        let zh = "港务局周二表示，前往离岛的渡轮服务将于周三上午恢复，此前风暴迫使其停航三天。";
+        assert!(near_duplicates(simhash("渡轮恢复", zh), simhash("渡轮恢复", zh)));
+        assert_eq!(simhash("", ""), simhash("", ""));
+    }
+
+    #[test]
+    fn a_frozen_thread_is_never_merged_and_refill_forgets_who_left() {
+        let mut t = Threader::new(Params::default());
+        let a = t.add(1, "en", "Ferry service resumes after the storm", "Ferry service resumes after the storm").thread;
+        t.freeze(a);
+        let b = t.add_to(2, "en", "Ferry service resumes after the storm passes", "Ferry service resumes", None);
+        assert_ne!(a, b);
+        let c = t.add(3, "en", "Ferry service resumes after the storm", "Ferry service resumes after the storm");
+        assert!(c.absorbed.is_empty(), "{c:?}");
+        assert_eq!(t.thread_of(a), a);
+        assert_eq!(t.representative(a), Some(1));
+        t.refill(a, [(1, "en", "Ferry service resumes after the storm", "")]);
+        assert_eq!(t.size(a), 1);
+    }
 
     #[test]
     fn stories_find_their_threads_in_their_own_languages() {
@@ -336,9 +549,14 @@ mod tests {
             "港务局恢复前往离岛的渡轮航线",
             "渡轮航线恢复 离岛居民松了一口气",
         ];
-        let a: Vec<usize> = ferry.iter().map(|h| t.add("en", h, h)).collect();
-        let b: Vec<usize> = budget.iter().map(|h| t.add("en", h, h)).collect();
-        let c: Vec<usize> = zh.iter().map(|h| t.add("zh", h, h)).collect();
+        let mut n = 0;
+        let mut add = |t: &mut Threader, lang: &str, h: &str| {
+            n += 1;
+            t.add(n, lang, h, h).thread
+        };
+        let a: Vec<usize> = ferry.iter().map(|h| add(&mut t, "en", h)).collect();
+        let b: Vec<usize> = budget.iter().map(|h| add(&mut t, "en", h)).collect();
+        let c: Vec<usize> = zh.iter().map(|h| add(&mut t, "zh", h)).collect();
         let now = |x: &[usize]| x.iter().map(|x| t.thread_of(*x)).collect::<Vec<_>>();
         let (a, b, c) = (now(&a), now(&b), now(&c));
         assert!(a.iter().all(|x| *x == a[0]), "{a:?}");

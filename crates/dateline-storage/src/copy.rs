@@ -34,6 +34,8 @@ pub const TABLES: &[&str] = &[
     "redirects",
     "article_people",
     "article_reach",
+    "threads",
+    "article_threads",
 ];
 
 /// Rows one insert statement writes at most.

@@ -26,8 +26,10 @@ use serde_json::json;
 use sqlx::{Connection, QueryBuilder, Row, Transaction};
 
 use crate::{
-    stable_digest, ArticlePage, DeskFilter, FeedEntry, Filter, Listing, PageFrame, StateChange,
-    StorageError, Store, Upserted, Worked, WorkedSummary,
+    stable_digest, ArticlePage, DeskFilter, FeedEntry, Filter, Listing, Membership, PageFrame,
+    PinTo, StateChange, StorageError, Store, Thread, ThreadArticle, ThreadEdit, ThreadFound,
+    ThreadInput, ThreadLookup, ThreadName, ThreadOp, ThreadSummary, ThreadedText, Upserted, Worked,
+    WorkedSummary,
 };
 
 /// A write transaction: committing it counts it in [`Store::commits`], so that this process's
@@ -141,7 +143,9 @@ fn readable(row: &DbRow, at: usize) -> Option<ArticleLink> {
 
 /// A listing's query, with `extra` columns after the link's, and the key it binds.
 fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, &'a str) {
-    let live = "a.lang = $1 AND a.live_from <= $5";
+    // A near-duplicate copy of a story in its thread is listed once, as the first copy.
+    let live = "a.lang = $1 AND a.live_from <= $5 AND NOT EXISTS (SELECT 1 FROM article_threads d \
+         WHERE d.article_id = a.id AND d.duplicate_of IS NOT NULL)";
     let newest = "ORDER BY a.published_at DESC, a.id DESC LIMIT $3 OFFSET $4";
     match &listing.filter {
         Filter::All => (
@@ -154,8 +158,10 @@ fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, &'a str) {
         ),
         Filter::Topic(key) => (
             format!(
-                "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} JOIN article_topics at ON at.article_id = a.id \
-                 JOIN topics t ON t.id = at.topic_id WHERE {live} AND t.key = $2 {newest}"
+                "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} WHERE {live} AND a.id IN \
+                 (SELECT at.article_id FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE t.key = $2 \
+                  UNION SELECT x.article_id FROM article_threads x JOIN threads th ON th.id = x.thread_id \
+                  JOIN topics t ON t.id = th.topic_id WHERE t.key = $2) {newest}"
             ),
             key.as_str(),
         ),
@@ -308,11 +314,20 @@ const REACH_NOW: &str = "SELECT 'lang:' || a.lang AS t FROM articles a WHERE a.i
      UNION SELECT 'series:' || r.key FROM articles a JOIN series r ON r.id = a.series_id WHERE a.id = $1 \
      UNION SELECT 'topic:' || t.key FROM article_topics x JOIN topics t ON t.id = x.topic_id \
            WHERE x.article_id = $1 \
-     UNION SELECT 'byline:' || p.slug FROM article_people p WHERE p.article_id = $1";
+     UNION SELECT 'byline:' || p.slug FROM article_people p WHERE p.article_id = $1 \
+     UNION SELECT 'thread:' || x.thread_id FROM article_threads x WHERE x.article_id = $1 \
+     UNION SELECT 'topic:' || t.key FROM article_threads x JOIN threads th ON th.id = x.thread_id \
+           JOIN topics t ON t.id = th.topic_id WHERE x.article_id = $1";
 
 /// An article's row: the article, its translation group, its series, and the keys of the
 /// related stories pinned to it (live or not), in order.
-type ArticleRow = (Article, String, Option<Series>, Vec<String>);
+type ArticleRow = (
+    Article,
+    String,
+    Option<Series>,
+    Vec<String>,
+    Option<(i64, String)>,
+);
 
 /// Appends a record to the stream of changes, inside the caller's transaction. A change of an
 /// article carries its reach: where it was at its last change and where it is now, so that a
@@ -2870,7 +2885,668 @@ impl Store for Engine {
         tx.commit().await?;
         Ok(())
     }
+
+    async fn thread_input(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+    ) -> Result<Option<ThreadInput>, StorageError> {
+        let row = sqlx::query(
+            "SELECT a.id, a.key, a.lang, a.headline, a.body_html, \
+             COALESCE(a.live_from <= $2, false), x.thread_id, x.by_editor, th.frozen, x.digest, \
+             x.simhash, x.duplicate_of, \
+             (SELECT g.thread_id FROM articles o JOIN article_threads g ON g.article_id = o.id \
+              WHERE o.translation_group = a.translation_group AND o.id <> a.id ORDER BY o.id LIMIT 1) \
+             FROM articles a LEFT JOIN article_threads x ON x.article_id = a.id \
+             LEFT JOIN threads th ON th.id = x.thread_id WHERE a.id = $1",
+        )
+        .bind(id.get())
+        .bind(as_of.as_second())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let key: String = row.try_get(1)?;
+        let lang: String = row.try_get(2)?;
+        let membership = match row.try_get::<Option<i64>, _>(6)? {
+            Some(thread) => Some(Membership {
+                thread,
+                by_editor: row.try_get::<i64, _>(7)? != 0,
+                frozen: row.try_get::<i64, _>(8)? != 0,
+                digest: row.try_get(9)?,
+                simhash: row.try_get(10)?,
+                duplicate_of: row.try_get::<Option<i64>, _>(11)?.map(ArticleId::new),
+            }),
+            None => None,
+        };
+        Ok(Some(ThreadInput {
+            id,
+            key: ArticleKey::parse(&key).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            lang: Lang::parse(&lang).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+            headline: row.try_get(3)?,
+            // Only the sanitizer's output is ever written to this column.
+            body: SafeHtml::from_storage(row.try_get(4)?),
+            live: row.try_get::<bool, _>(5)?,
+            membership,
+            group_thread: row.try_get(12)?,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(ops = ops.len()))]
+    async fn apply_threading(
+        &self,
+        ops: &[ThreadOp],
+        now: Timestamp,
+    ) -> Result<Vec<i64>, StorageError> {
+        let mut tx = self.write().await?;
+        let mut made: Vec<i64> = Vec::new();
+        for op in ops {
+            match op {
+                ThreadOp::Place {
+                    article,
+                    thread,
+                    digest,
+                    simhash,
+                    duplicate_of,
+                } => {
+                    let thread = thread_named(&mut tx, &mut made, *thread, now).await?;
+                    let placed = sqlx::query(
+                        "INSERT INTO article_threads \
+                         (article_id, thread_id, by_editor, duplicate_of, digest, simhash) \
+                         VALUES ($1, $2, 0, $3, $4, $5) ON CONFLICT (article_id) DO UPDATE SET \
+                         thread_id = excluded.thread_id, duplicate_of = excluded.duplicate_of, \
+                         digest = excluded.digest, simhash = excluded.simhash \
+                         WHERE article_threads.by_editor = 0 RETURNING article_id",
+                    )
+                    .bind(article.get())
+                    .bind(thread)
+                    .bind(duplicate_of.map(ArticleId::get))
+                    .bind(digest)
+                    .bind(*simhash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if placed.is_none() {
+                        continue;
+                    }
+                    touch_thread(&mut tx, thread, now).await?;
+                    let key: String = sqlx::query_scalar("SELECT key FROM articles WHERE id = $1")
+                        .bind(article.get())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    append_change(
+                        &mut tx,
+                        ChangeKind::ArticleThreaded,
+                        &key,
+                        Some(article.get()),
+                    )
+                    .await?;
+                }
+                ThreadOp::Absorb { gone, into } => {
+                    let gone = thread_named(&mut tx, &mut made, *gone, now).await?;
+                    let into = thread_named(&mut tx, &mut made, *into, now).await?;
+                    let frozen: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM threads WHERE id IN ($1, $2) AND frozen <> 0",
+                    )
+                    .bind(gone)
+                    .bind(into)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    // An editor decided about one of them meanwhile: theirs stands.
+                    if gone == into || frozen > 0 {
+                        continue;
+                    }
+                    sqlx::query("UPDATE article_threads SET thread_id = $2 WHERE thread_id = $1")
+                        .bind(gone)
+                        .bind(into)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "UPDATE threads SET merged_into = $2, updated_at = $3 WHERE id = $1",
+                    )
+                    .bind(gone)
+                    .bind(into)
+                    .bind(now.as_second())
+                    .execute(&mut *tx)
+                    .await?;
+                    touch_thread(&mut tx, into, now).await?;
+                    append_thread_change(
+                        &mut tx,
+                        gone,
+                        &[format!("thread:{gone}"), format!("thread:{into}")],
+                    )
+                    .await?;
+                }
+                ThreadOp::Title { thread, title } => {
+                    let new = matches!(thread, ThreadName::New(n) if *n as usize >= made.len());
+                    let thread = thread_named(&mut tx, &mut made, *thread, now).await?;
+                    let renamed = sqlx::query(
+                        "UPDATE threads SET title = $2 WHERE id = $1 AND title_by_editor = 0 \
+                         AND title <> $2",
+                    )
+                    .bind(thread)
+                    .bind(title)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if renamed > 0 && !new {
+                        append_thread_change(&mut tx, thread, &[format!("thread:{thread}")])
+                            .await?;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(made)
+    }
+
+    async fn threaded_texts(
+        &self,
+        thread: Option<i64>,
+        after: ArticleId,
+        limit: u32,
+    ) -> Result<Vec<ThreadedText>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.lang, a.headline, a.body_html, x.thread_id, th.frozen, x.simhash \
+             FROM article_threads x JOIN articles a ON a.id = x.article_id \
+             JOIN threads th ON th.id = x.thread_id \
+             WHERE a.id > $1 AND ($2 IS NULL OR x.thread_id = $2) ORDER BY a.id LIMIT $3",
+        )
+        .bind(after.get())
+        .bind(thread)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let lang: String = row.try_get(1)?;
+                Ok(ThreadedText {
+                    id: ArticleId::new(row.try_get(0)?),
+                    lang: Lang::parse(&lang).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                    headline: row.try_get(2)?,
+                    // Only the sanitizer's output is ever written to this column.
+                    body: SafeHtml::from_storage(row.try_get(3)?),
+                    thread: row.try_get(4)?,
+                    frozen: row.try_get::<i64, _>(5)? != 0,
+                    simhash: row.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn thread(
+        &self,
+        id: i64,
+        lookup: ThreadLookup,
+    ) -> Result<Option<ThreadFound>, StorageError> {
+        let pool = match lookup {
+            ThreadLookup::Live { .. } => self.reader(),
+            ThreadLookup::Whole => &self.pool,
+        };
+        let row = sqlx::query(
+            "SELECT th.id, th.title, th.title_by_editor, th.frozen, th.merged_into, th.created_at, \
+             th.updated_at, t.key, t.title, t.intro FROM threads th \
+             LEFT JOIN topics t ON t.id = th.topic_id WHERE th.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        if let Some(mut into) = row.try_get::<Option<i64>, _>(4)? {
+            // A merge leads on; a chain ends within as many steps as there are threads.
+            for _ in 0..64 {
+                let next: Option<Option<i64>> =
+                    sqlx::query_scalar("SELECT merged_into FROM threads WHERE id = $1")
+                        .bind(into)
+                        .fetch_optional(pool)
+                        .await?;
+                match next {
+                    Some(Some(next)) => into = next,
+                    _ => break,
+                }
+            }
+            return Ok(Some(ThreadFound::MergedInto(into)));
+        }
+        let topic = match row.try_get::<Option<String>, _>(7)? {
+            Some(key) => Some(Topic {
+                key: slug(key)?,
+                title: localized(row.try_get(8)?)?,
+                intro: localized_html(row.try_get(9)?)?,
+            }),
+            None => None,
+        };
+        let (filter, limit, offset, as_of) = match lookup {
+            ThreadLookup::Live {
+                as_of,
+                limit,
+                offset,
+            } => (
+                "AND x.duplicate_of IS NULL AND a.live_from <= $2",
+                limit,
+                offset,
+                as_of.as_second(),
+            ),
+            ThreadLookup::Whole => ("AND $2 = $2", 2_000, 0, 0),
+        };
+        let size: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM article_threads x JOIN articles a ON a.id = x.article_id \
+             WHERE x.thread_id = $1 {filter}"
+        ))
+        .bind(id)
+        .bind(as_of)
+        .fetch_one(pool)
+        .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {LINK_COLUMNS}, x.by_editor, x.duplicate_of, a.state FROM article_threads x \
+             JOIN articles a ON a.id = x.article_id JOIN sections s ON s.id = a.section_id \
+             WHERE x.thread_id = $1 {filter} ORDER BY a.published_at, a.id LIMIT $3 OFFSET $4"
+        ))
+        .bind(id)
+        .bind(as_of)
+        .bind(i64::from(limit))
+        .bind(i64::from(offset))
+        .fetch_all(pool)
+        .await?;
+        let mut articles = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let Some(link) = readable(row, 0) else {
+                continue;
+            };
+            let state: String = row.try_get(LINK_WIDTH + 2)?;
+            articles.push(ThreadArticle {
+                link,
+                by_editor: row.try_get::<i64, _>(LINK_WIDTH)? != 0,
+                duplicate_of: row
+                    .try_get::<Option<i64>, _>(LINK_WIDTH + 1)?
+                    .map(ArticleId::new),
+                state: parse_state(&state)?,
+            });
+        }
+        Ok(Some(ThreadFound::Thread(Thread {
+            id,
+            title: row.try_get(1)?,
+            title_by_editor: row.try_get::<i64, _>(2)? != 0,
+            frozen: row.try_get::<i64, _>(3)? != 0,
+            topic,
+            created: ts(row.try_get(5)?)?,
+            updated: ts(row.try_get(6)?)?,
+            articles,
+            size,
+        })))
+    }
+
+    async fn threads(
+        &self,
+        words: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<ThreadSummary>, StorageError> {
+        let mut q = QueryBuilder::<Db>::new(
+            "SELECT th.id, th.title, th.frozen, t.key, th.updated_at, \
+             (SELECT COUNT(*) FROM article_threads x WHERE x.thread_id = th.id) \
+             FROM threads th LEFT JOIN topics t ON t.id = th.topic_id WHERE th.merged_into IS NULL",
+        );
+        for word in words.unwrap_or("").split_whitespace().take(8) {
+            q.push(" AND th.title ")
+                .push(LIKE)
+                .push(" ")
+                .push_bind(like_anywhere(word))
+                .push(" ESCAPE '\\'");
+        }
+        q.push(" ORDER BY th.updated_at DESC, th.id DESC LIMIT ")
+            .push_bind(i64::from(limit))
+            .push(" OFFSET ")
+            .push_bind(i64::from(offset));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ThreadSummary {
+                    id: row.try_get(0)?,
+                    title: row.try_get(1)?,
+                    frozen: row.try_get::<i64, _>(2)? != 0,
+                    topic: row.try_get::<Option<String>, _>(3)?.map(slug).transpose()?,
+                    updated: ts(row.try_get(4)?)?,
+                    size: row.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn edit_threads(&self, edit: &ThreadEdit, now: Timestamp) -> Result<i64, StorageError> {
+        let mut tx = self.write().await?;
+        let at = now.as_second();
+        let mut touched: Vec<i64> = Vec::new();
+        let mut topics: Vec<String> = Vec::new();
+        let result = match edit {
+            ThreadEdit::Rename { thread, title } => {
+                topics.extend(open_thread(&mut tx, *thread).await?);
+                sqlx::query(
+                    "UPDATE threads SET title = $2, title_by_editor = 1, updated_at = $3 WHERE id = $1",
+                )
+                .bind(thread)
+                .bind(title)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                touched.push(*thread);
+                *thread
+            }
+            ThreadEdit::Merge { from, into } => {
+                if from == into {
+                    return Err(StorageError::Conflict(format!(
+                        "thread {from} cannot be merged into itself"
+                    )));
+                }
+                topics.extend(open_thread(&mut tx, *from).await?);
+                topics.extend(open_thread(&mut tx, *into).await?);
+                sqlx::query("UPDATE article_threads SET thread_id = $2 WHERE thread_id = $1")
+                    .bind(from)
+                    .bind(into)
+                    .execute(&mut *tx)
+                    .await?;
+                // The thread merged into keeps its topic, or takes the other's.
+                sqlx::query(
+                    "UPDATE threads SET topic_id = COALESCE(topic_id, \
+                     (SELECT f.topic_id FROM threads f WHERE f.id = $2)) WHERE id = $1",
+                )
+                .bind(into)
+                .bind(from)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE threads SET merged_into = $2, topic_id = NULL WHERE id = $1")
+                    .bind(from)
+                    .bind(into)
+                    .execute(&mut *tx)
+                    .await?;
+                touched.extend([*from, *into]);
+                *into
+            }
+            ThreadEdit::Split {
+                from,
+                articles,
+                title,
+            } => {
+                topics.extend(open_thread(&mut tx, *from).await?);
+                if articles.is_empty() {
+                    return Err(StorageError::Conflict(
+                        "a split names the articles that leave the thread".to_string(),
+                    ));
+                }
+                let ids: Vec<i64> = articles.iter().map(|a| a.get()).collect();
+                let mut q = QueryBuilder::<Db>::new(
+                    "SELECT article_id FROM article_threads WHERE thread_id = ",
+                );
+                q.push_bind(*from).push(" AND article_id IN (");
+                let mut items = q.separated(", ");
+                for id in &ids {
+                    items.push_bind(*id);
+                }
+                items.push_unseparated(")");
+                let found: HashSet<i64> = q
+                    .build_query_scalar::<i64>()
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+                if let Some(missing) = ids.iter().find(|id| !found.contains(id)) {
+                    return Err(StorageError::Conflict(format!(
+                        "article {missing} is not in thread {from}"
+                    )));
+                }
+                let size: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM article_threads WHERE thread_id = $1",
+                )
+                .bind(from)
+                .fetch_one(&mut *tx)
+                .await?;
+                if size <= found.len() as i64 {
+                    return Err(StorageError::Conflict(format!(
+                        "a split leaves at least one article in thread {from}: rename it instead"
+                    )));
+                }
+                let first = *ids.iter().min().unwrap_or(&0);
+                let new = new_thread_for(&mut tx, ArticleId::new(first), title.as_deref(), now)
+                    .await?;
+                for id in &ids {
+                    sqlx::query(
+                        "UPDATE article_threads SET thread_id = $2, by_editor = 1 WHERE article_id = $1",
+                    )
+                    .bind(id)
+                    .bind(new)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                touched.extend([*from, new]);
+                new
+            }
+            ThreadEdit::Move { article, to } => {
+                let row: Option<(Option<i64>,)> = sqlx::query_as(
+                    "SELECT x.thread_id FROM articles a \
+                     LEFT JOIN article_threads x ON x.article_id = a.id WHERE a.id = $1",
+                )
+                .bind(article.get())
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((old,)) = row else {
+                    return Err(StorageError::NotFound(format!("article {article}")));
+                };
+                let to = match to {
+                    Some(to) => {
+                        topics.extend(open_thread(&mut tx, *to).await?);
+                        *to
+                    }
+                    None => new_thread_for(&mut tx, *article, None, now).await?,
+                };
+                if let Some(old) = old {
+                    topics.extend(open_thread(&mut tx, old).await.unwrap_or_default());
+                    touched.push(old);
+                }
+                sqlx::query(
+                    "INSERT INTO article_threads \
+                     (article_id, thread_id, by_editor, duplicate_of, digest, simhash) \
+                     VALUES ($1, $2, 1, NULL, '', 0) ON CONFLICT (article_id) DO UPDATE SET \
+                     thread_id = excluded.thread_id, by_editor = 1, duplicate_of = NULL",
+                )
+                .bind(article.get())
+                .bind(to)
+                .execute(&mut *tx)
+                .await?;
+                let key: String = sqlx::query_scalar("SELECT key FROM articles WHERE id = $1")
+                    .bind(article.get())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                append_change(
+                    &mut tx,
+                    ChangeKind::ArticleThreaded,
+                    &key,
+                    Some(article.get()),
+                )
+                .await?;
+                touched.push(to);
+                to
+            }
+            ThreadEdit::Pin { thread, to } => {
+                topics.extend(open_thread(&mut tx, *thread).await?);
+                let topic: Option<i64> = match to {
+                    PinTo::Nothing => None,
+                    PinTo::Topic(key) => Some(
+                        sqlx::query_scalar::<_, i64>("SELECT id FROM topics WHERE key = $1")
+                            .bind(key.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .ok_or_else(|| StorageError::NotFound(format!("topic {key:?}")))?,
+                    ),
+                    PinTo::NewTopic(topic) => {
+                        let id: Option<i64> = sqlx::query_scalar(
+                            "INSERT INTO topics (key, title, intro) VALUES ($1, $2, $3) \
+                             ON CONFLICT (key) DO NOTHING RETURNING id",
+                        )
+                        .bind(topic.key.as_str())
+                        .bind(to_json(&topic.title))
+                        .bind(html_json(&topic.intro))
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        let Some(id) = id else {
+                            return Err(StorageError::Conflict(format!(
+                                "a topic {:?} exists already: pin the thread to it",
+                                topic.key.as_str()
+                            )));
+                        };
+                        append_change(&mut tx, ChangeKind::TopicChanged, topic.key.as_str(), None)
+                            .await?;
+                        Some(id)
+                    }
+                };
+                sqlx::query("UPDATE threads SET topic_id = $2 WHERE id = $1")
+                    .bind(thread)
+                    .bind(topic)
+                    .execute(&mut *tx)
+                    .await?;
+                topics.extend(open_thread(&mut tx, *thread).await?);
+                touched.push(*thread);
+                *thread
+            }
+        };
+        touched.sort_unstable();
+        touched.dedup();
+        for thread in &touched {
+            sqlx::query("UPDATE threads SET frozen = 1, updated_at = $2 WHERE id = $1")
+                .bind(thread)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        // A copy is one of another article of its own thread: a mark that now points out of
+        // the thread is dropped.
+        for thread in &touched {
+            sqlx::query(
+                "UPDATE article_threads SET duplicate_of = NULL WHERE thread_id = $1 \
+                 AND duplicate_of IS NOT NULL AND duplicate_of NOT IN \
+                 (SELECT y.article_id FROM article_threads y WHERE y.thread_id = $1)",
+            )
+            .bind(thread)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let mut reach: Vec<String> = touched.iter().map(|t| format!("thread:{t}")).collect();
+        topics.sort();
+        topics.dedup();
+        reach.extend(topics.iter().map(|t| format!("topic:{t}")));
+        for thread in &touched {
+            append_thread_change(&mut tx, *thread, &reach).await?;
+        }
+        tx.commit().await?;
+        Ok(result)
+    }
 }
+
+/// The stored id of a thread a batch of the threader names, making a new one when the batch
+/// first names it (titled later by its [`ThreadOp::Title`]); a stored one merged into another
+/// meanwhile leads to it.
+async fn thread_named(
+    conn: &mut Conn,
+    made: &mut Vec<i64>,
+    name: ThreadName,
+    now: Timestamp,
+) -> Result<i64, StorageError> {
+    match name {
+        ThreadName::New(n) => {
+            while made.len() <= n as usize {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO threads (title, created_at, updated_at) VALUES ('', $1, $1) RETURNING id",
+                )
+                .bind(now.as_second())
+                .fetch_one(&mut *conn)
+                .await?;
+                made.push(id);
+            }
+            Ok(made[n as usize])
+        }
+        ThreadName::Stored(mut id) => {
+            for _ in 0..64 {
+                let into: Option<Option<i64>> =
+                    sqlx::query_scalar("SELECT merged_into FROM threads WHERE id = $1")
+                        .bind(id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                match into {
+                    Some(Some(into)) => id = into,
+                    Some(None) => return Ok(id),
+                    None => return Err(StorageError::NotFound(format!("thread {id}"))),
+                }
+            }
+            Ok(id)
+        }
+    }
+}
+
+async fn touch_thread(conn: &mut Conn, thread: i64, now: Timestamp) -> Result<(), StorageError> {
+    sqlx::query("UPDATE threads SET updated_at = $2 WHERE id = $1")
+        .bind(thread)
+        .bind(now.as_second())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A thread an editor may act on: it exists and was not merged into another. Answers the key
+/// of the topic it is pinned to, if any.
+async fn open_thread(conn: &mut Conn, thread: i64) -> Result<Option<String>, StorageError> {
+    let row: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
+        "SELECT th.merged_into, t.key FROM threads th LEFT JOIN topics t ON t.id = th.topic_id \
+         WHERE th.id = $1",
+    )
+    .bind(thread)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        None => Err(StorageError::NotFound(format!("thread {thread}"))),
+        Some((Some(into), _)) => Err(StorageError::Conflict(format!(
+            "thread {thread} was merged into thread {into}"
+        ))),
+        Some((None, topic)) => Ok(topic),
+    }
+}
+
+/// A new thread an editor made, titled `title` or by the headline of `article`.
+async fn new_thread_for(
+    conn: &mut Conn,
+    article: ArticleId,
+    title: Option<&str>,
+    now: Timestamp,
+) -> Result<i64, StorageError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO threads (title, title_by_editor, frozen, created_at, updated_at) \
+         SELECT COALESCE($2, a.headline), $3, 1, $4, $4 FROM articles a WHERE a.id = $1 \
+         RETURNING id",
+    )
+    .bind(article.get())
+    .bind(title)
+    .bind(i64::from(title.is_some()))
+    .bind(now.as_second())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| StorageError::NotFound(format!("article {article}")))?)
+}
+
+/// Appends a record of a change to a thread, reaching `reach` (threads and topics).
+async fn append_thread_change(
+    conn: &mut Conn,
+    thread: i64,
+    reach: &[String],
+) -> Result<(), StorageError> {
+    sqlx::query("INSERT INTO changes (kind, subject, article_id, reach) VALUES ($1, $2, NULL, $3)")
+        .bind(ChangeKind::ThreadChanged.name())
+        .bind(thread.to_string())
+        .bind(to_json(&reach))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 
 fn account_from_row(row: &DbRow) -> Result<Account, StorageError> {
     let corrupt = |e: String| StorageError::Corrupt(e);
@@ -2935,7 +3611,8 @@ impl Engine {
         as_of: Timestamp,
         suggested: &[String],
     ) -> Result<Option<ArticlePage>, StorageError> {
-        let Some((article, group, series, pinned)) = self.article_row(id, article_as_of).await?
+        let Some((article, group, series, pinned, thread)) =
+            self.article_row(id, article_as_of).await?
         else {
             return Ok(None);
         };
@@ -2988,10 +3665,27 @@ impl Engine {
             .push(") AND a.key IN (");
             push_keys(&mut q, chunk);
         }
+        // More on its story: the newest other live articles of its thread, copies left out.
+        if let Some((thread_id, _)) = &thread {
+            q.push(format!(
+                " UNION ALL SELECT * FROM (SELECT CAST(4 AS BIGINT), -a.published_at, {LINK_COLUMNS} \
+                 FROM article_threads x JOIN articles a ON a.id = x.article_id \
+                 JOIN sections s ON s.id = a.section_id WHERE x.thread_id = "
+            ))
+            .push_bind(*thread_id)
+            .push(" AND x.duplicate_of IS NULL AND a.id <> ")
+            .push_bind(id.get())
+            .push(" AND a.live_from <= ")
+            .push_bind(as_of.as_second())
+            .push(" ORDER BY a.published_at DESC, a.id DESC LIMIT ")
+            .push_bind(i64::from(crate::THREAD_LATEST))
+            .push(") m");
+        }
         q.push(" ORDER BY 1, 2, 7");
         let rows = q.build().fetch_all(self.reader()).await?;
         let (mut related, mut translations, mut inline, mut suggested_links) =
             (vec![], vec![], vec![], vec![]);
+        let mut thread_latest = vec![];
         for row in &rows {
             let Some(link) = readable(row, 2) else {
                 continue;
@@ -3000,7 +3694,8 @@ impl Engine {
                 0 => related.push(link),
                 1 => translations.push(link),
                 2 => inline.push(link),
-                _ => suggested_links.push(link),
+                3 => suggested_links.push(link),
+                _ => thread_latest.push(link),
             }
         }
         Ok(Some(ArticlePage {
@@ -3016,6 +3711,8 @@ impl Engine {
             topics,
             pinned,
             group,
+            thread,
+            thread_latest,
         }))
     }
 
@@ -3080,8 +3777,10 @@ impl Engine {
         let sql = format!(
             "SELECT {LINK_COLUMNS}, a.body_html, a.byline, a.web_editors, a.translation_group, \
              se.key, se.title, se.description, se.partners, \
-             {CORRECTIONS_JSON}, {PINNED_JSON} \
+             {CORRECTIONS_JSON}, {PINNED_JSON}, th.id, th.title \
              FROM {LINK_FROM} LEFT JOIN series se ON se.id = a.series_id \
+             LEFT JOIN article_threads x ON x.article_id = a.id \
+             LEFT JOIN threads th ON th.id = x.thread_id \
              WHERE a.id = $1 AND ($2 IS NULL OR a.live_from <= $2)"
         );
         let Some(row) = sqlx::query(&sql)
@@ -3124,7 +3823,11 @@ impl Engine {
             }
             None => vec![],
         };
-        Ok(Some((article, group, series, pinned)))
+        let thread = match row.try_get::<Option<i64>, _>(LINK_WIDTH + 10)? {
+            Some(id) => Some((id, row.try_get::<String, _>(LINK_WIDTH + 11)?)),
+            None => None,
+        };
+        Ok(Some((article, group, series, pinned, thread)))
     }
 
     async fn article_topics(&self, id: ArticleId) -> Result<Vec<Topic>, StorageError> {

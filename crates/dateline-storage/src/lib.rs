@@ -229,6 +229,9 @@ pub struct FeedEntry {
 /// `(n + 1) * SITEMAP_SPAN`, so a file's content depends on its own articles only.
 pub const SITEMAP_SPAN: i64 = 50_000;
 
+/// How many other articles of its thread an article's page shows ("More on this story").
+pub const THREAD_LATEST: u32 = 6;
+
 /// A page of a listing in one language edition, of what is published by `as_of`.
 #[derive(Debug, Clone)]
 pub struct Listing {
@@ -334,6 +337,158 @@ pub struct ArticlePage {
     pub pinned: Vec<String>,
     /// Its translation group: the key of the original of its translations.
     pub group: String,
+    /// Its story thread: id and title.
+    pub thread: Option<(i64, String)>,
+    /// More on its story: the newest other live articles of its thread (near-duplicates left
+    /// out), newest first.
+    pub thread_latest: Vec<ArticleLink>,
+}
+
+/// A story thread's name in a batch of [`ThreadOp`]s: one stored, or the `n`th made by the batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThreadName {
+    Stored(i64),
+    New(u32),
+}
+
+/// What the threader decided, written by [`Store::apply_threading`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThreadOp {
+    /// An article is in this thread, placed by the text whose digest is `digest`; an article
+    /// an editor placed is left where it is.
+    Place {
+        article: ArticleId,
+        thread: ThreadName,
+        digest: String,
+        simhash: i64,
+        /// The earlier article of the thread it is a near-duplicate copy of.
+        duplicate_of: Option<ArticleId>,
+    },
+    /// A thread grew close to another and was taken into it (neither frozen by an editor).
+    Absorb { gone: ThreadName, into: ThreadName },
+    /// A thread's most representative headline, its title unless an editor named it.
+    Title { thread: ThreadName, title: String },
+}
+
+/// What the threader reads of an article to place it ([`Store::thread_input`]).
+#[derive(Debug, Clone)]
+pub struct ThreadInput {
+    pub id: ArticleId,
+    pub key: ArticleKey,
+    pub lang: Lang,
+    pub headline: String,
+    pub body: dateline_core::SafeHtml,
+    /// Whether readers see it now.
+    pub live: bool,
+    pub membership: Option<Membership>,
+    /// The thread of another article of its translation group (the earliest placed), which a
+    /// translation joins.
+    pub group_thread: Option<i64>,
+}
+
+/// Where an article is threaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub thread: i64,
+    pub by_editor: bool,
+    /// Whether its thread is frozen (an editor decided about it).
+    pub frozen: bool,
+    pub digest: String,
+    pub simhash: i64,
+    pub duplicate_of: Option<ArticleId>,
+}
+
+/// A threaded article with its text, as the threader rebuilds itself from storage.
+#[derive(Debug, Clone)]
+pub struct ThreadedText {
+    pub id: ArticleId,
+    pub lang: Lang,
+    pub headline: String,
+    pub body: dateline_core::SafeHtml,
+    pub thread: i64,
+    pub frozen: bool,
+    pub simhash: i64,
+}
+
+/// A story thread as a page, the API and the admin show it.
+#[derive(Debug, Clone)]
+pub struct Thread {
+    pub id: i64,
+    pub title: String,
+    pub title_by_editor: bool,
+    pub frozen: bool,
+    pub topic: Option<Topic>,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+    /// Its articles, oldest first.
+    pub articles: Vec<ThreadArticle>,
+    /// How many articles it has in all (also those not shown).
+    pub size: i64,
+}
+
+/// An article of a thread.
+#[derive(Debug, Clone)]
+pub struct ThreadArticle {
+    pub link: ArticleLink,
+    pub by_editor: bool,
+    pub duplicate_of: Option<ArticleId>,
+    pub state: State,
+}
+
+/// Where a thread is asked for ([`Store::thread`]).
+#[derive(Debug, Clone)]
+pub enum ThreadLookup {
+    /// The thread, with those of its articles live at this time that are not near-duplicates
+    /// (a reader's timeline), `limit` of them from `offset`.
+    Live { as_of: Timestamp, limit: u32, offset: u32 },
+    /// The thread with every article, in any state (the newsroom's view).
+    Whole,
+}
+
+/// What a thread was, if it is no more: the one it was merged into.
+#[derive(Debug, Clone)]
+pub enum ThreadFound {
+    Thread(Thread),
+    MergedInto(i64),
+}
+
+/// A thread in a list of threads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadSummary {
+    pub id: i64,
+    pub title: String,
+    pub size: i64,
+    pub frozen: bool,
+    pub topic: Option<Slug>,
+    pub updated: Timestamp,
+}
+
+/// What a thread is pinned to.
+#[derive(Debug, Clone)]
+pub enum PinTo {
+    /// No topic.
+    Nothing,
+    /// A topic that exists.
+    Topic(Slug),
+    /// A topic made now from the thread (the thread promoted to one).
+    NewTopic(Topic),
+}
+
+/// An editor's decision about threads ([`Store::edit_threads`]); each is audited by the caller.
+#[derive(Debug, Clone)]
+pub enum ThreadEdit {
+    Rename { thread: i64, title: String },
+    /// Every article of `from` goes to `into`; `from` leads to `into` from now on.
+    Merge { from: i64, into: i64 },
+    /// These articles of `from` go to a new thread, titled `title` (or by its first headline).
+    Split {
+        from: i64,
+        articles: Vec<ArticleId>,
+        title: Option<String>,
+    },
+    /// An article goes to a thread, or to a new one of its own.
+    Move { article: ArticleId, to: Option<i64> },
+    Pin { thread: i64, to: PinTo },
 }
 
 /// The newsroom's storage. Reads take the time that counts as now, so that an article whose
@@ -720,6 +875,52 @@ pub trait Store: Send + Sync + 'static {
 
     async fn stream_position(&self, consumer: &str) -> Result<i64, StorageError>;
     async fn set_stream_position(&self, consumer: &str, position: i64) -> Result<(), StorageError>;
+
+    /// What the threader needs to place an article: its text, whether it is live, where it
+    /// is threaded, and its translation group's thread.
+    async fn thread_input(
+        &self,
+        id: ArticleId,
+        as_of: Timestamp,
+    ) -> Result<Option<ThreadInput>, StorageError>;
+    /// Writes what the threader decided, in one transaction, with a record on the stream for
+    /// each article placed and each thread taken into another; answers the ids of the threads
+    /// the batch made, in the order of their [`ThreadName::New`] numbers.
+    async fn apply_threading(
+        &self,
+        ops: &[ThreadOp],
+        now: Timestamp,
+    ) -> Result<Vec<i64>, StorageError>;
+    /// Threaded articles with their texts, by id from after `after`, at most `limit` (the
+    /// threader rebuilding itself); with `thread`, only that thread's.
+    async fn threaded_texts(
+        &self,
+        thread: Option<i64>,
+        after: ArticleId,
+        limit: u32,
+    ) -> Result<Vec<ThreadedText>, StorageError>;
+    /// A thread, or the one it was merged into.
+    async fn thread(
+        &self,
+        id: i64,
+        lookup: ThreadLookup,
+    ) -> Result<Option<ThreadFound>, StorageError>;
+    /// Threads, most recently changed first; with `words`, those whose title holds them all.
+    async fn threads(
+        &self,
+        words: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<ThreadSummary>, StorageError>;
+    /// Does what an editor decided about threads, in one transaction, freezing every thread it
+    /// touches (the threader never merges it again, nor moves an article an editor placed),
+    /// with a record on the stream for each thread touched. Answers the thread the decision
+    /// leaves the articles in (the new one of a split or a move to a new thread).
+    async fn edit_threads(
+        &self,
+        edit: &ThreadEdit,
+        now: Timestamp,
+    ) -> Result<i64, StorageError>;
 
     /// Adds a webhook; it receives the changes made from now on.
     async fn add_webhook(

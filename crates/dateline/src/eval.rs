@@ -281,7 +281,7 @@ pub fn threads(
         let started = std::time::Instant::now();
         for &i in &order {
             let (lang, title, body) = &items[i];
-            assigned[i] = threader.add(lang, title, body);
+            assigned[i] = threader.add(i as u64, lang, title, body).thread;
         }
         seconds += started.elapsed().as_secs_f64();
         // Threads taken into others since an item joined them count as the one they are now.

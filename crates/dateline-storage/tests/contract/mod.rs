@@ -44,6 +44,7 @@ macro_rules! contract_tests {
             an_uploaded_image_is_kept_once,
             a_blocked_suggestion_is_never_shown,
             a_lease_has_one_holder_until_it_runs_out,
+            threads_keep_what_the_threader_and_editors_decided,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -1486,4 +1487,278 @@ pub async fn a_lease_has_one_holder_until_it_runs_out(store: Arc<dyn Store>) {
     // Two nodes asking at once: exactly one holds it.
     let (a, b) = tokio::join!(store.lease("race", "a", ttl), store.lease("race", "b", ttl),);
     assert!(a.unwrap() ^ b.unwrap());
+}
+
+pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn Store>) {
+    use dateline_storage::{
+        PinTo, ThreadEdit, ThreadFound, ThreadLookup, ThreadName, ThreadOp,
+    };
+    let ids = import(
+        &*store,
+        &[
+            article("a1", "Ferries stop as the storm nears", "2021-01-01T00:00:00Z"),
+            article("a2", "Storm closes the harbour", "2021-01-02T00:00:00Z"),
+            article("a3", "Budget passes", "2021-01-03T00:00:00Z"),
+            article("a4", "Storm closes the harbour (copy)", "2021-01-04T00:00:00Z"),
+        ],
+    )
+    .await;
+    let now = Timestamp::now();
+    let place = |article: ArticleId, thread: ThreadName, duplicate_of: Option<ArticleId>| {
+        ThreadOp::Place {
+            article,
+            thread,
+            digest: format!("d{article}"),
+            simhash: 7,
+            duplicate_of,
+        }
+    };
+    let made = store
+        .apply_threading(
+            &[
+                place(ids[0], ThreadName::New(0), None),
+                ThreadOp::Title {
+                    thread: ThreadName::New(0),
+                    title: "The storm".to_string(),
+                },
+                place(ids[1], ThreadName::New(0), None),
+                place(ids[2], ThreadName::New(1), None),
+                ThreadOp::Title {
+                    thread: ThreadName::New(1),
+                    title: "Budget".to_string(),
+                },
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    let (storm, budget) = (made[0], made[1]);
+    let live = ThreadLookup::Live {
+        as_of: later(),
+        limit: 50,
+        offset: 0,
+    };
+    let shown = |found: Option<ThreadFound>| match found {
+        Some(ThreadFound::Thread(t)) => (
+            t.title,
+            t.articles
+                .iter()
+                .map(|a| a.link.key.as_str().to_string())
+                .collect::<Vec<_>>(),
+        ),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        shown(store.thread(storm, live.clone()).await.unwrap()),
+        ("The storm".to_string(), vec!["a1".to_string(), "a2".to_string()])
+    );
+    let page = store.article_page(ids[0], later()).await.unwrap().unwrap();
+    assert_eq!(page.thread, Some((storm, "The storm".to_string())));
+    assert_eq!(headlines(page.thread_latest), ["Storm closes the harbour"]);
+
+    // A copy is in the thread, and shown once: not on the timeline, nor in listings.
+    store
+        .apply_threading(&[place(ids[3], ThreadName::Stored(storm), Some(ids[1]))], now)
+        .await
+        .unwrap();
+    assert_eq!(shown(store.thread(storm, live.clone()).await.unwrap()).1, ["a1", "a2"]);
+    let listing = Listing {
+        lang: en(),
+        filter: Filter::All,
+        limit: 10,
+        offset: 0,
+        as_of: later(),
+    };
+    assert_eq!(store.list(&listing).await.unwrap().len(), 3);
+    match store.thread(storm, ThreadLookup::Whole).await.unwrap() {
+        Some(ThreadFound::Thread(t)) => {
+            assert_eq!(t.articles.len(), 3);
+            assert_eq!(t.articles[2].duplicate_of, Some(ids[1]));
+        }
+        other => panic!("{other:?}"),
+    }
+    let input = store.thread_input(ids[3], later()).await.unwrap().unwrap();
+    assert!(input.live);
+    assert_eq!(input.membership.unwrap().thread, storm);
+
+    // An editor moves the budget story to a thread of its own: the threader's later placing
+    // of it is refused, and its old thread is frozen against the threader's merges.
+    let own = store
+        .edit_threads(
+            &ThreadEdit::Move {
+                article: ids[2],
+                to: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_ne!(own, budget);
+    store
+        .apply_threading(
+            &[
+                place(ids[2], ThreadName::Stored(storm), None),
+                ThreadOp::Absorb {
+                    gone: ThreadName::Stored(budget),
+                    into: ThreadName::Stored(storm),
+                },
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown(store.thread(own, live.clone()).await.unwrap()).1, ["a3"]);
+    assert!(matches!(
+        store.thread(budget, live.clone()).await.unwrap(),
+        Some(ThreadFound::Thread(_))
+    ));
+
+    // A split takes a2 out; the copy of a2 left behind is no copy of anything in its thread.
+    let split = store
+        .edit_threads(
+            &ThreadEdit::Split {
+                from: storm,
+                articles: vec![ids[1]],
+                title: Some("Harbour".to_string()),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        shown(store.thread(split, live.clone()).await.unwrap()),
+        ("Harbour".to_string(), vec!["a2".to_string()])
+    );
+    assert_eq!(shown(store.thread(storm, live.clone()).await.unwrap()).1, ["a1", "a4"]);
+    assert!(matches!(
+        store
+            .edit_threads(
+                &ThreadEdit::Split {
+                    from: storm,
+                    articles: vec![ids[2]],
+                    title: None,
+                },
+                now,
+            )
+            .await,
+        Err(StorageError::Conflict(_))
+    ));
+
+    // Pinned to a topic made from it: the topic lists its articles.
+    let topic = dateline_core::Topic {
+        key: Slug::parse("the-storm").unwrap(),
+        title: Localized::new("en", "The storm"),
+        intro: Default::default(),
+    };
+    store
+        .edit_threads(
+            &ThreadEdit::Pin {
+                thread: storm,
+                to: PinTo::NewTopic(topic),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let on_topic = Listing {
+        filter: Filter::Topic(Slug::parse("the-storm").unwrap()),
+        ..listing.clone()
+    };
+    assert_eq!(
+        headlines(store.list(&on_topic).await.unwrap()),
+        ["Storm closes the harbour (copy)", "Ferries stop as the storm nears"]
+    );
+
+    // Merged, renamed; the merged thread leads to the one it went into.
+    let into = store
+        .edit_threads(
+            &ThreadEdit::Merge {
+                from: split,
+                into: storm,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(into, storm);
+    assert!(matches!(
+        store.thread(split, live.clone()).await.unwrap(),
+        Some(ThreadFound::MergedInto(t)) if t == storm
+    ));
+    store
+        .edit_threads(
+            &ThreadEdit::Rename {
+                thread: storm,
+                title: "Winter storm".to_string(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .apply_threading(
+            &[ThreadOp::Title {
+                thread: ThreadName::Stored(storm),
+                title: "Threader's choice".to_string(),
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        shown(store.thread(storm, live.clone()).await.unwrap()),
+        (
+            "Winter storm".to_string(),
+            vec!["a1".to_string(), "a2".to_string(), "a4".to_string()]
+        )
+    );
+    for refused in [
+        ThreadEdit::Merge {
+            from: storm,
+            into: storm,
+        },
+        ThreadEdit::Rename {
+            thread: split,
+            title: "x".to_string(),
+        },
+    ] {
+        assert!(matches!(
+            store.edit_threads(&refused, now).await,
+            Err(StorageError::Conflict(_))
+        ));
+    }
+    assert!(matches!(
+        store
+            .edit_threads(
+                &ThreadEdit::Rename {
+                    thread: 999_999,
+                    title: "x".to_string()
+                },
+                now
+            )
+            .await,
+        Err(StorageError::NotFound(_))
+    ));
+    let summaries = store.threads(Some("winter"), 10, 0).await.unwrap();
+    assert_eq!(summaries.len(), 1);
+    assert_eq!((summaries[0].id, summaries[0].size), (storm, 3));
+    assert_eq!(summaries[0].topic.as_ref().map(Slug::as_str), Some("the-storm"));
+    // The stream told of each placing and each change, with the threads they reached.
+    let changes = store.changes_after(0, 1000).await.unwrap();
+    let threaded = changes
+        .iter()
+        .filter(|c| c.kind == dateline_core::change::ChangeKind::ArticleThreaded)
+        .count();
+    assert_eq!(threaded, 5, "a1, a2, a3, a4 placed, and a3 moved by an editor");
+    assert!(changes.iter().any(|c| {
+        c.kind == dateline_core::change::ChangeKind::ThreadChanged
+            && c.reach.contains(&format!("thread:{split}"))
+            && c.reach.contains(&"topic:the-storm".to_string())
+    }));
+    let texts = store
+        .threaded_texts(Some(storm), ArticleId::new(0), 10)
+        .await
+        .unwrap();
+    assert_eq!(texts.len(), 3);
+    assert!(texts.iter().all(|t| t.frozen && t.thread == storm));
 }
