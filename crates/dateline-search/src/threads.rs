@@ -229,6 +229,17 @@ impl Threader {
             .map(|(item, _)| *item)
     }
 
+    /// Takes thread `gone` into `keep`, as an editor merged them: `gone` leads to `keep` from
+    /// now on (refill `keep` with its articles as they are now).
+    pub fn merge_into(&mut self, gone: usize, keep: usize) {
+        let (gone, keep) = (self.thread_of(gone), self.thread_of(keep));
+        if gone == keep || gone >= self.threads.len() || keep >= self.threads.len() {
+            return;
+        }
+        self.threads[gone] = Thread::default();
+        self.merged_into[gone] = Some(keep);
+    }
+
     /// How many articles a thread has.
     pub fn size(&self, thread: usize) -> u32 {
         let thread = self.thread_of(thread);

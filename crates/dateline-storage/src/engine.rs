@@ -142,7 +142,7 @@ fn readable(row: &DbRow, at: usize) -> Option<ArticleLink> {
 }
 
 /// A listing's query, with `extra` columns after the link's, and the key it binds.
-fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, &'a str) {
+fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, std::borrow::Cow<'a, str>) {
     // A near-duplicate copy of a story in its thread is listed once, as the first copy.
     let live = "a.lang = $1 AND a.live_from <= $5 AND NOT EXISTS (SELECT 1 FROM article_threads d \
          WHERE d.article_id = a.id AND d.duplicate_of IS NOT NULL)";
@@ -150,11 +150,11 @@ fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, &'a str) {
     match &listing.filter {
         Filter::All => (
             format!("SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} WHERE {live} AND $2 = '' {newest}"),
-            "",
+            "".into(),
         ),
         Filter::Section(key) => (
             format!("SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} WHERE {live} AND s.key = $2 {newest}"),
-            key.as_str(),
+            key.as_str().into(),
         ),
         Filter::Topic(key) => (
             format!(
@@ -163,14 +163,14 @@ fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, &'a str) {
                   UNION SELECT x.article_id FROM article_threads x JOIN threads th ON th.id = x.thread_id \
                   JOIN topics t ON t.id = th.topic_id WHERE t.key = $2) {newest}"
             ),
-            key.as_str(),
+            key.as_str().into(),
         ),
         Filter::Series(key) => (
             format!(
                 "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} JOIN series se ON se.id = a.series_id \
                  WHERE {live} AND se.key = $2 ORDER BY a.episode, a.published_at, a.id LIMIT $3 OFFSET $4"
             ),
-            key.as_str(),
+            key.as_str().into(),
         ),
         // From the person's rows out (CROSS JOIN keeps that order): one person's few stories,
         // not a walk through a whole edition to find them.
@@ -179,15 +179,33 @@ fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, &'a str) {
                 "SELECT {LINK_COLUMNS}{extra} FROM article_people p {PERSON_FIRST} articles a ON a.id = p.article_id \
                  JOIN sections s ON s.id = a.section_id WHERE {live} AND p.slug = $2 {newest}"
             ),
-            key.as_str(),
+            key.as_str().into(),
         ),
         Filter::SeriesNewest(key) => (
             format!(
                 "SELECT {LINK_COLUMNS}{extra} FROM {LINK_FROM} JOIN series se ON se.id = a.series_id \
                  WHERE {live} AND se.key = $2 {newest}"
             ),
-            key.as_str(),
+            key.as_str().into(),
         ),
+        // A story thread: every edition's articles (the language bound is only compared with
+        // itself, for its type).
+        Filter::Thread(id) | Filter::ThreadNewest(id) => {
+            let live = live.replace("a.lang = $1", "(a.lang = $1 OR a.lang <> $1)");
+            let order = if matches!(listing.filter, Filter::Thread(_)) {
+                "ORDER BY a.published_at, a.id LIMIT $3 OFFSET $4"
+            } else {
+                newest
+            };
+            (
+                format!(
+                    "SELECT {LINK_COLUMNS}{extra} FROM article_threads x JOIN articles a ON a.id = x.article_id \
+                     JOIN sections s ON s.id = a.section_id \
+                     WHERE {live} AND x.thread_id = CAST($2 AS BIGINT) {order}"
+                ),
+                id.to_string().into(),
+            )
+        }
     }
 }
 
@@ -1799,7 +1817,7 @@ impl Store for Engine {
     #[tracing::instrument(skip_all, fields(lang = %listing.lang, filter = ?listing.filter))]
     async fn list(&self, listing: &Listing) -> Result<Vec<ArticleLink>, StorageError> {
         let (sql, key) = listing_sql(listing, "");
-        let rows = bind_listing(&sql, key, listing)
+        let rows = bind_listing(&sql, &key, listing)
             .fetch_all(self.reader())
             .await?;
         Ok(links(&rows))
@@ -1807,7 +1825,7 @@ impl Store for Engine {
 
     async fn feed(&self, listing: &Listing) -> Result<Vec<FeedEntry>, StorageError> {
         let (sql, key) = listing_sql(listing, ", a.body_html, a.byline");
-        let rows = bind_listing(&sql, key, listing)
+        let rows = bind_listing(&sql, &key, listing)
             .fetch_all(self.reader())
             .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -3017,22 +3035,17 @@ impl Store for Engine {
                     )
                     .await?;
                 }
+                // No record of its own: a title changes with an article placed or a thread
+                // taken in, whose records reach the thread.
                 ThreadOp::Title { thread, title } => {
-                    let new = matches!(thread, ThreadName::New(n) if *n as usize >= made.len());
                     let thread = thread_named(&mut tx, &mut made, *thread, now).await?;
-                    let renamed = sqlx::query(
-                        "UPDATE threads SET title = $2 WHERE id = $1 AND title_by_editor = 0 \
-                         AND title <> $2",
+                    sqlx::query(
+                        "UPDATE threads SET title = $2 WHERE id = $1 AND title_by_editor = 0",
                     )
                     .bind(thread)
                     .bind(title)
                     .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if renamed > 0 && !new {
-                        append_thread_change(&mut tx, thread, &[format!("thread:{thread}")])
-                            .await?;
-                    }
+                    .await?;
                 }
             }
         }
@@ -3647,7 +3660,20 @@ impl Engine {
         }
         // The suggestions, in the order asked: their place in the list is their rank.
         for (chunk_at, chunk) in suggested.chunks(KEY_CHUNK).enumerate() {
-            q.push(" UNION ALL SELECT CAST(3 AS BIGINT), CASE a.key");
+            // A suggestion in the article's own thread comes as a 5, for the ranking to weigh.
+            match &thread {
+                Some((thread_id, _)) => {
+                    q.push(
+                        " UNION ALL SELECT CASE WHEN EXISTS (SELECT 1 FROM article_threads y \
+                         WHERE y.article_id = a.id AND y.thread_id = ",
+                    )
+                    .push_bind(*thread_id)
+                    .push(") THEN 5 ELSE 3 END, CASE a.key");
+                }
+                None => {
+                    q.push(" UNION ALL SELECT CAST(3 AS BIGINT), CASE a.key");
+                }
+            }
             for (i, key) in chunk.iter().enumerate() {
                 q.push(" WHEN ")
                     .push_bind(key.clone())
@@ -3662,7 +3688,10 @@ impl Engine {
             .push_bind(id.get())
             .push(" AND a.key NOT IN (SELECT blocked_key FROM related_blocks WHERE article_id = ")
             .push_bind(id.get())
-            .push(") AND a.key IN (");
+            .push(
+                ") AND NOT EXISTS (SELECT 1 FROM article_threads d WHERE d.article_id = a.id \
+                 AND d.duplicate_of IS NOT NULL) AND a.key IN (",
+            );
             push_keys(&mut q, chunk);
         }
         // More on its story: the newest other live articles of its thread, copies left out.
@@ -3683,9 +3712,10 @@ impl Engine {
         }
         q.push(" ORDER BY 1, 2, 7");
         let rows = q.build().fetch_all(self.reader()).await?;
-        let (mut related, mut translations, mut inline, mut suggested_links) =
-            (vec![], vec![], vec![], vec![]);
+        let (mut related, mut translations, mut inline) = (vec![], vec![], vec![]);
         let mut thread_latest = vec![];
+        let mut ranked = vec![];
+        let mut suggested_in_thread = vec![];
         for row in &rows {
             let Some(link) = readable(row, 2) else {
                 continue;
@@ -3694,10 +3724,18 @@ impl Engine {
                 0 => related.push(link),
                 1 => translations.push(link),
                 2 => inline.push(link),
-                3 => suggested_links.push(link),
-                _ => thread_latest.push(link),
+                4 => thread_latest.push(link),
+                kind => {
+                    if kind == 5 {
+                        suggested_in_thread.push(link.id);
+                    }
+                    ranked.push((row.try_get::<i64, _>(1)?, link));
+                }
             }
         }
+        // The suggestions in the order asked, whichever kind they came as.
+        ranked.sort_by_key(|(rank, _)| *rank);
+        let suggested_links = ranked.into_iter().map(|(_, link)| link).collect();
         Ok(Some(ArticlePage {
             article: Article {
                 topics: topics.iter().map(|t| t.key.clone()).collect(),
@@ -3713,6 +3751,7 @@ impl Engine {
             group,
             thread,
             thread_latest,
+            suggested_in_thread,
         }))
     }
 

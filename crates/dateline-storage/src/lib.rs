@@ -214,6 +214,10 @@ pub enum Filter {
     SeriesNewest(Slug),
     /// The articles a person's byline names, newest first.
     Person(dateline_core::PersonKey),
+    /// A story thread's articles in every language, oldest first (its timeline).
+    Thread(i64),
+    /// A story thread's articles in every language, newest first (its feed).
+    ThreadNewest(i64),
 }
 
 /// An article as a feed carries it: its link, its body and its byline.
@@ -342,6 +346,8 @@ pub struct ArticlePage {
     /// More on its story: the newest other live articles of its thread (near-duplicates left
     /// out), newest first.
     pub thread_latest: Vec<ArticleLink>,
+    /// The suggested related stories that are in its thread too.
+    pub suggested_in_thread: Vec<ArticleId>,
 }
 
 /// A story thread's name in a batch of [`ThreadOp`]s: one stored, or the `n`th made by the batch.

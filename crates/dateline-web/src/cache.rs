@@ -134,6 +134,7 @@ impl Tags {
                 .add("series", key.as_str())
                 .add("about-series", key.as_str()),
             Filter::Person(key) => tags.add("byline", &key.to_string()),
+            Filter::Thread(id) | Filter::ThreadNewest(id) => tags.add("thread", &id.to_string()),
         };
         tags
     }
@@ -190,6 +191,14 @@ pub fn reached(change: &Change) -> Vec<String> {
             vec![format!("topic:{subject}"), format!("about-topic:{subject}")]
         }
         ChangeKind::FrontChanged => vec![format!("front:{subject}")],
+        // The thread's pages (its timeline and feed, and its articles' "More on this story"),
+        // the thread it left, and a listing that shows it once as a copy.
+        ChangeKind::ArticleThreaded => std::iter::once(format!("a:{subject}"))
+            .chain(change.reach.iter().cloned())
+            .collect(),
+        ChangeKind::ThreadChanged => std::iter::once(format!("thread:{subject}"))
+            .chain(change.reach.iter().cloned())
+            .collect(),
     }
 }
 

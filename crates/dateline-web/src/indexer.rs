@@ -75,7 +75,12 @@ pub async fn step(
     let Some(last) = changes.last().map(|c| c.position) else {
         return Ok(position);
     };
-    let articles: BTreeSet<ArticleId> = changes.iter().filter_map(|c| c.article).collect();
+    // Threading changes nothing the index keeps.
+    let articles: BTreeSet<ArticleId> = changes
+        .iter()
+        .filter(|c| c.kind != dateline_core::change::ChangeKind::ArticleThreaded)
+        .filter_map(|c| c.article)
+        .collect();
     let now = Timestamp::now();
     let mut live = Vec::new();
     for id in articles {

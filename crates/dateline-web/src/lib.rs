@@ -28,6 +28,7 @@ pub mod render;
 pub mod scheduler;
 mod server;
 mod syndication;
+pub mod threading;
 mod ui;
 pub mod webhooks;
 pub mod websub;
@@ -205,6 +206,10 @@ pub fn app(
             .route(
                 &format!("{prefix}/byline/{{key}}"),
                 get(pages::listing::byline),
+            )
+            .route(
+                &format!("{prefix}/thread/{{key}}"),
+                get(pages::listing::thread),
             )
             .route(
                 &format!("{prefix}/corrections"),

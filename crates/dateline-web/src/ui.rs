@@ -41,6 +41,12 @@ pub struct Ui {
     pub results: &'static str,
     pub no_results: &'static str,
     pub did_you_mean: &'static str,
+    /// The kicker of a story thread's timeline.
+    pub story_thread: &'static str,
+    /// The heading of an article's other articles of its thread.
+    pub more_on_story: &'static str,
+    /// The link from there to the whole timeline.
+    pub whole_story: &'static str,
 }
 
 const EN: Ui = Ui {
@@ -79,6 +85,9 @@ const EN: Ui = Ui {
     results: "results",
     no_results: "Nothing found.",
     did_you_mean: "Did you mean",
+    story_thread: "Story",
+    more_on_story: "More on this story",
+    whole_story: "The whole story",
 };
 
 const ZH: Ui = Ui {
@@ -117,6 +126,9 @@ const ZH: Ui = Ui {
     results: "条结果",
     no_results: "没有找到。",
     did_you_mean: "您是不是要找",
+    story_thread: "报道线索",
+    more_on_story: "关于此事的更多报道",
+    whole_story: "查看完整报道",
 };
 
 const RU: Ui = Ui {
@@ -155,6 +167,9 @@ const RU: Ui = Ui {
     results: "результатов",
     no_results: "Ничего не найдено.",
     did_you_mean: "Может быть, вы искали",
+    story_thread: "Сюжет",
+    more_on_story: "Ещё по теме",
+    whole_story: "Весь сюжет",
 };
 
 /// The interface strings for a language, English where Dateline does not speak it yet.

@@ -117,6 +117,7 @@ impl Server {
             self.store.clone(),
             self.site.clone(),
         ));
+        let threads = tokio::spawn(dateline_web::threading::follow(self.store.clone()));
         let cache = tokio::spawn(dateline_web::cache::follow(self.state.clone()));
         let purge = tokio::spawn(dateline_web::purge::follow(self.state.clone()));
         let webhooks = tokio::spawn(dateline_web::webhooks::deliver(self.store, self.site));
@@ -131,6 +132,7 @@ impl Server {
         .context("the server failed");
         // A delivery cut here is made again at the next start: positions advance only after one.
         webhooks.abort();
+        threads.abort();
         purge.abort();
         cache.abort();
         websub.abort();

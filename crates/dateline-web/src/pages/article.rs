@@ -47,6 +47,8 @@ struct ArticleView {
     topics: Vec<TopicLink>,
     translations: Vec<EditionView>,
     related: Vec<LinkView>,
+    /// More on this story: its thread's title and timeline, and its newest other articles.
+    thread: Option<ThreadBox>,
     corrections: Vec<CorrectionView>,
     json_ld: minijinja::Value,
     section_name: Option<String>,
@@ -54,6 +56,13 @@ struct ArticleView {
     updated_iso: String,
     /// The first image of the body, absolute, for link previews.
     image: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ThreadBox {
+    title: String,
+    url: String,
+    stories: Vec<LinkView>,
 }
 
 #[derive(Serialize)]
@@ -210,6 +219,12 @@ fn tags(page: &ArticlePage) -> Tags {
     for topic in &page.topics {
         tags.add("about-topic", topic.key.as_str());
     }
+    if let Some((thread, _)) = &page.thread {
+        tags.add("thread", &thread.to_string());
+    }
+    for link in &page.thread_latest {
+        tags.article(link.key.as_str());
+    }
     tags
 }
 
@@ -268,7 +283,19 @@ fn related_shown(page: &ArticlePage) -> Vec<&dateline_core::ArticleLink> {
         seen.insert(norm(&link.headline));
         out.push(link);
     }
-    for link in &page.suggested {
+    // Being in the same story thread is a signal: such a suggestion counts as if it ranked
+    // half as far down.
+    let mut suggested: Vec<(usize, &dateline_core::ArticleLink)> = page
+        .suggested
+        .iter()
+        .enumerate()
+        .map(|(rank, link)| {
+            let in_thread = page.suggested_in_thread.contains(&link.id);
+            (if in_thread { rank } else { rank * 2 + 1 }, link)
+        })
+        .collect();
+    suggested.sort_by_key(|(score, _)| *score);
+    for (_, link) in suggested {
         if out.len() >= RELATED_SHOWN.max(page.related.len()) {
             break;
         }
@@ -441,6 +468,17 @@ pub(crate) fn render(
             .into_iter()
             .map(|l| site.link_view(sections, l))
             .collect(),
+        thread: page.thread.as_ref().filter(|_| !page.thread_latest.is_empty()).map(
+            |(id, title)| ThreadBox {
+                title: title.clone(),
+                url: format!("{}/thread/{id}", site.prefix(&edition)),
+                stories: page
+                    .thread_latest
+                    .iter()
+                    .map(|l| site.link_view(sections, l))
+                    .collect(),
+            },
+        ),
         corrections: article
             .corrections
             .iter()

@@ -59,6 +59,7 @@ enum Kind {
     Topic,
     Series,
     Byline,
+    Thread,
 }
 
 impl Kind {
@@ -69,6 +70,7 @@ impl Kind {
             Kind::Topic => "topic",
             Kind::Series => "series",
             Kind::Byline => "byline",
+            Kind::Thread => "thread",
         }
     }
 }
@@ -86,7 +88,13 @@ pub fn routes(prefix: &str) -> Router<Arc<AppState>> {
                 },
             ),
         );
-        for kind in [Kind::Section, Kind::Topic, Kind::Series, Kind::Byline] {
+        for kind in [
+            Kind::Section,
+            Kind::Topic,
+            Kind::Series,
+            Kind::Byline,
+            Kind::Thread,
+        ] {
             router = router.route(
                 &format!("{prefix}/{}/{{key}}/{}", kind.segment(), format.file()),
                 get(
@@ -248,6 +256,32 @@ async fn serve(
                 format!("{}: {name}", site.outlet),
                 Filter::Person(key.clone()),
                 format!("{prefix}/byline/{}", key.path_segment()),
+            )
+        }
+        (Kind::Thread, Some(raw)) => {
+            let id = super::listing::thread_id(raw).ok_or(AppError::NotFound)?;
+            let found = state
+                .store
+                .thread(
+                    id,
+                    dateline_storage::ThreadLookup::Live {
+                        as_of: Timestamp::now(),
+                        limit: 0,
+                        offset: 0,
+                    },
+                )
+                .await?;
+            let Some(dateline_storage::ThreadFound::Thread(thread)) = found else {
+                return Err(AppError::NotFound);
+            };
+            if thread.size == 0 {
+                return Err(AppError::NotFound);
+            }
+            (
+                format!("{} – {}", thread.title, site.outlet),
+                format!("{}: {}", site.outlet, thread.title),
+                Filter::ThreadNewest(id),
+                format!("{prefix}/thread/{id}"),
             )
         }
         (_, None) => return Err(AppError::NotFound),

@@ -30,6 +30,8 @@ struct ListingView {
     intro: Option<minijinja::Value>,
     partners: Vec<String>,
     stories: Vec<LinkView>,
+    /// A story thread's topic, if an editor pinned it to one: its name and address.
+    topic: Option<(String, String)>,
     page: u32,
     newer_url: Option<String>,
     older_url: Option<String>,
@@ -63,6 +65,7 @@ struct Heading {
     intro: Option<SafeHtml>,
     partners: Vec<String>,
     current_section: Option<String>,
+    topic: Option<(String, String)>,
 }
 
 impl Heading {
@@ -82,6 +85,7 @@ impl Heading {
             intro: intro.get(lang.as_str(), primary).cloned(),
             partners,
             current_section: None,
+            topic: None,
         }
     }
 }
@@ -155,6 +159,7 @@ async fn render(
         heading: heading.title,
         intro: heading.intro.as_ref().map(crate::render::html),
         partners: heading.partners,
+        topic: heading.topic,
         stories: links.iter().map(|l| site.link_view(&sections, l)).collect(),
         page,
         newer_url: (page > 1).then(|| page_url(page - 1)),
@@ -191,6 +196,7 @@ pub async fn section(
         intro: None,
         partners: vec![],
         current_section: Some(key.to_string()),
+        topic: None,
     };
     let path = state.site.section_url(&lang, key.as_str());
     render(
@@ -251,6 +257,7 @@ pub async fn byline(
         intro: None,
         partners: vec![],
         current_section: None,
+        topic: None,
     };
     let path = format!("{}/byline/{}", state.site.prefix(&lang), key.path_segment());
     let sections = state.store.sections().await?;
@@ -295,4 +302,81 @@ pub async fn series(
         query,
     )
     .await
+}
+
+/// A story thread's timeline: its articles in every language, oldest first, each with its
+/// dateline; copies of one wire story shown once. A thread an editor merged into another leads
+/// to it.
+#[tracing::instrument(skip_all)]
+pub async fn thread(
+    State(state): State<Arc<AppState>>,
+    Extension(Edition(lang)): Extension<Edition>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    use dateline_storage::{ThreadFound, ThreadLookup};
+    let Path(raw) = path.map_err(|_| AppError::NotFound)?;
+    let Query(query) = query.map_err(|_| AppError::NotFound)?;
+    let id = thread_id(&raw).ok_or(AppError::NotFound)?;
+    let prefix = state.site.prefix(&lang);
+    let found = state
+        .store
+        .thread(
+            id,
+            ThreadLookup::Live {
+                as_of: Timestamp::now(),
+                limit: 0,
+                offset: 0,
+            },
+        )
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let thread = match found {
+        ThreadFound::MergedInto(into) => {
+            let to = format!("{prefix}/thread/{into}");
+            return Ok((
+                axum::http::StatusCode::MOVED_PERMANENTLY,
+                [(axum::http::header::LOCATION, to)],
+            )
+                .into_response());
+        }
+        ThreadFound::Thread(t) if t.size > 0 => t,
+        ThreadFound::Thread(_) => return Err(AppError::NotFound),
+    };
+    let primary = state.site.primary().as_str();
+    let heading = Heading {
+        kind: "thread",
+        title: thread.title,
+        intro: None,
+        partners: vec![],
+        current_section: None,
+        topic: thread.topic.map(|t| {
+            (
+                t.title.text(lang.as_str(), primary).to_string(),
+                format!("{prefix}/topic/{}", t.key),
+            )
+        }),
+    };
+    let path = format!("{prefix}/thread/{id}");
+    let sections = state.store.sections().await?;
+    Ok(render(
+        &state,
+        sections,
+        lang,
+        path,
+        Filter::Thread(id),
+        heading,
+        query,
+    )
+    .await?
+    .into_response())
+}
+
+/// A thread's id in an address: a whole number from 1, written plainly.
+pub(crate) fn thread_id(raw: &str) -> Option<i64> {
+    if raw.is_empty() || raw.len() > 18 || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.starts_with('0') {
+        return None;
+    }
+    raw.parse().ok()
 }
