@@ -27,6 +27,7 @@ mod newsroom;
 mod revisions;
 mod session;
 mod suggestions;
+mod threads;
 mod tokens;
 mod webhooks;
 
@@ -59,6 +60,13 @@ pub fn router(state: Arc<AppState>) -> Router<Arc<AppState>> {
             "/articles/{id}/suggestions/{key}/block",
             post(suggestions::block).delete(suggestions::unblock),
         )
+        .route("/articles/{id}/thread", put(threads::move_article))
+        .route("/threads", get(threads::list))
+        .route("/threads/{id}", get(threads::read))
+        .route("/threads/{id}/title", put(threads::rename))
+        .route("/threads/{id}/topic", put(threads::pin))
+        .route("/threads/{id}/merge", post(threads::merge))
+        .route("/threads/{id}/split", post(threads::split))
         .route("/articles/{id}/revisions", get(revisions::list))
         .route("/articles/{id}/revisions/{revision}", get(revisions::read))
         .route(

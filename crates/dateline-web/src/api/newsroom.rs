@@ -31,7 +31,10 @@ fn key(text: &str) -> Result<Slug, ApiError> {
     Slug::parse(text).map_err(|e| ApiError::NotFound(e.to_string()))
 }
 
-fn localized(field: &str, texts: BTreeMap<String, String>) -> Result<Localized, ApiError> {
+pub(super) fn localized(
+    field: &str,
+    texts: BTreeMap<String, String>,
+) -> Result<Localized, ApiError> {
     let mut out = Localized::default();
     for (lang, text) in texts {
         Lang::parse(&lang).map_err(|e| ApiError::Unprocessable(format!("{field}: {e}")))?;
