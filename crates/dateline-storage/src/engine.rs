@@ -2914,8 +2914,8 @@ impl Store for Engine {
              COALESCE(a.live_from <= $2, false), x.thread_id, x.by_editor, th.frozen, x.digest, \
              x.simhash, x.duplicate_of, \
              (SELECT g.thread_id FROM articles o JOIN article_threads g ON g.article_id = o.id \
-              WHERE o.translation_group = a.translation_group AND o.id <> a.id ORDER BY o.id LIMIT 1) \
-             FROM articles a LEFT JOIN article_threads x ON x.article_id = a.id \
+              WHERE o.translation_group = a.translation_group AND o.id <> a.id ORDER BY o.id LIMIT 1), \
+             a.translation_group FROM articles a LEFT JOIN article_threads x ON x.article_id = a.id \
              LEFT JOIN threads th ON th.id = x.thread_id WHERE a.id = $1",
         )
         .bind(id.get())
@@ -2947,6 +2947,7 @@ impl Store for Engine {
             body: SafeHtml::from_storage(row.try_get(4)?),
             live: row.try_get::<bool, _>(5)?,
             membership,
+            group: row.try_get(13)?,
             group_thread: row.try_get(12)?,
         }))
     }

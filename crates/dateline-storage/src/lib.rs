@@ -387,6 +387,8 @@ pub struct ThreadInput {
     /// Whether readers see it now.
     pub live: bool,
     pub membership: Option<Membership>,
+    /// Its translation group (the key of the original of its translations).
+    pub group: String,
     /// The thread of another article of its translation group (the earliest placed), which a
     /// translation joins.
     pub group_thread: Option<i64>,

@@ -59,6 +59,8 @@ struct Batch {
     made: Vec<usize>,
     /// Stored threads whose articles changed under the threader: filled anew after writing.
     refill: Vec<i64>,
+    /// The thread of each translation group placed in this batch, not written yet.
+    groups: HashMap<String, usize>,
 }
 
 /// Follows the stream and threads every article, until the task is dropped.
@@ -287,10 +289,13 @@ async fn place(
                 state.copy_of(placed.thread, id, fingerprint),
             )
         }
-        None => match input.group_thread {
+        None => match input
+            .group_thread
+            .map(|stored| state.internal_of(stored))
+            .or_else(|| batch.groups.get(&input.group).copied())
+        {
             // A translation joins the thread of its original (or of a translation before it).
-            Some(group) => {
-                let internal = state.internal_of(group);
+            Some(internal) => {
                 let t = state
                     .threader
                     .add_to(item, lang, &input.headline, &body, Some(internal));
@@ -306,6 +311,7 @@ async fn place(
             }
         },
     };
+    batch.groups.entry(input.group.clone()).or_insert(thread);
     let name = state.name(thread, batch);
     if state.note_title(thread, item, &input.headline) {
         batch.ops.push(ThreadOp::Title {

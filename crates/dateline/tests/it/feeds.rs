@@ -74,7 +74,7 @@ for url in sys.argv[1:]:
 print(json.dumps(out))
 "#;
 
-async fn feedparser(urls: Vec<String>) -> Vec<Value> {
+pub(crate) async fn feedparser(urls: Vec<String>) -> Vec<Value> {
     let output = tokio::task::spawn_blocking(move || {
         Command::new("python3")
             .arg("-c")

@@ -26,6 +26,7 @@ mod operations;
 mod roles;
 mod search;
 mod sessions;
+mod threads;
 mod site;
 mod webhooks;
 mod workflow;
