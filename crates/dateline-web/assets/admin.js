@@ -81,15 +81,30 @@
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       const body = {};
+      let target = form.dataset.api;
       for (const input of $$('input[name], select[name], textarea[name]', form)) {
         const v = input.type === 'password' ? input.value : input.value.trim();
-        if (input.dataset.list) body[input.name] = v.split(',').map((x) => x.trim()).filter(Boolean);
-        else if (v !== '') body[input.name] = input.type === 'number' ? Number(v) : v;
+        // A field that names what the address is about goes into the address, not the body.
+        if (form.dataset.path === input.name) { target = target.replace('{id}', encodeURIComponent(v)); continue; }
+        // Ticked boxes of one name make a list (of numbers, with data-number).
+        if (input.type === 'checkbox') {
+          if (!Array.isArray(body[input.name])) body[input.name] = [];
+          if (input.checked) body[input.name].push(input.dataset.number !== undefined ? Number(v) : v);
+          continue;
+        }
+        let value;
+        if (input.dataset.list) value = v.split(',').map((x) => x.trim()).filter(Boolean);
+        else if (v !== '') value = input.type === 'number' ? Number(v) : v;
+        else continue;
+        // `outer.inner` names a field of an object in the body.
+        const [outer, inner] = input.name.split('.');
+        if (inner) body[outer] = Object.assign(body[outer] || {}, { [inner]: value });
+        else body[outer] = value;
       }
       const error = $('.error', form);
       if (error) error.textContent = '';
       try {
-        const r = await api(form.dataset.method || 'POST', form.dataset.api, body);
+        const r = await api(form.dataset.method || 'POST', target, body);
         if (!r.ok) { if (error) error.textContent = r.data.message || `Refused (${r.status}).`; return; }
         const shown = form.dataset.show && r.data[form.dataset.show];
         if (shown) {

@@ -96,6 +96,14 @@ impl Templates {
                 "admin/audit.html",
                 include_str!("../templates/admin/audit.html"),
             ),
+            (
+                "admin/threads.html",
+                include_str!("../templates/admin/threads.html"),
+            ),
+            (
+                "admin/thread.html",
+                include_str!("../templates/admin/thread.html"),
+            ),
         ];
         for (name, source) in sources {
             // The templates are part of the binary and covered by tests: a syntax error is a

@@ -34,6 +34,9 @@ const POLL: Duration = Duration::from_millis(250);
 const WORK: Duration = Duration::from_secs(10);
 /// The most recent copies' fingerprints a thread keeps to find near-duplicates among.
 const RECENT: usize = 200;
+/// The fewest letters and digits a text needs to be told a copy of another: two short briefs
+/// alike in form ("Markets close higher", a line of text) are not copies of one story.
+const COPY_CHARS: usize = 200;
 /// Articles read at a time when the threader is built from storage.
 const REBUILD_BATCH: u32 = 2_000;
 
@@ -272,6 +275,7 @@ async fn place(
         format!("{}\n{}\n{}", input.lang.as_str(), input.headline, body).as_bytes(),
     );
     let fingerprint = simhash(&input.headline, &body);
+    let long_enough = body.chars().filter(|c| c.is_alphanumeric()).count() >= COPY_CHARS;
     let item = id.get() as u64;
     let lang = input.lang.as_str();
     let (thread, copy) = match &input.membership {
@@ -286,7 +290,9 @@ async fn place(
             }
             (
                 placed.thread,
-                state.copy_of(placed.thread, id, fingerprint),
+                state
+                    .copy_of(placed.thread, id, fingerprint)
+                    .filter(|_| long_enough),
             )
         }
         None => match input
@@ -306,7 +312,9 @@ async fn place(
                 absorb(state, batch, &placed.absorbed, placed.thread);
                 (
                     placed.thread,
-                    state.copy_of(placed.thread, id, fingerprint),
+                    state
+                        .copy_of(placed.thread, id, fingerprint)
+                        .filter(|_| long_enough),
                 )
             }
         },

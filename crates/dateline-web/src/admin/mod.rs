@@ -20,6 +20,7 @@ use crate::{AppError, AppState};
 mod desk;
 mod editor;
 mod people;
+mod threads;
 
 /// The admin's pages, under `/admin`.
 pub fn router() -> Router<Arc<AppState>> {
@@ -34,6 +35,8 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/admin/articles/{id}", get(editor::edit))
         .route("/admin/articles/{id}/preview", get(editor::preview))
         .route("/admin/articles/{id}/history", get(editor::history))
+        .route("/admin/threads", get(threads::list))
+        .route("/admin/threads/{id}", get(threads::show))
 }
 
 /// Whether a path is the admin's: its pages run scripts and are never cached.

@@ -1069,3 +1069,104 @@ async fn the_desk_filters_and_an_editor_previews_and_compares() {
         .any(|t| t.contains("longer.")));
     assert_eq!(texts("button[data-restore]"), ["Restore 1"]);
 }
+
+/// An editor at the threads page: splits an article off, renames, moves one, merges two
+/// threads and promotes one to a topic, each through the page's forms (and so the API).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_splits_renames_moves_merges_and_promotes_threads() {
+    use dateline_storage::{ThreadFound, ThreadLookup};
+    let app = TestApp::spawn_with(crate::threads::three_editions).await;
+    app.section("news", 1, "News").await;
+    app.account("desk", &[Role::Editor], &["news"], PASSWORD).await;
+    let records = crate::threads::fixture();
+    let ids: std::collections::HashMap<String, i64> = records
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_string())
+        .zip(app.publish(&records).await)
+        .collect();
+    let t = crate::threads::threads_of(app.store.as_ref(), &ids).await;
+    let thread_of = |key: &'static str| {
+        let store = app.store.clone();
+        let id = ids[key];
+        async move {
+            store
+                .thread_input(ArticleId::new(id), jiff::Timestamp::now())
+                .await
+                .expect("read")
+                .and_then(|i| i.membership)
+                .expect("threaded")
+                .thread
+        }
+    };
+    let chromium = Chromium::start();
+    let client = chromium.session().await;
+    log_in(&client, &app, "desk", "/admin/threads").await;
+    // The list names the threads.
+    let listed = text_of(&client, "table.threads").await;
+    assert!(listed.contains("ferries") || listed.contains("Ferries"), "{listed}");
+
+    let ferries = t["ferry-1"];
+    client
+        .goto(&app.url(&format!("/admin/threads/{ferries}")))
+        .await
+        .expect("thread page");
+    click(&client, &format!("#split-{}", ids["ferry-3"])).await;
+    type_into(&client, "#split-title", "Crossings resume").await;
+    click(&client, "form[data-api$='/split'] button[type=submit]").await;
+    wait_text(&client, "#status", "split off").await;
+    let resumed = thread_of("ferry-3").await;
+    assert_ne!(resumed, ferries);
+    client.refresh().await.expect("reload");
+
+    let title = client.find(Locator::Css("#thread-title")).await.expect("title");
+    title.clear().await.expect("clear");
+    title.send_keys("Storm and the island ferries").await.expect("type");
+    click(&client, "form[data-api$='/title'] button[type=submit]").await;
+    wait_text(&client, "#status", "renamed").await;
+    client.refresh().await.expect("reload");
+    assert_eq!(text_of(&client, "h1").await, "Storm and the island ferries");
+
+    // Move the Chinese translation to the budget thread (a wrong move, for the test's sake).
+    client
+        .find(Locator::Css("#move-article"))
+        .await
+        .expect("select")
+        .select_by_value(&ids["ferry-1-zh"].to_string())
+        .await
+        .expect("choose");
+    type_into(&client, "#move-to", &t["budget-1"].to_string()).await;
+    click(&client, "form[data-path='article'] button[type=submit]").await;
+    wait_text(&client, "#status", "moved").await;
+    assert_eq!(thread_of("ferry-1-zh").await, t["budget-1"]);
+
+    // Merge the earthquake into the election thread, then promote that to a topic.
+    client.refresh().await.expect("reload");
+    client
+        .goto(&app.url(&format!("/admin/threads/{}", t["quake-1"])))
+        .await
+        .expect("thread page");
+    type_into(&client, "#merge-into", &t["vote-1"].to_string()).await;
+    click(&client, "form[data-api$='/merge'] button[type=submit]").await;
+    wait_text(&client, "#status", "merged").await;
+    assert!(matches!(
+        app.store.thread(t["quake-1"], ThreadLookup::Whole).await.expect("read"),
+        Some(ThreadFound::MergedInto(into)) if into == t["vote-1"]
+    ));
+    client
+        .goto(&app.url(&format!("/admin/threads/{}", t["vote-1"])))
+        .await
+        .expect("thread page");
+    type_into(&client, "#promote-key", "city-and-mountains").await;
+    let promote = client
+        .find(Locator::XPath("//form[.//input[@id='promote-key']]//button[@type='submit']"))
+        .await
+        .expect("promote button");
+    promote.click().await.expect("promote");
+    wait_text(&client, "#status", "promoted").await;
+    // Each edition's topic page lists the thread's articles in its language.
+    for (edition, count) in [("/zh", 2), ("/ru", 2)] {
+        let topic = app.page(&format!("{edition}/topic/city-and-mountains")).await;
+        assert_eq!(topic.status, 200);
+        assert_eq!(topic.texts(".story-list .headline").len(), count, "{edition}");
+    }
+}

@@ -274,10 +274,31 @@ impl TestApp {
             .import_articles(&articles, jiff::Timestamp::now())
             .await
             .expect("stored");
-        outcomes
+        let ids = outcomes
             .into_iter()
             .map(|o| o.expect("article stored").id().get())
-            .collect()
+            .collect();
+        self.threaded().await;
+        ids
+    }
+
+    /// Waits (ten seconds at most) until the threader has read the whole stream: each article
+    /// published is in its story thread, and the pages that show it were told so.
+    pub async fn threaded(&self) {
+        let started = std::time::Instant::now();
+        while started.elapsed() < std::time::Duration::from_secs(10) {
+            let end = self.store.stream_end().await.expect("stream");
+            let at = self
+                .store
+                .stream_position(dateline_web::threading::CONSUMER)
+                .await
+                .expect("position");
+            if at >= end {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the threader did not read the stream within ten seconds");
     }
 
     /// The current address of an article, read from its section front.

@@ -293,7 +293,10 @@ async fn what_one_node_publishes_every_node_serves_and_a_schedule_fires_once() {
         .await
         .expect("stream")
         .into_iter()
-        .filter(|c| c.article.map(|a| a.get()) == Some(id))
+        .filter(|c| {
+            c.article.map(|a| a.get()) == Some(id)
+                && c.kind == dateline_core::change::ChangeKind::ArticlePublished
+        })
         .count();
     assert_eq!(publications, 1, "the schedule fired once across the nodes");
 }
