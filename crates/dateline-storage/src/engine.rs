@@ -3698,7 +3698,8 @@ impl Engine {
         // More on its story: the newest other live articles of its thread, copies left out.
         if let Some((thread_id, _)) = &thread {
             q.push(format!(
-                " UNION ALL SELECT * FROM (SELECT CAST(4 AS BIGINT), -a.published_at, {LINK_COLUMNS} \
+                " UNION ALL SELECT * FROM (SELECT CAST(4 AS BIGINT), \
+                 CAST(ROW_NUMBER() OVER (ORDER BY a.published_at DESC, a.id DESC) AS BIGINT), {LINK_COLUMNS} \
                  FROM article_threads x JOIN articles a ON a.id = x.article_id \
                  JOIN sections s ON s.id = a.section_id WHERE x.thread_id = "
             ))

@@ -143,6 +143,21 @@ async fn changed_feeds(
         }
     }
     for change in changes {
+        // A story thread's feeds change with what joins or leaves it, and with its title.
+        if matches!(
+            change.kind,
+            ChangeKind::ArticleThreaded
+                | ChangeKind::ThreadChanged
+                | ChangeKind::ArticlePublished
+                | ChangeKind::ArticleUpdated
+                | ChangeKind::ArticleWithdrawn
+        ) {
+            for thread in change.reach.iter().filter_map(|t| t.strip_prefix("thread:")) {
+                for lang in &site.languages {
+                    pages.insert(format!("{}/thread/{thread}", site.prefix(lang)));
+                }
+            }
+        }
         let kind = match change.kind {
             ChangeKind::SectionChanged => "section",
             ChangeKind::SeriesChanged => "series",

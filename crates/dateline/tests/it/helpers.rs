@@ -134,6 +134,7 @@ impl TestApp {
         dateline::demo::load(app.store.as_ref(), &app.config)
             .await
             .expect("demo loads");
+        app.threaded().await;
         app
     }
 
@@ -282,11 +283,12 @@ impl TestApp {
         ids
     }
 
-    /// Waits (ten seconds at most) until the threader has read the whole stream: each article
-    /// published is in its story thread, and the pages that show it were told so.
+    /// Waits (a minute at most: a test build threads a few hundred articles a second) until the
+    /// threader has read the whole stream: each article published is in its story thread, and
+    /// the pages that show it were told so.
     pub async fn threaded(&self) {
         let started = std::time::Instant::now();
-        while started.elapsed() < std::time::Duration::from_secs(10) {
+        while started.elapsed() < std::time::Duration::from_secs(60) {
             let end = self.store.stream_end().await.expect("stream");
             let at = self
                 .store
@@ -298,7 +300,7 @@ impl TestApp {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        panic!("the threader did not read the stream within ten seconds");
+        panic!("the threader did not read the stream within a minute");
     }
 
     /// The current address of an article, read from its section front.

@@ -60,6 +60,8 @@ async fn every_kind_of_page_is_valid_html() {
         .expect("corrected");
     let zh_home = app.page("/zh/").await;
     let zh_article = zh_home.attrs(".lead .headline a", "href").remove(0);
+    // The demo's longest story thread, its timeline in two editions.
+    let thread = crate::threads::longest_thread(&app).await;
     let paths = [
         "/".to_string(),
         "/zh/".to_string(),
@@ -79,6 +81,8 @@ async fn every_kind_of_page_is_valid_html() {
         "/search?q=talks".to_string(),
         "/zh/search?q=%E5%A4%A7%E4%BD%BF".to_string(),
         "/search?q=tlaks".to_string(),
+        format!("/thread/{thread}"),
+        format!("/zh/thread/{thread}"),
     ];
     let dir = tempfile::tempdir().expect("dir");
     let mut files = Vec::new();
@@ -112,6 +116,8 @@ async fn every_kind_of_page_is_valid_html() {
         "/admin/accounts".to_string(),
         "/admin/webhooks".to_string(),
         "/admin/audit".to_string(),
+        "/admin/threads".to_string(),
+        format!("/admin/threads/{thread}"),
     ];
     for (i, path) in admin_paths.iter().enumerate() {
         let response = app.admin_page(path, &cookie).await;

@@ -82,10 +82,12 @@ async fn demo_pages_score_100_in_accessibility_best_practices_and_seo() {
     let app = TestApp::demo().await;
     let home = app.page("/").await;
     let article = home.attrs(".lead .headline a", "href").remove(0);
+    let thread = crate::threads::longest_thread(&app).await;
     let pages = [
         ("home", "/".to_string()),
         ("article", article),
         ("search", "/search?q=ambassador".to_string()),
+        ("thread", format!("/thread/{thread}")),
     ];
     audit_all(&app, "", &pages, &CATEGORIES, None).await;
 }
@@ -113,10 +115,13 @@ async fn the_desk_the_editor_and_the_history_score_100_in_accessibility_and_best
         .and_then(|a| a.value().attr("href"))
         .map(str::to_string)
         .expect("the desk lists a story");
+    let thread = crate::threads::longest_thread(&app).await;
     let pages = [
         ("desk", "/admin".to_string()),
         ("editor", first.clone()),
         ("history", format!("{first}/history")),
+        ("threads", "/admin/threads".to_string()),
+        ("thread", format!("/admin/threads/{thread}")),
     ];
     audit_all(&app, "admin ", &pages, &ADMIN_CATEGORIES, Some(&cookie)).await;
 }

@@ -83,6 +83,8 @@ async fn a_newsroom_copied_to_the_other_engine_and_back_has_the_same_rows_and_pa
     .await
     .expect("import");
     assert_eq!(bbc.inserted, 2225, "{bbc}");
+    // Every story is in its thread before the copies: the newsroom is still.
+    app.threaded().await;
 
     let dir = tempfile::tempdir().expect("dir");
     let there = other_engine(dir.path(), "there.db").await;

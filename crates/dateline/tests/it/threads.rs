@@ -56,6 +56,15 @@ pub(crate) async fn threads_of(store: &dyn Store, ids: &HashMap<String, i64>) ->
     }
 }
 
+/// The id of the newsroom's thread with the most articles, once the threader read the stream.
+pub(crate) async fn longest_thread(app: &TestApp) -> i64 {
+    app.threaded().await;
+    let threads = app.store.threads(None, 200, 0).await.expect("threads");
+    let longest = threads.iter().max_by_key(|t| t.size).expect("a thread");
+    assert!(longest.size > 1, "the demo has a story told in several articles: {threads:?}");
+    longest.id
+}
+
 async fn publish_fixture(app: &TestApp, records: &[Value]) -> HashMap<String, i64> {
     let ids = app.publish(records).await;
     records
