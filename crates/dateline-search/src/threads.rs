@@ -37,6 +37,8 @@ pub struct Params {
     pub article_terms: usize,
     /// The words of a body read: its beginning, where a news story says what it is about.
     pub body_words: usize,
+    /// Threads compared whole with a thread that grew, for a merge.
+    pub merge_shortlist: usize,
 }
 
 impl Default for Params {
@@ -51,6 +53,7 @@ impl Default for Params {
             shortlist: 32,
             article_terms: 25,
             body_words: 200,
+            merge_shortlist: 8,
         }
     }
 }
@@ -401,15 +404,21 @@ impl Threader {
             return thread;
         }
         let unit: Vec<(u32, f32)> = vector.iter().map(|(id, w)| (*id, w / norm)).collect();
-        let mut others: Vec<usize> = Vec::new();
-        for (id, _) in unit.iter().take(20) {
+        // The threads its heaviest terms lead to, ranked by its weight on the terms that lead
+        // to each; only the best few are compared whole (as for an article, in `best`).
+        let mut reached: HashMap<usize, f32> = HashMap::new();
+        for (id, w) in unit.iter().take(20) {
             if let Some(threads) = self.postings.get(id) {
-                others.extend(threads.iter().map(|t| self.thread_of(*t)));
+                for t in threads {
+                    *reached.entry(self.thread_of(*t)).or_default() += w;
+                }
             }
         }
-        others.sort_unstable();
-        others.dedup();
-        for other in others {
+        reached.remove(&thread);
+        let mut others: Vec<(usize, f32)> = reached.into_iter().collect();
+        others.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        others.truncate(self.params.merge_shortlist);
+        for (other, _) in others {
             if other == thread
                 || self.threads[other].frozen
                 || self.cosine(other, &unit) < self.params.merge

@@ -177,6 +177,21 @@ async fn arriving_articles_form_their_threads_and_a_translation_joins_its_origin
         assert_eq!(titles.len(), 4, "{feed}");
         assert_eq!(titles[0], "Ferries sail to the outer islands again as the storm passes");
     }
+    // A story whose text changes is placed again: the museum story, rewritten as one about the
+    // ferries, leaves its thread for theirs.
+    let mut rewritten = records
+        .iter()
+        .find(|r| r["id"] == "museum-1")
+        .cloned()
+        .expect("museum story");
+    rewritten["headline"] = json!("Museum boat joins the ferries to the outer islands after the storm");
+    rewritten["body"] = json!("The harbour authority said the museum's old steam boat would sail with the ferries to the outer islands, as crossings resume after the storm that kept them in port.");
+    app.publish(&[rewritten]).await;
+    let now = threads_of(app.store.as_ref(), &ids).await;
+    assert_eq!(now["museum-1"], ferries, "{now:?}");
+    assert_eq!(now["ferry-1"], ferries, "{now:?}");
+    assert_eq!(app.page(&format!("/thread/{museum}")).await.status, 404);
+
     // Addresses that name no thread.
     for path in ["/thread/0", "/thread/abc", "/thread/999999", "/thread/01"] {
         assert_eq!(app.page(path).await.status, 404, "{path}");
