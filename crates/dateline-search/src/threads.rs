@@ -11,8 +11,7 @@
 //! [`Params::merge`]) takes it in: two threads begun before their story's shape was clear
 //! become one.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap as HashMap;
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
 
 /// How the threader decides.
@@ -95,6 +94,24 @@ pub struct Threader {
     merged_into: Vec<Option<usize>>,
     /// Term id to the threads (most recent last) whose centroid has it.
     postings: HashMap<u32, Vec<usize>>,
+    /// Words already analyzed, for English, Russian and the plain languages: the term each
+    /// makes (none for a stop word).
+    words: [HashMap<Box<str>, Option<u32>>; 3],
+}
+
+/// The most words remembered per language group (beyond, a new word is analyzed each time).
+const WORDS_KEPT: usize = 2_000_000;
+
+/// A term's number, given it if it is new; the text is copied only then.
+fn term_id(terms: &mut HashMap<String, u32>, text: &str) -> u32 {
+    match terms.get(text) {
+        Some(id) => *id,
+        None => {
+            let next = u32::try_from(terms.len()).unwrap_or(u32::MAX);
+            terms.insert(text.to_string(), next);
+            next
+        }
+    }
 }
 
 impl std::fmt::Debug for Threader {
@@ -111,12 +128,13 @@ impl Threader {
         Threader {
             params,
             analyzers: crate::analysis::analyzers().into_iter().collect(),
-            terms: HashMap::new(),
+            terms: HashMap::default(),
             df: Vec::new(),
             articles: 0,
             threads: Vec::new(),
             merged_into: Vec::new(),
-            postings: HashMap::new(),
+            postings: HashMap::default(),
+            words: Default::default(),
         }
     }
 
@@ -258,22 +276,65 @@ impl Threader {
             "zh" => "dl_zh",
             _ => "dl_plain",
         };
-        let mut counts: HashMap<u32, u32> = HashMap::new();
+        let mut counts: HashMap<u32, u32> = HashMap::default();
+        // Languages written in words are cut into words here (as the analyzers' tokenizer cuts
+        // them: at every character that is neither a letter nor a digit), and each word is
+        // analyzed once (lowercased, dropped as a stop word, stemmed) and remembered: most of a
+        // story's words were seen before. Chinese is cut into pairs, which depend on the
+        // neighbours: it goes through its analyzer whole.
+        let cached = match group {
+            "en" => Some(0),
+            "ru" => Some(1),
+            "zh" => None,
+            _ => Some(2),
+        };
         if let Some(analyzer) = self.analyzers.get_mut(name) {
             for (text, weight, most) in [
                 (title, self.params.title_weight, usize::MAX),
                 (body, 1, self.params.body_words),
             ] {
-                let mut stream = analyzer.token_stream(text);
                 let mut taken = 0;
-                while let Some(token) = stream.next() {
-                    taken += 1;
-                    if taken > most {
-                        break;
+                match cached {
+                    Some(slot) => {
+                        for word in text.split(|c: char| !c.is_alphanumeric()) {
+                            if word.is_empty() {
+                                continue;
+                            }
+                            let words = &mut self.words[slot];
+                            let term = match words.get(word) {
+                                Some(term) => *term,
+                                None => {
+                                    let mut stream = analyzer.token_stream(word);
+                                    let term = stream
+                                        .next()
+                                        .map(|t| term_id(&mut self.terms, &t.text));
+                                    if words.len() < WORDS_KEPT {
+                                        words.insert(word.into(), term);
+                                    }
+                                    term
+                                }
+                            };
+                            let Some(id) = term else {
+                                continue;
+                            };
+                            taken += 1;
+                            if taken > most {
+                                break;
+                            }
+                            *counts.entry(id).or_default() += weight;
+                        }
                     }
-                    let next = u32::try_from(self.terms.len()).unwrap_or(u32::MAX);
-                    let id = *self.terms.entry(token.text.clone()).or_insert(next);
-                    *counts.entry(id).or_default() += weight;
+                    None => {
+                        let mut stream = analyzer.token_stream(text);
+                        while let Some(token) = stream.next() {
+                            taken += 1;
+                            if taken > most {
+                                break;
+                            }
+                            let id = term_id(&mut self.terms, &token.text);
+                            *counts.entry(id).or_default() += weight;
+                        }
+                    }
                 }
             }
         }
@@ -312,7 +373,7 @@ impl Threader {
     /// ranked by the article's weight on the terms that lead to each, and the best
     /// [`Params::shortlist`] are compared whole. The work is bounded whatever the archive's size.
     fn best(&self, vector: &[(u32, f32)]) -> Option<(usize, f32)> {
-        let mut reached: HashMap<usize, f32> = HashMap::new();
+        let mut reached: HashMap<usize, f32> = HashMap::default();
         for (id, w) in vector.iter().take(self.params.probe) {
             if let Some(threads) = self.postings.get(id) {
                 for t in threads {
@@ -406,7 +467,7 @@ impl Threader {
         let unit: Vec<(u32, f32)> = vector.iter().map(|(id, w)| (*id, w / norm)).collect();
         // The threads its heaviest terms lead to, ranked by its weight on the terms that lead
         // to each; only the best few are compared whole (as for an article, in `best`).
-        let mut reached: HashMap<usize, f32> = HashMap::new();
+        let mut reached: HashMap<usize, f32> = HashMap::default();
         for (id, w) in unit.iter().take(20) {
             if let Some(threads) = self.postings.get(id) {
                 for t in threads {
