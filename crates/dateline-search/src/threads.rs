@@ -97,6 +97,9 @@ pub struct Threader {
     /// Words already analyzed, for English, Russian and the plain languages: the term each
     /// makes (none for a stop word).
     words: [HashMap<Box<str>, Option<u32>>; 3],
+    /// Room to sort a centroid in, and to rank threads in, kept from one article to the next.
+    scratch: Vec<(u32, f32)>,
+    ranking: HashMap<usize, f32>,
 }
 
 /// The most words remembered per language group (beyond, a new word is analyzed each time).
@@ -135,6 +138,8 @@ impl Threader {
             merged_into: Vec::new(),
             postings: HashMap::default(),
             words: Default::default(),
+            scratch: Vec::new(),
+            ranking: HashMap::default(),
         }
     }
 
@@ -372,8 +377,9 @@ impl Threader {
     /// The most similar thread among those its heaviest terms lead to: the threads are
     /// ranked by the article's weight on the terms that lead to each, and the best
     /// [`Params::shortlist`] are compared whole. The work is bounded whatever the archive's size.
-    fn best(&self, vector: &[(u32, f32)]) -> Option<(usize, f32)> {
-        let mut reached: HashMap<usize, f32> = HashMap::default();
+    fn best(&mut self, vector: &[(u32, f32)]) -> Option<(usize, f32)> {
+        let mut reached = std::mem::take(&mut self.ranking);
+        reached.clear();
         for (id, w) in vector.iter().take(self.params.probe) {
             if let Some(threads) = self.postings.get(id) {
                 for t in threads {
@@ -381,7 +387,8 @@ impl Threader {
                 }
             }
         }
-        let mut ranked: Vec<(usize, f32)> = reached.into_iter().collect();
+        let mut ranked: Vec<(usize, f32)> = reached.drain().collect();
+        self.ranking = reached;
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut shortlist: Vec<usize> = ranked
             .into_iter()
@@ -416,7 +423,7 @@ impl Threader {
             *t.centroid.entry(*id).or_default() += w;
         }
         t.size += 1;
-        Threader::cut(t, self.params.centroid_terms);
+        Threader::cut(t, self.params.centroid_terms, &mut self.scratch);
         let closer = match &self.threads[thread].representative {
             None => true,
             Some((_, held)) => self.cosine(thread, vector) > self.cosine(thread, held),
@@ -440,12 +447,14 @@ impl Threader {
 
     /// Keeps a thread's `keep` heaviest terms, and its norm. In a fixed order (weight, then
     /// term), so that the same stream makes the same threads on every run.
-    fn cut(t: &mut Thread, keep: usize) {
-        let mut all: Vec<(u32, f32)> = t.centroid.drain().collect();
+    /// `all` is room to sort in, kept from one call to the next; the map keeps its own.
+    fn cut(t: &mut Thread, keep: usize, all: &mut Vec<(u32, f32)>) {
+        all.clear();
+        all.extend(t.centroid.drain());
         all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         all.truncate(keep);
         t.norm = all.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-        t.centroid = all.into_iter().collect();
+        t.centroid.extend(all.iter().copied());
     }
 
     /// Takes into `thread` every thread it has grown close to (noting each in `absorbed`);
@@ -467,7 +476,8 @@ impl Threader {
         let unit: Vec<(u32, f32)> = vector.iter().map(|(id, w)| (*id, w / norm)).collect();
         // The threads its heaviest terms lead to, ranked by its weight on the terms that lead
         // to each; only the best few are compared whole (as for an article, in `best`).
-        let mut reached: HashMap<usize, f32> = HashMap::default();
+        let mut reached = std::mem::take(&mut self.ranking);
+        reached.clear();
         for (id, w) in unit.iter().take(20) {
             if let Some(threads) = self.postings.get(id) {
                 for t in threads {
@@ -476,7 +486,8 @@ impl Threader {
             }
         }
         reached.remove(&thread);
-        let mut others: Vec<(usize, f32)> = reached.into_iter().collect();
+        let mut others: Vec<(usize, f32)> = reached.drain().collect();
+        self.ranking = reached;
         others.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         others.truncate(self.params.merge_shortlist);
         for (other, _) in others {
@@ -498,7 +509,7 @@ impl Threader {
                 *t.centroid.entry(id).or_default() += w;
             }
             t.size += taken.size;
-            Threader::cut(t, self.params.centroid_terms);
+            Threader::cut(t, self.params.centroid_terms, &mut self.scratch);
             // The representative of the two closer to what they are together.
             let mine = self.threads[keep].representative.take();
             let score = |r: &Option<(u64, Vec<(u32, f32)>)>| {
