@@ -310,9 +310,8 @@ impl Threader {
                                 Some(term) => *term,
                                 None => {
                                     let mut stream = analyzer.token_stream(word);
-                                    let term = stream
-                                        .next()
-                                        .map(|t| term_id(&mut self.terms, &t.text));
+                                    let term =
+                                        stream.next().map(|t| term_id(&mut self.terms, &t.text));
                                     if words.len() < WORDS_KEPT {
                                         words.insert(word.into(), term);
                                     }
@@ -606,18 +605,39 @@ mod tests {
         assert!(near_duplicates(a, b), "{}", (a ^ b).count_ones());
         assert!(!near_duplicates(a, other), "{}", (a ^ other).count_ones());
         let zh = "港务局周二表示，前往离岛的渡轮服务将于周三上午恢复，此前风暴迫使其停航三天。";
-        assert!(near_duplicates(simhash("渡轮恢复", zh), simhash("渡轮恢复", zh)));
+        assert!(near_duplicates(
+            simhash("渡轮恢复", zh),
+            simhash("渡轮恢复", zh)
+        ));
         assert_eq!(simhash("", ""), simhash("", ""));
     }
 
     #[test]
     fn a_frozen_thread_is_never_merged_and_refill_forgets_who_left() {
         let mut t = Threader::new(Params::default());
-        let a = t.add(1, "en", "Ferry service resumes after the storm", "Ferry service resumes after the storm").thread;
+        let a = t
+            .add(
+                1,
+                "en",
+                "Ferry service resumes after the storm",
+                "Ferry service resumes after the storm",
+            )
+            .thread;
         t.freeze(a);
-        let b = t.add_to(2, "en", "Ferry service resumes after the storm passes", "Ferry service resumes", None);
+        let b = t.add_to(
+            2,
+            "en",
+            "Ferry service resumes after the storm passes",
+            "Ferry service resumes",
+            None,
+        );
         assert_ne!(a, b);
-        let c = t.add(3, "en", "Ferry service resumes after the storm", "Ferry service resumes after the storm");
+        let c = t.add(
+            3,
+            "en",
+            "Ferry service resumes after the storm",
+            "Ferry service resumes after the storm",
+        );
         assert!(c.absorbed.is_empty(), "{c:?}");
         assert_eq!(t.thread_of(a), a);
         assert_eq!(t.representative(a), Some(1));

@@ -3310,20 +3310,19 @@ impl Store for Engine {
                         "article {missing} is not in thread {from}"
                     )));
                 }
-                let size: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM article_threads WHERE thread_id = $1",
-                )
-                .bind(from)
-                .fetch_one(&mut *tx)
-                .await?;
+                let size: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM article_threads WHERE thread_id = $1")
+                        .bind(from)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 if size <= found.len() as i64 {
                     return Err(StorageError::Conflict(format!(
                         "a split leaves at least one article in thread {from}: rename it instead"
                     )));
                 }
                 let first = *ids.iter().min().unwrap_or(&0);
-                let new = new_thread_for(&mut tx, ArticleId::new(first), title.as_deref(), now)
-                    .await?;
+                let new =
+                    new_thread_for(&mut tx, ArticleId::new(first), title.as_deref(), now).await?;
                 for id in &ids {
                     sqlx::query(
                         "UPDATE article_threads SET thread_id = $2, by_editor = 1 WHERE article_id = $1",
@@ -3532,7 +3531,7 @@ async fn new_thread_for(
     title: Option<&str>,
     now: Timestamp,
 ) -> Result<i64, StorageError> {
-    Ok(sqlx::query_scalar(
+    sqlx::query_scalar(
         "INSERT INTO threads (title, title_by_editor, frozen, created_at, updated_at) \
          SELECT COALESCE($2, a.headline), $3, 1, $4, $4 FROM articles a WHERE a.id = $1 \
          RETURNING id",
@@ -3543,7 +3542,7 @@ async fn new_thread_for(
     .bind(now.as_second())
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or_else(|| StorageError::NotFound(format!("article {article}")))?)
+    .ok_or_else(|| StorageError::NotFound(format!("article {article}")))
 }
 
 /// Appends a record of a change to a thread, reaching `reach` (threads and topics).
@@ -3560,7 +3559,6 @@ async fn append_thread_change(
         .await?;
     Ok(())
 }
-
 
 fn account_from_row(row: &DbRow) -> Result<Account, StorageError> {
     let corrupt = |e: String| StorageError::Corrupt(e);

@@ -448,7 +448,11 @@ pub struct ThreadArticle {
 pub enum ThreadLookup {
     /// The thread, with those of its articles live at this time that are not near-duplicates
     /// (a reader's timeline), `limit` of them from `offset`.
-    Live { as_of: Timestamp, limit: u32, offset: u32 },
+    Live {
+        as_of: Timestamp,
+        limit: u32,
+        offset: u32,
+    },
     /// The thread with every article, in any state (the newsroom's view).
     Whole,
 }
@@ -485,9 +489,15 @@ pub enum PinTo {
 /// An editor's decision about threads ([`Store::edit_threads`]); each is audited by the caller.
 #[derive(Debug, Clone)]
 pub enum ThreadEdit {
-    Rename { thread: i64, title: String },
+    Rename {
+        thread: i64,
+        title: String,
+    },
     /// Every article of `from` goes to `into`; `from` leads to `into` from now on.
-    Merge { from: i64, into: i64 },
+    Merge {
+        from: i64,
+        into: i64,
+    },
     /// These articles of `from` go to a new thread, titled `title` (or by its first headline).
     Split {
         from: i64,
@@ -495,8 +505,14 @@ pub enum ThreadEdit {
         title: Option<String>,
     },
     /// An article goes to a thread, or to a new one of its own.
-    Move { article: ArticleId, to: Option<i64> },
-    Pin { thread: i64, to: PinTo },
+    Move {
+        article: ArticleId,
+        to: Option<i64>,
+    },
+    Pin {
+        thread: i64,
+        to: PinTo,
+    },
 }
 
 /// The newsroom's storage. Reads take the time that counts as now, so that an article whose
@@ -924,11 +940,7 @@ pub trait Store: Send + Sync + 'static {
     /// touches (the threader never merges it again, nor moves an article an editor placed),
     /// with a record on the stream for each thread touched. Answers the thread the decision
     /// leaves the articles in (the new one of a split or a move to a new thread).
-    async fn edit_threads(
-        &self,
-        edit: &ThreadEdit,
-        now: Timestamp,
-    ) -> Result<i64, StorageError>;
+    async fn edit_threads(&self, edit: &ThreadEdit, now: Timestamp) -> Result<i64, StorageError>;
 
     /// Adds a webhook; it receives the changes made from now on.
     async fn add_webhook(

@@ -17,9 +17,7 @@ use std::time::Duration;
 use dateline_core::change::ChangeKind;
 use dateline_core::ArticleId;
 use dateline_search::threads::{near_duplicates, simhash, Params, Threader};
-use dateline_storage::{
-    StorageError, Store, ThreadFound, ThreadLookup, ThreadName, ThreadOp,
-};
+use dateline_storage::{StorageError, Store, ThreadFound, ThreadLookup, ThreadName, ThreadOp};
 use jiff::Timestamp;
 
 use crate::webhooks::{next_change, Lease};

@@ -152,7 +152,11 @@ async fn changed_feeds(
                 | ChangeKind::ArticleUpdated
                 | ChangeKind::ArticleWithdrawn
         ) {
-            for thread in change.reach.iter().filter_map(|t| t.strip_prefix("thread:")) {
+            for thread in change
+                .reach
+                .iter()
+                .filter_map(|t| t.strip_prefix("thread:"))
+            {
                 for lang in &site.languages {
                     pages.insert(format!("{}/thread/{thread}", site.prefix(lang)));
                 }

@@ -418,7 +418,11 @@ pub fn threads(count: u64) -> anyhow::Result<String> {
     for n in 0..count {
         let (a, story) = story_article(i64::try_from(n)?, &vocabulary, stories, &mut rng);
         let started = Instant::now();
-        assigned.push(threader.add(assigned.len() as u64, &a.lang, &a.headline, &a.body).thread);
+        assigned.push(
+            threader
+                .add(assigned.len() as u64, &a.lang, &a.headline, &a.body)
+                .thread,
+        );
         spent += started.elapsed();
         labels.push(usize::try_from(story)?);
         if (n + 1) % tenth == 0 || n + 1 == count {

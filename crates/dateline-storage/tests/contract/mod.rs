@@ -1490,29 +1490,34 @@ pub async fn a_lease_has_one_holder_until_it_runs_out(store: Arc<dyn Store>) {
 }
 
 pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn Store>) {
-    use dateline_storage::{
-        PinTo, ThreadEdit, ThreadFound, ThreadLookup, ThreadName, ThreadOp,
-    };
+    use dateline_storage::{PinTo, ThreadEdit, ThreadFound, ThreadLookup, ThreadName, ThreadOp};
     let ids = import(
         &*store,
         &[
-            article("a1", "Ferries stop as the storm nears", "2021-01-01T00:00:00Z"),
+            article(
+                "a1",
+                "Ferries stop as the storm nears",
+                "2021-01-01T00:00:00Z",
+            ),
             article("a2", "Storm closes the harbour", "2021-01-02T00:00:00Z"),
             article("a3", "Budget passes", "2021-01-03T00:00:00Z"),
-            article("a4", "Storm closes the harbour (copy)", "2021-01-04T00:00:00Z"),
+            article(
+                "a4",
+                "Storm closes the harbour (copy)",
+                "2021-01-04T00:00:00Z",
+            ),
         ],
     )
     .await;
     let now = Timestamp::now();
-    let place = |article: ArticleId, thread: ThreadName, duplicate_of: Option<ArticleId>| {
-        ThreadOp::Place {
+    let place =
+        |article: ArticleId, thread: ThreadName, duplicate_of: Option<ArticleId>| ThreadOp::Place {
             article,
             thread,
             digest: format!("d{article}"),
             simhash: 7,
             duplicate_of,
-        }
-    };
+        };
     let made = store
         .apply_threading(
             &[
@@ -1550,7 +1555,10 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
     };
     assert_eq!(
         shown(store.thread(storm, live.clone()).await.unwrap()),
-        ("The storm".to_string(), vec!["a1".to_string(), "a2".to_string()])
+        (
+            "The storm".to_string(),
+            vec!["a1".to_string(), "a2".to_string()]
+        )
     );
     let page = store.article_page(ids[0], later()).await.unwrap().unwrap();
     assert_eq!(page.thread, Some((storm, "The storm".to_string())));
@@ -1558,10 +1566,16 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
 
     // A copy is in the thread, and shown once: not on the timeline, nor in listings.
     store
-        .apply_threading(&[place(ids[3], ThreadName::Stored(storm), Some(ids[1]))], now)
+        .apply_threading(
+            &[place(ids[3], ThreadName::Stored(storm), Some(ids[1]))],
+            now,
+        )
         .await
         .unwrap();
-    assert_eq!(shown(store.thread(storm, live.clone()).await.unwrap()).1, ["a1", "a2"]);
+    assert_eq!(
+        shown(store.thread(storm, live.clone()).await.unwrap()).1,
+        ["a1", "a2"]
+    );
     let listing = Listing {
         lang: en(),
         filter: Filter::All,
@@ -1607,7 +1621,10 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
         )
         .await
         .unwrap();
-    assert_eq!(shown(store.thread(own, live.clone()).await.unwrap()).1, ["a3"]);
+    assert_eq!(
+        shown(store.thread(own, live.clone()).await.unwrap()).1,
+        ["a3"]
+    );
     assert!(matches!(
         store.thread(budget, live.clone()).await.unwrap(),
         Some(ThreadFound::Thread(_))
@@ -1629,7 +1646,10 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
         shown(store.thread(split, live.clone()).await.unwrap()),
         ("Harbour".to_string(), vec!["a2".to_string()])
     );
-    assert_eq!(shown(store.thread(storm, live.clone()).await.unwrap()).1, ["a1", "a4"]);
+    assert_eq!(
+        shown(store.thread(storm, live.clone()).await.unwrap()).1,
+        ["a1", "a4"]
+    );
     assert!(matches!(
         store
             .edit_threads(
@@ -1666,7 +1686,10 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
     };
     assert_eq!(
         headlines(store.list(&on_topic).await.unwrap()),
-        ["Storm closes the harbour (copy)", "Ferries stop as the storm nears"]
+        [
+            "Storm closes the harbour (copy)",
+            "Ferries stop as the storm nears"
+        ]
     );
 
     // Merged, renamed; the merged thread leads to the one it went into.
@@ -1742,14 +1765,20 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
     let summaries = store.threads(Some("winter"), 10, 0).await.unwrap();
     assert_eq!(summaries.len(), 1);
     assert_eq!((summaries[0].id, summaries[0].size), (storm, 3));
-    assert_eq!(summaries[0].topic.as_ref().map(Slug::as_str), Some("the-storm"));
+    assert_eq!(
+        summaries[0].topic.as_ref().map(Slug::as_str),
+        Some("the-storm")
+    );
     // The stream told of each placing and each change, with the threads they reached.
     let changes = store.changes_after(0, 1000).await.unwrap();
     let threaded = changes
         .iter()
         .filter(|c| c.kind == dateline_core::change::ChangeKind::ArticleThreaded)
         .count();
-    assert_eq!(threaded, 5, "a1, a2, a3, a4 placed, and a3 moved by an editor");
+    assert_eq!(
+        threaded, 5,
+        "a1, a2, a3, a4 placed, and a3 moved by an editor"
+    );
     assert!(changes.iter().any(|c| {
         c.kind == dateline_core::change::ChangeKind::ThreadChanged
             && c.reach.contains(&format!("thread:{split}"))

@@ -119,7 +119,12 @@ pub async fn show(
         }
         Some(ThreadFound::Thread(t)) => t,
     };
-    let chrome = Chrome::new(&state, &desk, format!("Thread: {}", thread.title), "threads");
+    let chrome = Chrome::new(
+        &state,
+        &desk,
+        format!("Thread: {}", thread.title),
+        "threads",
+    );
     let members = thread
         .articles
         .iter()

@@ -322,9 +322,8 @@ pub async fn pin(
     Body(body): Body<PinBody>,
 ) -> Result<Json<Value>, ApiError> {
     let thread = thread_id(&id)?;
-    let slug = |text: &str| {
-        Slug::parse(text).map_err(|e| ApiError::Unprocessable(format!("topic: {e}")))
-    };
+    let slug =
+        |text: &str| Slug::parse(text).map_err(|e| ApiError::Unprocessable(format!("topic: {e}")));
     let (to, subject) = match (body.topic, body.promote) {
         (Some(_), Some(_)) => {
             return Err(ApiError::Unprocessable(

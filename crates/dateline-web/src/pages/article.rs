@@ -468,8 +468,11 @@ pub(crate) fn render(
             .into_iter()
             .map(|l| site.link_view(sections, l))
             .collect(),
-        thread: page.thread.as_ref().filter(|_| !page.thread_latest.is_empty()).map(
-            |(id, title)| ThreadBox {
+        thread: page
+            .thread
+            .as_ref()
+            .filter(|_| !page.thread_latest.is_empty())
+            .map(|(id, title)| ThreadBox {
                 title: title.clone(),
                 url: format!("{}/thread/{id}", site.prefix(&edition)),
                 stories: page
@@ -477,8 +480,7 @@ pub(crate) fn render(
                     .iter()
                     .map(|l| site.link_view(sections, l))
                     .collect(),
-            },
-        ),
+            }),
         corrections: article
             .corrections
             .iter()

@@ -375,7 +375,11 @@ pub async fn thread(
 
 /// A thread's id in an address: a whole number from 1, written plainly.
 pub(crate) fn thread_id(raw: &str) -> Option<i64> {
-    if raw.is_empty() || raw.len() > 18 || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.starts_with('0') {
+    if raw.is_empty()
+        || raw.len() > 18
+        || !raw.bytes().all(|b| b.is_ascii_digit())
+        || raw.starts_with('0')
+    {
         return None;
     }
     raw.parse().ok()

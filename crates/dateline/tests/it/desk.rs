@@ -1077,7 +1077,8 @@ async fn an_editor_splits_renames_moves_merges_and_promotes_threads() {
     use dateline_storage::{ThreadFound, ThreadLookup};
     let app = TestApp::spawn_with(crate::threads::three_editions).await;
     app.section("news", 1, "News").await;
-    app.account("desk", &[Role::Editor], &["news"], PASSWORD).await;
+    app.account("desk", &[Role::Editor], &["news"], PASSWORD)
+        .await;
     let records = crate::threads::fixture();
     let ids: std::collections::HashMap<String, i64> = records
         .iter()
@@ -1103,7 +1104,10 @@ async fn an_editor_splits_renames_moves_merges_and_promotes_threads() {
     log_in(&client, &app, "desk", "/admin/threads").await;
     // The list names the threads.
     let listed = text_of(&client, "table.threads").await;
-    assert!(listed.contains("ferries") || listed.contains("Ferries"), "{listed}");
+    assert!(
+        listed.contains("ferries") || listed.contains("Ferries"),
+        "{listed}"
+    );
 
     let ferries = t["ferry-1"];
     client
@@ -1118,9 +1122,15 @@ async fn an_editor_splits_renames_moves_merges_and_promotes_threads() {
     assert_ne!(resumed, ferries);
     client.refresh().await.expect("reload");
 
-    let title = client.find(Locator::Css("#thread-title")).await.expect("title");
+    let title = client
+        .find(Locator::Css("#thread-title"))
+        .await
+        .expect("title");
     title.clear().await.expect("clear");
-    title.send_keys("Storm and the island ferries").await.expect("type");
+    title
+        .send_keys("Storm and the island ferries")
+        .await
+        .expect("type");
     click(&client, "form[data-api$='/title'] button[type=submit]").await;
     wait_text(&client, "#status", "renamed").await;
     client.refresh().await.expect("reload");
@@ -1158,15 +1168,23 @@ async fn an_editor_splits_renames_moves_merges_and_promotes_threads() {
         .expect("thread page");
     type_into(&client, "#promote-key", "city-and-mountains").await;
     let promote = client
-        .find(Locator::XPath("//form[.//input[@id='promote-key']]//button[@type='submit']"))
+        .find(Locator::XPath(
+            "//form[.//input[@id='promote-key']]//button[@type='submit']",
+        ))
         .await
         .expect("promote button");
     promote.click().await.expect("promote");
     wait_text(&client, "#status", "promoted").await;
     // Each edition's topic page lists the thread's articles in its language.
     for (edition, count) in [("/zh", 2), ("/ru", 2)] {
-        let topic = app.page(&format!("{edition}/topic/city-and-mountains")).await;
+        let topic = app
+            .page(&format!("{edition}/topic/city-and-mountains"))
+            .await;
         assert_eq!(topic.status, 200);
-        assert_eq!(topic.texts(".story-list .headline").len(), count, "{edition}");
+        assert_eq!(
+            topic.texts(".story-list .headline").len(),
+            count,
+            "{edition}"
+        );
     }
 }

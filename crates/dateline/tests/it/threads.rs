@@ -19,8 +19,10 @@ const PASSWORD: &str = "a threading passphrase";
 
 /// The fixture written for these tests: four stories over three days, in three languages.
 pub(crate) fn fixture() -> Vec<Value> {
-    let text = std::fs::read_to_string(repo_root().join("crates/dateline/tests/fixtures/story-threads.jsonl"))
-        .expect("fixture");
+    let text = std::fs::read_to_string(
+        repo_root().join("crates/dateline/tests/fixtures/story-threads.jsonl"),
+    )
+    .expect("fixture");
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
@@ -32,7 +34,10 @@ pub(crate) fn three_editions(c: &mut dateline::config::Config) {
 }
 
 /// Each article's thread, by key, once every one of `ids` is threaded (ten seconds at most).
-pub(crate) async fn threads_of(store: &dyn Store, ids: &HashMap<String, i64>) -> HashMap<String, i64> {
+pub(crate) async fn threads_of(
+    store: &dyn Store,
+    ids: &HashMap<String, i64>,
+) -> HashMap<String, i64> {
     let started = std::time::Instant::now();
     loop {
         let mut found = HashMap::new();
@@ -61,7 +66,10 @@ pub(crate) async fn longest_thread(app: &TestApp) -> i64 {
     app.threaded().await;
     let threads = app.store.threads(None, 200, 0).await.expect("threads");
     let longest = threads.iter().max_by_key(|t| t.size).expect("a thread");
-    assert!(longest.size > 1, "the demo has a story told in several articles: {threads:?}");
+    assert!(
+        longest.size > 1,
+        "the demo has a story told in several articles: {threads:?}"
+    );
     longest.id
 }
 
@@ -87,7 +95,10 @@ async fn arriving_articles_form_their_threads_and_a_translation_joins_its_origin
     let t = threads_of(app.store.as_ref(), &ids).await;
     let same = |keys: &[&str]| {
         let threads: Vec<i64> = keys.iter().map(|k| t[*k]).collect();
-        assert!(threads.iter().all(|x| *x == threads[0]), "{keys:?} in {threads:?}");
+        assert!(
+            threads.iter().all(|x| *x == threads[0]),
+            "{keys:?} in {threads:?}"
+        );
         threads[0]
     };
     let ferries = same(&["ferry-1", "ferry-2", "ferry-3", "ferry-1-zh"]);
@@ -135,11 +146,18 @@ async fn arriving_articles_form_their_threads_and_a_translation_joins_its_origin
     assert_eq!(timeline.attrs(".timeline li[lang]", "lang"), ["zh"]);
     let datelines = timeline.texts(".timeline .dateline");
     assert_eq!(datelines.len(), 4);
-    assert!(datelines.iter().all(|d| d.starts_with('(')), "{datelines:?}");
+    assert!(
+        datelines.iter().all(|d| d.starts_with('(')),
+        "{datelines:?}"
+    );
     assert_eq!(
         timeline.text("h1"),
         // Its title is its most representative headline.
-        timeline.texts(".timeline .headline").into_iter().find(|h| *h == timeline.text("h1")).unwrap_or_default()
+        timeline
+            .texts(".timeline .headline")
+            .into_iter()
+            .find(|h| *h == timeline.text("h1"))
+            .unwrap_or_default()
     );
     let budget_timeline = app.page(&format!("/thread/{budget}")).await;
     assert_eq!(budget_timeline.texts(".timeline .headline").len(), 2);
@@ -175,7 +193,10 @@ async fn arriving_articles_form_their_threads_and_a_translation_joins_its_origin
             .filter_map(|e| e["title"].as_str())
             .collect();
         assert_eq!(titles.len(), 4, "{feed}");
-        assert_eq!(titles[0], "Ferries sail to the outer islands again as the storm passes");
+        assert_eq!(
+            titles[0],
+            "Ferries sail to the outer islands again as the storm passes"
+        );
     }
     // A story whose text changes is placed again: the museum story, rewritten as one about the
     // ferries, leaves its thread for theirs.
@@ -184,7 +205,8 @@ async fn arriving_articles_form_their_threads_and_a_translation_joins_its_origin
         .find(|r| r["id"] == "museum-1")
         .cloned()
         .expect("museum story");
-    rewritten["headline"] = json!("Museum boat joins the ferries to the outer islands after the storm");
+    rewritten["headline"] =
+        json!("Museum boat joins the ferries to the outer islands after the storm");
     rewritten["body"] = json!("The harbour authority said the museum's old steam boat would sail with the ferries to the outer islands, as crossings resume after the storm that kept them in port.");
     app.publish(&[rewritten]).await;
     let now = threads_of(app.store.as_ref(), &ids).await;
@@ -241,7 +263,14 @@ async fn editors_merge_split_and_move_survive_new_arrivals_and_a_restart() {
         .await
         .expect("section");
     account_in(store.as_ref(), "desk", &[Role::Editor], &["news"], PASSWORD).await;
-    account_in(store.as_ref(), "writer", &[Role::Contributor], &[], PASSWORD).await;
+    account_in(
+        store.as_ref(),
+        "writer",
+        &[Role::Contributor],
+        &[],
+        PASSWORD,
+    )
+    .await;
     let records = fixture();
     let import = |store: std::sync::Arc<dyn Store>, records: Vec<Value>| {
         let config = config.clone();
@@ -271,7 +300,12 @@ async fn editors_merge_split_and_move_survive_new_arrivals_and_a_restart() {
             records
                 .iter()
                 .zip(stored)
-                .map(|(r, o)| (r["id"].as_str().expect("id").to_string(), o.expect("ok").id().get()))
+                .map(|(r, o)| {
+                    (
+                        r["id"].as_str().expect("id").to_string(),
+                        o.expect("ok").id().get(),
+                    )
+                })
                 .collect::<HashMap<String, i64>>()
         }
     };
@@ -299,63 +333,176 @@ async fn editors_merge_split_and_move_survive_new_arrivals_and_a_restart() {
     let call = |base: String, token: String, method: Method, path: String, body: Option<Value>| {
         let client = client.clone();
         async move {
-            let mut request = client.request(method, format!("{base}/api/v1{path}")).bearer_auth(token);
+            let mut request = client
+                .request(method, format!("{base}/api/v1{path}"))
+                .bearer_auth(token);
             if let Some(body) = body {
                 request = request.json(&body);
             }
             let response = request.send().await.expect("request");
             let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap_or(Value::Null))
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
         }
     };
     let desk = token(base.clone(), "desk").await;
     let writer = token(base.clone(), "writer").await;
 
     // A contributor may read threads but not decide about them.
-    let (status, body) = call(base.clone(), writer.clone(), Method::POST, format!("/threads/{}/merge", t["vote-1"]), Some(json!({"into": t["quake-1"]}))).await;
+    let (status, body) = call(
+        base.clone(),
+        writer.clone(),
+        Method::POST,
+        format!("/threads/{}/merge", t["vote-1"]),
+        Some(json!({"into": t["quake-1"]})),
+    )
+    .await;
     assert_eq!(status, 403, "{body}");
-    let (status, _) = call(base.clone(), writer.clone(), Method::GET, format!("/threads/{}", t["vote-1"]), None).await;
+    let (status, _) = call(
+        base.clone(),
+        writer.clone(),
+        Method::GET,
+        format!("/threads/{}", t["vote-1"]),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
 
     // Merge: the Russian election thread into the museum's (an editor's call, however odd).
-    let (status, body) = call(base.clone(), desk.clone(), Method::POST, format!("/threads/{}/merge", t["vote-1"]), Some(json!({"into": t["museum-1"]}))).await;
+    let (status, body) = call(
+        base.clone(),
+        desk.clone(),
+        Method::POST,
+        format!("/threads/{}/merge", t["vote-1"]),
+        Some(json!({"into": t["museum-1"]})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["size"], 3);
-    let merged = client.get(format!("{base}/thread/{}", t["vote-1"])).send().await.expect("request");
+    let merged = client
+        .get(format!("{base}/thread/{}", t["vote-1"]))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(merged.status(), 301);
-    assert_eq!(merged.headers()["location"], format!("/thread/{}", t["museum-1"]).as_str());
+    assert_eq!(
+        merged.headers()["location"],
+        format!("/thread/{}", t["museum-1"]).as_str()
+    );
     // Split: the storm's last ferry story into a thread of its own, titled.
-    let (status, body) = call(base.clone(), desk.clone(), Method::POST, format!("/threads/{}/split", t["ferry-1"]), Some(json!({"articles": [ids["ferry-3"]], "title": "Crossings resume"}))).await;
+    let (status, body) = call(
+        base.clone(),
+        desk.clone(),
+        Method::POST,
+        format!("/threads/{}/split", t["ferry-1"]),
+        Some(json!({"articles": [ids["ferry-3"]], "title": "Crossings resume"})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let resumed = body["id"].as_i64().expect("id");
     assert_eq!(body["title"], "Crossings resume");
     // Move: the budget explainer to a new thread.
-    let (status, body) = call(base.clone(), desk.clone(), Method::PUT, format!("/articles/{}/thread", ids["budget-2"]), Some(json!({"thread": null}))).await;
+    let (status, body) = call(
+        base.clone(),
+        desk.clone(),
+        Method::PUT,
+        format!("/articles/{}/thread", ids["budget-2"]),
+        Some(json!({"thread": null})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let explainer = body["id"].as_i64().expect("id");
     // Rename.
-    let (status, body) = call(base.clone(), desk.clone(), Method::PUT, format!("/threads/{}/title", t["quake-1"]), Some(json!({"title": "山区地震"}))).await;
+    let (status, body) = call(
+        base.clone(),
+        desk.clone(),
+        Method::PUT,
+        format!("/threads/{}/title", t["quake-1"]),
+        Some(json!({"title": "山区地震"})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     // Refusals name what is wrong.
     for (method, path, body, want) in [
-        (Method::POST, format!("/threads/{}/merge", t["vote-1"]), json!({"into": t["quake-1"]}), 409),
-        (Method::POST, format!("/threads/{}/merge", t["quake-1"]), json!({"into": t["quake-1"]}), 409),
-        (Method::POST, format!("/threads/{}/split", t["quake-1"]), json!({"articles": [ids["ferry-2"]]}), 409),
-        (Method::POST, format!("/threads/{}/split", t["quake-1"]), json!({"articles": []}), 422),
-        (Method::PUT, format!("/threads/{}/title", t["quake-1"]), json!({"title": "  "}), 422),
-        (Method::PUT, format!("/threads/{}/title", t["quake-1"]), json!({"name": "x"}), 400),
-        (Method::PUT, "/threads/999999/title".to_string(), json!({"title": "x"}), 404),
-        (Method::PUT, format!("/threads/{}/topic", t["quake-1"]), json!({"topic": "no-such-topic"}), 404),
+        (
+            Method::POST,
+            format!("/threads/{}/merge", t["vote-1"]),
+            json!({"into": t["quake-1"]}),
+            409,
+        ),
+        (
+            Method::POST,
+            format!("/threads/{}/merge", t["quake-1"]),
+            json!({"into": t["quake-1"]}),
+            409,
+        ),
+        (
+            Method::POST,
+            format!("/threads/{}/split", t["quake-1"]),
+            json!({"articles": [ids["ferry-2"]]}),
+            409,
+        ),
+        (
+            Method::POST,
+            format!("/threads/{}/split", t["quake-1"]),
+            json!({"articles": []}),
+            422,
+        ),
+        (
+            Method::PUT,
+            format!("/threads/{}/title", t["quake-1"]),
+            json!({"title": "  "}),
+            422,
+        ),
+        (
+            Method::PUT,
+            format!("/threads/{}/title", t["quake-1"]),
+            json!({"name": "x"}),
+            400,
+        ),
+        (
+            Method::PUT,
+            "/threads/999999/title".to_string(),
+            json!({"title": "x"}),
+            404,
+        ),
+        (
+            Method::PUT,
+            format!("/threads/{}/topic", t["quake-1"]),
+            json!({"topic": "no-such-topic"}),
+            404,
+        ),
     ] {
-        let (status, answer) = call(base.clone(), desk.clone(), method, path.clone(), Some(body)).await;
+        let (status, answer) =
+            call(base.clone(), desk.clone(), method, path.clone(), Some(body)).await;
         assert_eq!(status, want, "{path}: {answer}");
-        assert!(answer["message"].as_str().is_some_and(|m| !m.is_empty()), "{answer}");
+        assert!(
+            answer["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{answer}"
+        );
     }
     // Promoted to a topic: the topic's page lists the thread's articles.
-    let (status, body) = call(base.clone(), desk.clone(), Method::PUT, format!("/threads/{}/topic", t["ferry-1"]), Some(json!({"promote": {"key": "island-storm"}}))).await;
+    let (status, body) = call(
+        base.clone(),
+        desk.clone(),
+        Method::PUT,
+        format!("/threads/{}/topic", t["ferry-1"]),
+        Some(json!({"promote": {"key": "island-storm"}})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    let topic = reqwest::get(format!("{base}/topic/island-storm")).await.expect("request").text().await.expect("body");
-    assert!(topic.contains("Islanders stock up as the ferries stay in port"), "{topic}");
+    let topic = reqwest::get(format!("{base}/topic/island-storm"))
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        topic.contains("Islanders stock up as the ferries stay in port"),
+        "{topic}"
+    );
 
     // Every decision is in the audit log.
     let audit = store.audit_log(None, 100).await.expect("audit log");
@@ -364,7 +511,13 @@ async fn editors_merge_split_and_move_survive_new_arrivals_and_a_restart() {
         .filter(|e| e.actor == "desk")
         .map(|e| e.action.as_str())
         .collect();
-    for action in ["thread.merge", "thread.split", "thread.move", "thread.rename", "thread.pin"] {
+    for action in [
+        "thread.merge",
+        "thread.split",
+        "thread.move",
+        "thread.rename",
+        "thread.pin",
+    ] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
 
@@ -392,7 +545,9 @@ async fn editors_merge_split_and_move_survive_new_arrivals_and_a_restart() {
     running.await.expect("task").expect("stopped");
     drop(store);
     let (store, base, _stop, _running) = start(config.clone()).await;
-    let later = vec![json!({"id": "budget-4", "lang": "en", "section": "news", "published": "2026-03-05T08:00:00Z", "headline": "Finance minister defends the budget parliament approved", "body": "The finance minister defended the budget parliament approved this week, saying the spending plan protects schools and hospitals while the deficit falls."})];
+    let later = vec![
+        json!({"id": "budget-4", "lang": "en", "section": "news", "published": "2026-03-05T08:00:00Z", "headline": "Finance minister defends the budget parliament approved", "body": "The finance minister defended the budget parliament approved this week, saying the spending plan protects schools and hospitals while the deficit falls."}),
+    ];
     ids.extend(import(store.clone(), later).await);
     let now = check(store.clone(), ids.clone()).await;
     assert!(
@@ -400,7 +555,9 @@ async fn editors_merge_split_and_move_survive_new_arrivals_and_a_restart() {
         "the new budget story joins a budget thread: {now:?}"
     );
     // The split-off thread's timeline and the merged address still answer after the restart.
-    let timeline = reqwest::get(format!("{base}/thread/{resumed}")).await.expect("request");
+    let timeline = reqwest::get(format!("{base}/thread/{resumed}"))
+        .await
+        .expect("request");
     assert_eq!(timeline.status(), 200);
     let body = timeline.text().await.expect("body");
     assert!(body.contains("Crossings resume"), "{body}");
