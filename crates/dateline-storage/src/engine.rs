@@ -143,9 +143,10 @@ fn readable(row: &DbRow, at: usize) -> Option<ArticleLink> {
 
 /// A listing's query, with `extra` columns after the link's, and the key it binds.
 fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, std::borrow::Cow<'a, str>) {
-    // A near-duplicate copy of a story in its thread is listed once, as the first copy.
+    // A near-duplicate copy of a story in its thread is listed once, as the first copy (while
+    // that one is live: a copy of a withdrawn story is listed in its place).
     let live = "a.lang = $1 AND a.live_from <= $5 AND NOT EXISTS (SELECT 1 FROM article_threads d \
-         WHERE d.article_id = a.id AND d.duplicate_of IS NOT NULL)";
+         JOIN articles o ON o.id = d.duplicate_of WHERE d.article_id = a.id AND o.live_from <= $5)";
     let newest = "ORDER BY a.published_at DESC, a.id DESC LIMIT $3 OFFSET $4";
     match &listing.filter {
         Filter::All => (
@@ -3137,7 +3138,8 @@ impl Store for Engine {
                 limit,
                 offset,
             } => (
-                "AND x.duplicate_of IS NULL AND a.live_from <= $2",
+                "AND a.live_from <= $2 AND NOT EXISTS (SELECT 1 FROM articles o \
+                 WHERE o.id = x.duplicate_of AND o.live_from <= $2)",
                 limit,
                 offset,
                 as_of.as_second(),
@@ -3688,9 +3690,11 @@ impl Engine {
             .push(" AND a.key NOT IN (SELECT blocked_key FROM related_blocks WHERE article_id = ")
             .push_bind(id.get())
             .push(
-                ") AND NOT EXISTS (SELECT 1 FROM article_threads d WHERE d.article_id = a.id \
-                 AND d.duplicate_of IS NOT NULL) AND a.key IN (",
-            );
+                ") AND NOT EXISTS (SELECT 1 FROM article_threads d JOIN articles o \
+                 ON o.id = d.duplicate_of WHERE d.article_id = a.id AND o.live_from <= ",
+            )
+            .push_bind(as_of.as_second())
+            .push(") AND a.key IN (");
             push_keys(&mut q, chunk);
         }
         // More on its story: the newest other live articles of its thread, copies left out.
@@ -3702,7 +3706,12 @@ impl Engine {
                  JOIN sections s ON s.id = a.section_id WHERE x.thread_id = "
             ))
             .push_bind(*thread_id)
-            .push(" AND x.duplicate_of IS NULL AND a.id <> ")
+            .push(
+                " AND NOT EXISTS (SELECT 1 FROM articles o WHERE o.id = x.duplicate_of \
+                 AND o.live_from <= ",
+            )
+            .push_bind(as_of.as_second())
+            .push(") AND a.id <> ")
             .push_bind(id.get())
             .push(" AND a.live_from <= ")
             .push_bind(as_of.as_second())

@@ -1584,6 +1584,24 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
         as_of: later(),
     };
     assert_eq!(store.list(&listing).await.unwrap().len(), 3);
+    // While the story it copies is withdrawn, the copy is shown in its place.
+    use dateline_core::workflow::State;
+    use dateline_storage::StateChange;
+    store
+        .change_state(ids[1], State::Published, StateChange::Unpublish, now)
+        .await
+        .unwrap();
+    assert!(headlines(store.list(&listing).await.unwrap())
+        .contains(&"Storm closes the harbour (copy)".to_string()));
+    assert_eq!(
+        shown(store.thread(storm, live.clone()).await.unwrap()).1,
+        ["a1", "a4"]
+    );
+    store
+        .change_state(ids[1], State::Unpublished, StateChange::Publish, now)
+        .await
+        .unwrap();
+    assert_eq!(store.list(&listing).await.unwrap().len(), 3);
     match store.thread(storm, ThreadLookup::Whole).await.unwrap() {
         Some(ThreadFound::Thread(t)) => {
             assert_eq!(t.articles.len(), 3);
