@@ -2990,17 +2990,7 @@ impl Store for Engine {
                         continue;
                     }
                     touch_thread(&mut tx, thread, now).await?;
-                    let key: String = sqlx::query_scalar("SELECT key FROM articles WHERE id = $1")
-                        .bind(article.get())
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    append_change(
-                        &mut tx,
-                        ChangeKind::ArticleThreaded,
-                        &key,
-                        Some(article.get()),
-                    )
-                    .await?;
+                    append_threaded(&mut tx, *article).await?;
                 }
                 ThreadOp::Absorb { gone, into } => {
                     let gone = thread_named(&mut tx, &mut made, *gone, now).await?;
@@ -3369,17 +3359,7 @@ impl Store for Engine {
                 .bind(to)
                 .execute(&mut *tx)
                 .await?;
-                let key: String = sqlx::query_scalar("SELECT key FROM articles WHERE id = $1")
-                    .bind(article.get())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                append_change(
-                    &mut tx,
-                    ChangeKind::ArticleThreaded,
-                    &key,
-                    Some(article.get()),
-                )
-                .await?;
+                append_threaded(&mut tx, *article).await?;
                 touched.push(to);
                 to
             }
@@ -3545,6 +3525,16 @@ async fn new_thread_for(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| StorageError::NotFound(format!("article {article}")))
+}
+
+/// Appends the record of an article placed in a thread, with its reach (the thread it left and
+/// the one it joined).
+async fn append_threaded(conn: &mut Conn, article: ArticleId) -> Result<(), StorageError> {
+    let key: String = sqlx::query_scalar("SELECT key FROM articles WHERE id = $1")
+        .bind(article.get())
+        .fetch_one(&mut *conn)
+        .await?;
+    append_change(conn, ChangeKind::ArticleThreaded, &key, Some(article.get())).await
 }
 
 /// Appends a record of a change to a thread, reaching `reach` (threads and topics).

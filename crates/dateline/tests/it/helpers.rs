@@ -250,17 +250,7 @@ impl TestApp {
     }
 
     pub fn import_options(&self) -> ImportOptions {
-        ImportOptions {
-            fields: FieldMap::default(),
-            sanitizer: std::sync::Arc::new(self.sanitizer()),
-            default_lang: self.config.languages().expect("languages")[0].clone(),
-            default_section: Slug::parse("news").expect("slug"),
-            time_zone: self.config.time_zone().expect("time zone"),
-            undated_at: None,
-            headline_from_body: false,
-            body_format: BodyFormat::Auto,
-            max_line_bytes: 1 << 20,
-        }
+        import_options(&self.config)
     }
 
     /// Publishes articles given as import records; returns their ids.
@@ -316,6 +306,22 @@ impl TestApp {
             .site("127.0.0.1:1".parse().expect("addr"))
             .expect("site");
         article.link.address(&site.address, &site.time_zone)
+    }
+}
+
+/// How the tests import records into a newsroom of this config: its sanitizer, languages and
+/// time zone, into the `news` section unless a record names another.
+pub fn import_options(config: &Config) -> ImportOptions {
+    ImportOptions {
+        fields: FieldMap::default(),
+        sanitizer: std::sync::Arc::new(config.sanitizer().expect("sanitizer")),
+        default_lang: config.languages().expect("languages")[0].clone(),
+        default_section: Slug::parse("news").expect("slug"),
+        time_zone: config.time_zone().expect("time zone"),
+        undated_at: None,
+        headline_from_body: false,
+        body_format: BodyFormat::Auto,
+        max_line_bytes: 1 << 20,
     }
 }
 

@@ -275,17 +275,7 @@ async fn editors_merge_split_and_move_survive_new_arrivals_and_a_restart() {
     let import = |store: std::sync::Arc<dyn Store>, records: Vec<Value>| {
         let config = config.clone();
         async move {
-            let options = dateline_core::import::ImportOptions {
-                fields: Default::default(),
-                sanitizer: std::sync::Arc::new(config.sanitizer().expect("sanitizer")),
-                default_lang: dateline_core::Lang::parse("en").expect("lang"),
-                default_section: dateline_core::Slug::parse("news").expect("slug"),
-                time_zone: config.time_zone().expect("zone"),
-                undated_at: None,
-                headline_from_body: false,
-                body_format: dateline_core::import::BodyFormat::Auto,
-                max_line_bytes: 1 << 20,
-            };
+            let options = crate::helpers::import_options(&config);
             let articles: Vec<_> = records
                 .iter()
                 .map(|r| {
