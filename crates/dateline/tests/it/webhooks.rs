@@ -310,6 +310,23 @@ async fn with_two_nodes_each_change_is_delivered_once_even_when_the_deliverer_di
         accepted(&receiver, 5, Duration::from_secs(10)).await.len(),
         5
     );
+    // The threader places those stories a moment later, and its records are delivered too: the
+    // holder is killed once it has delivered the whole stream, between deliveries (a holder
+    // killed during one may send it again, which receivers deduplicate by its position).
+    let idle = until(|| async {
+        let end = store.stream_end().await.unwrap_or(i64::MAX);
+        let threaded = store
+            .stream_position(dateline_web::threading::CONSUMER)
+            .await
+            .unwrap_or(0);
+        let delivered = store
+            .stream_position(&dateline_storage::webhook_consumer(hook.id))
+            .await
+            .unwrap_or(0);
+        threaded >= end && delivered >= end
+    })
+    .await;
+    assert!(idle.is_some(), "the stream was delivered");
     // The node that holds the lease (its process id is in the holder's name) is killed.
     let holder = until(|| async {
         store.stream_positions().await.is_ok_and(|p| {
