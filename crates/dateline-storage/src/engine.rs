@@ -2960,6 +2960,10 @@ impl Store for Engine {
         now: Timestamp,
     ) -> Result<Vec<i64>, StorageError> {
         let mut tx = self.write().await?;
+        // No one waits on the threader's writes: they are not held back until a read replica
+        // has them (a replica paused or behind is then no reason to leave it), and pages learn
+        // of them from the stream as the replica replays it.
+        tx.replica = None;
         let mut made: Vec<i64> = Vec::new();
         for op in ops {
             match op {
