@@ -141,12 +141,22 @@ fn readable(row: &DbRow, at: usize) -> Option<ArticleLink> {
     }
 }
 
+/// The start of the condition that the article `alias` is no near-duplicate copy of a story
+/// live at the time the caller puts after it, and a closing parenthesis: a copy is listed once,
+/// as the first copy, while that one is live (a copy of a withdrawn story takes its place).
+fn not_a_copy(alias: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM article_threads d JOIN articles o ON o.id = d.duplicate_of \
+         WHERE d.article_id = {alias}.id AND o.live_from <= "
+    )
+}
+
 /// A listing's query, with `extra` columns after the link's, and the key it binds.
 fn listing_sql<'a>(listing: &'a Listing, extra: &str) -> (String, std::borrow::Cow<'a, str>) {
-    // A near-duplicate copy of a story in its thread is listed once, as the first copy (while
-    // that one is live: a copy of a withdrawn story is listed in its place).
-    let live = "a.lang = $1 AND a.live_from <= $5 AND NOT EXISTS (SELECT 1 FROM article_threads d \
-         JOIN articles o ON o.id = d.duplicate_of WHERE d.article_id = a.id AND o.live_from <= $5)";
+    let live = format!(
+        "a.lang = $1 AND a.live_from <= $5 AND {}$5)",
+        not_a_copy("a")
+    );
     let newest = "ORDER BY a.published_at DESC, a.id DESC LIMIT $3 OFFSET $4";
     match &listing.filter {
         Filter::All => (
@@ -1803,8 +1813,10 @@ impl Store for Engine {
         let sql = format!(
             "SELECT {LINK_COLUMNS} FROM sections s JOIN articles a ON a.id IN \
              (SELECT b.id FROM articles b WHERE b.section_id = s.id AND b.lang = $1 \
-              AND b.live_from <= $2 ORDER BY b.published_at DESC, b.id DESC LIMIT $3) \
-             ORDER BY s.position, s.id, a.published_at DESC, a.id DESC"
+              AND b.live_from <= $2 AND {copy}$2) \
+              ORDER BY b.published_at DESC, b.id DESC LIMIT $3) \
+             ORDER BY s.position, s.id, a.published_at DESC, a.id DESC",
+            copy = not_a_copy("b"),
         );
         let rows = sqlx::query(&sql)
             .bind(lang.as_str())
@@ -2905,52 +2917,60 @@ impl Store for Engine {
         Ok(())
     }
 
-    async fn thread_input(
+    async fn thread_inputs(
         &self,
-        id: ArticleId,
+        ids: &[ArticleId],
         as_of: Timestamp,
-    ) -> Result<Option<ThreadInput>, StorageError> {
-        let row = sqlx::query(
-            "SELECT a.id, a.key, a.lang, a.headline, a.body_html, \
-             COALESCE(a.live_from <= $2, false), x.thread_id, x.by_editor, th.frozen, x.digest, \
-             x.simhash, x.duplicate_of, \
-             (SELECT g.thread_id FROM articles o JOIN article_threads g ON g.article_id = o.id \
-              WHERE o.translation_group = a.translation_group AND o.id <> a.id ORDER BY o.id LIMIT 1), \
-             a.translation_group FROM articles a LEFT JOIN article_threads x ON x.article_id = a.id \
-             LEFT JOIN threads th ON th.id = x.thread_id WHERE a.id = $1",
-        )
-        .bind(id.get())
-        .bind(as_of.as_second())
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let key: String = row.try_get(1)?;
-        let lang: String = row.try_get(2)?;
-        let membership = match row.try_get::<Option<i64>, _>(6)? {
-            Some(thread) => Some(Membership {
-                thread,
-                by_editor: row.try_get::<i64, _>(7)? != 0,
-                frozen: row.try_get::<i64, _>(8)? != 0,
-                digest: row.try_get(9)?,
-                simhash: row.try_get(10)?,
-                duplicate_of: row.try_get::<Option<i64>, _>(11)?.map(ArticleId::new),
-            }),
-            None => None,
-        };
-        Ok(Some(ThreadInput {
-            id,
-            key: ArticleKey::parse(&key).map_err(|e| StorageError::Corrupt(e.to_string()))?,
-            lang: Lang::parse(&lang).map_err(|e| StorageError::Corrupt(e.to_string()))?,
-            headline: row.try_get(3)?,
-            // Only the sanitizer's output is ever written to this column.
-            body: SafeHtml::from_storage(row.try_get(4)?),
-            live: row.try_get::<bool, _>(5)?,
-            membership,
-            group: row.try_get(13)?,
-            group_thread: row.try_get(12)?,
-        }))
+    ) -> Result<Vec<ThreadInput>, StorageError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(KEY_CHUNK) {
+            let mut q = QueryBuilder::<Db>::new(
+                "SELECT a.id, a.key, a.lang, a.headline, a.body_html, \
+                 COALESCE(a.live_from <= ",
+            );
+            q.push_bind(as_of.as_second()).push(
+                ", false), x.thread_id, x.by_editor, th.frozen, x.digest, \
+                 x.simhash, x.duplicate_of, \
+                 (SELECT g.thread_id FROM articles o JOIN article_threads g ON g.article_id = o.id \
+                  WHERE o.translation_group = a.translation_group AND o.id <> a.id ORDER BY o.id LIMIT 1), \
+                 a.translation_group FROM articles a LEFT JOIN article_threads x ON x.article_id = a.id \
+                 LEFT JOIN threads th ON th.id = x.thread_id WHERE a.id IN (",
+            );
+            let mut items = q.separated(", ");
+            for id in chunk {
+                items.push_bind(id.get());
+            }
+            items.push_unseparated(")");
+            for row in q.build().fetch_all(&self.pool).await? {
+                let key: String = row.try_get(1)?;
+                let lang: String = row.try_get(2)?;
+                let membership = match row.try_get::<Option<i64>, _>(6)? {
+                    Some(thread) => Some(Membership {
+                        thread,
+                        by_editor: row.try_get::<i64, _>(7)? != 0,
+                        frozen: row.try_get::<i64, _>(8)? != 0,
+                        digest: row.try_get(9)?,
+                        simhash: row.try_get(10)?,
+                        duplicate_of: row.try_get::<Option<i64>, _>(11)?.map(ArticleId::new),
+                    }),
+                    None => None,
+                };
+                out.push(ThreadInput {
+                    id: ArticleId::new(row.try_get(0)?),
+                    key: ArticleKey::parse(&key)
+                        .map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                    lang: Lang::parse(&lang).map_err(|e| StorageError::Corrupt(e.to_string()))?,
+                    headline: row.try_get(3)?,
+                    // Only the sanitizer's output is ever written to this column.
+                    body: SafeHtml::from_storage(row.try_get(4)?),
+                    live: row.try_get::<bool, _>(5)?,
+                    membership,
+                    group: row.try_get(13)?,
+                    group_thread: row.try_get(12)?,
+                });
+            }
+        }
+        Ok(out)
     }
 
     #[tracing::instrument(skip_all, fields(ops = ops.len()))]
@@ -3132,13 +3152,12 @@ impl Store for Engine {
                 limit,
                 offset,
             } => (
-                "AND a.live_from <= $2 AND NOT EXISTS (SELECT 1 FROM articles o \
-                 WHERE o.id = x.duplicate_of AND o.live_from <= $2)",
+                format!("AND a.live_from <= $2 AND {}$2)", not_a_copy("a")),
                 limit,
                 offset,
                 as_of.as_second(),
             ),
-            ThreadLookup::Whole => ("AND $2 = $2", 2_000, 0, 0),
+            ThreadLookup::Whole => ("AND $2 = $2".to_string(), 2_000, 0, 0),
         };
         let size: i64 = sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM article_threads x JOIN articles a ON a.id = x.article_id \
@@ -3148,17 +3167,22 @@ impl Store for Engine {
         .bind(as_of)
         .fetch_one(pool)
         .await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {LINK_COLUMNS}, x.by_editor, x.duplicate_of, a.state FROM article_threads x \
-             JOIN articles a ON a.id = x.article_id JOIN sections s ON s.id = a.section_id \
-             WHERE x.thread_id = $1 {filter} ORDER BY a.published_at, a.id LIMIT $3 OFFSET $4"
-        ))
-        .bind(id)
-        .bind(as_of)
-        .bind(i64::from(limit))
-        .bind(i64::from(offset))
-        .fetch_all(pool)
-        .await?;
+        // A page that lists the articles itself (the timeline) asks for none.
+        let rows = if limit == 0 {
+            Vec::new()
+        } else {
+            sqlx::query(&format!(
+                "SELECT {LINK_COLUMNS}, x.by_editor, x.duplicate_of, a.state FROM article_threads x \
+                 JOIN articles a ON a.id = x.article_id JOIN sections s ON s.id = a.section_id \
+                 WHERE x.thread_id = $1 {filter} ORDER BY a.published_at, a.id LIMIT $3 OFFSET $4"
+            ))
+            .bind(id)
+            .bind(as_of)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset))
+            .fetch_all(pool)
+            .await?
+        };
         let mut articles = Vec::with_capacity(rows.len());
         for row in &rows {
             let Some(link) = readable(row, 0) else {
@@ -3683,10 +3707,8 @@ impl Engine {
             .push_bind(id.get())
             .push(" AND a.key NOT IN (SELECT blocked_key FROM related_blocks WHERE article_id = ")
             .push_bind(id.get())
-            .push(
-                ") AND NOT EXISTS (SELECT 1 FROM article_threads d JOIN articles o \
-                 ON o.id = d.duplicate_of WHERE d.article_id = a.id AND o.live_from <= ",
-            )
+            .push(") AND ")
+            .push(not_a_copy("a"))
             .push_bind(as_of.as_second())
             .push(") AND a.key IN (");
             push_keys(&mut q, chunk);
@@ -3700,10 +3722,8 @@ impl Engine {
                  JOIN sections s ON s.id = a.section_id WHERE x.thread_id = "
             ))
             .push_bind(*thread_id)
-            .push(
-                " AND NOT EXISTS (SELECT 1 FROM articles o WHERE o.id = x.duplicate_of \
-                 AND o.live_from <= ",
-            )
+            .push(" AND ")
+            .push(not_a_copy("a"))
             .push_bind(as_of.as_second())
             .push(") AND a.id <> ")
             .push_bind(id.get())
@@ -3770,15 +3790,18 @@ impl Engine {
     ) -> Result<PageFrame, StorageError> {
         // Every section once, joined to those of the latest articles that are in it; and on
         // every row, whether the probed article is live, and where the probed path leads.
-        let sql = "SELECT s.key, s.code, s.name, \
+        let sql = format!(
+            "SELECT s.key, s.code, s.name, \
              a.id, a.key, a.headline, a.summary, a.lang, s.key, s.code, a.credit, a.published_at, a.updated_at, a.episode, \
              EXISTS (SELECT 1 FROM articles p WHERE p.id = $4 AND p.live_from <= $2), \
              (SELECT r.article_id FROM redirects r JOIN articles p ON p.id = r.article_id \
               WHERE r.path = $5 AND p.live_from <= $2) \
-             FROM sections s LEFT JOIN (SELECT * FROM articles WHERE lang = $1 AND live_from <= $2 \
-             ORDER BY published_at DESC, id DESC LIMIT $3) a ON a.section_id = s.id \
-             ORDER BY s.position, s.id";
-        let rows = sqlx::query(sql)
+             FROM sections s LEFT JOIN (SELECT * FROM articles f WHERE f.lang = $1 AND f.live_from <= $2 \
+             AND {copy}$2) ORDER BY f.published_at DESC, f.id DESC LIMIT $3) a ON a.section_id = s.id \
+             ORDER BY s.position, s.id",
+            copy = not_a_copy("f"),
+        );
+        let rows = sqlx::query(&sql)
             .bind(lang.as_str())
             .bind(as_of.as_second())
             .bind(i64::from(limit))

@@ -906,7 +906,16 @@ pub trait Store: Send + Sync + 'static {
         &self,
         id: ArticleId,
         as_of: Timestamp,
-    ) -> Result<Option<ThreadInput>, StorageError>;
+    ) -> Result<Option<ThreadInput>, StorageError> {
+        Ok(self.thread_inputs(&[id], as_of).await?.pop())
+    }
+    /// [`Store::thread_input`] of many articles in one read, in no particular order (an id
+    /// that names no article is left out).
+    async fn thread_inputs(
+        &self,
+        ids: &[ArticleId],
+        as_of: Timestamp,
+    ) -> Result<Vec<ThreadInput>, StorageError>;
     /// Writes what the threader decided, in one transaction, with a record on the stream for
     /// each article placed and each thread taken into another; answers the ids of the threads
     /// the batch made, in the order of their [`ThreadName::New`] numbers.

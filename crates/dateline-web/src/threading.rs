@@ -17,7 +17,9 @@ use std::time::Duration;
 use dateline_core::change::ChangeKind;
 use dateline_core::ArticleId;
 use dateline_search::threads::{near_duplicates, simhash, Params, Threader};
-use dateline_storage::{StorageError, Store, ThreadFound, ThreadLookup, ThreadName, ThreadOp};
+use dateline_storage::{
+    StorageError, Store, ThreadFound, ThreadInput, ThreadLookup, ThreadName, ThreadOp,
+};
 use jiff::Timestamp;
 
 use crate::webhooks::{next_change, Lease};
@@ -226,17 +228,43 @@ async fn step(store: &dyn Store, state: &mut State) -> Result<bool, StorageError
     };
     let now = Timestamp::now();
     let mut batch = Batch::default();
-    for change in &changes {
+    // The articles named up to the next editor's decision, read in one query; each is placed
+    // once, however many of its records the batch holds (the read shows it as it is now).
+    let mut inputs: Option<HashMap<ArticleId, ThreadInput>> = None;
+    for (at, change) in changes.iter().enumerate() {
         match change.kind {
             ChangeKind::ArticlePublished | ChangeKind::ArticleUpdated => {
-                if let Some(id) = change.article {
-                    place(store, state, &mut batch, id, now).await?;
+                let Some(id) = change.article else {
+                    continue;
+                };
+                if inputs.is_none() {
+                    let ids: Vec<ArticleId> = changes[at..]
+                        .iter()
+                        .take_while(|c| c.kind != ChangeKind::ThreadChanged)
+                        .filter(|c| {
+                            matches!(
+                                c.kind,
+                                ChangeKind::ArticlePublished | ChangeKind::ArticleUpdated
+                            )
+                        })
+                        .filter_map(|c| c.article)
+                        .collect();
+                    let read = store.thread_inputs(&ids, now).await?;
+                    inputs = Some(read.into_iter().map(|i| (i.id, i)).collect());
+                }
+                if let Some(input) = inputs.as_mut().and_then(|i| i.remove(&id)) {
+                    place(state, &mut batch, input);
                 }
             }
             ChangeKind::ThreadChanged => {
                 // An editor's decision (or a merge this follower wrote): the threads it
-                // reached are filled anew from storage, after what is decided so far is written.
+                // reached are filled anew from storage, after what is decided so far is written,
+                // and the articles after it are read anew.
                 write(store, state, &mut batch, now).await?;
+                inputs = None;
+                if own_merge(state, change) {
+                    continue;
+                }
                 for thread in change
                     .reach
                     .iter()
@@ -254,19 +282,30 @@ async fn step(store: &dyn Store, state: &mut State) -> Result<bool, StorageError
     Ok(changes.len() == BATCH as usize)
 }
 
+/// Whether a record tells of a merge this threader made itself (a thread taken into another,
+/// as [`absorb`] wrote): what it knows already, with nothing to read again.
+fn own_merge(state: &State, change: &dateline_core::change::Change) -> bool {
+    let threads: Vec<usize> = change
+        .reach
+        .iter()
+        .filter_map(|t| t.strip_prefix("thread:"))
+        .filter_map(|t| t.parse::<i64>().ok())
+        .filter_map(|t| state.internal.get(&t).copied())
+        .collect();
+    // An editor's merge is news to the threader: the two are apart in memory until refilled.
+    match threads.as_slice() {
+        [gone, into] => {
+            gone != into && state.threader.thread_of(*gone) == state.threader.thread_of(*into)
+        }
+        _ => false,
+    }
+}
+
 /// Decides where an article goes.
-async fn place(
-    store: &dyn Store,
-    state: &mut State,
-    batch: &mut Batch,
-    id: ArticleId,
-    now: Timestamp,
-) -> Result<(), StorageError> {
-    let Some(input) = store.thread_input(id, now).await? else {
-        return Ok(());
-    };
+fn place(state: &mut State, batch: &mut Batch, input: ThreadInput) {
+    let id = input.id;
     if !input.live {
-        return Ok(());
+        return;
     }
     let body = input.body.text();
     let digest = dateline_core::digest::stable_digest(
@@ -278,7 +317,7 @@ async fn place(
     let lang = input.lang.as_str();
     let (thread, copy) = match &input.membership {
         // Placed by this text already, or where an editor decided.
-        Some(m) if m.digest == digest || m.by_editor || m.frozen => return Ok(()),
+        Some(m) if m.digest == digest || m.by_editor || m.frozen => return,
         Some(m) => {
             // Its text changed: placed again, and the thread it was in is filled anew.
             let placed = state.threader.add(item, lang, &input.headline, &body);
@@ -333,7 +372,6 @@ async fn place(
         duplicate_of: copy,
     });
     state.remember(thread, id, fingerprint);
-    Ok(())
 }
 
 /// Notes the threads the threader took into `into`, and the title that stays.

@@ -64,14 +64,12 @@ fn bar(len: usize, what: &str) -> ProgressBar {
     bar
 }
 
-/// Reads the corpus, indexes it in memory, and ranks every article's others both ways.
-pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
+/// The records of a labelled corpus in JSON Lines, each with its line number (from 0), blank
+/// lines left out; a line that is no JSON is an error naming it.
+fn json_lines(path: &Path) -> anyhow::Result<Vec<(usize, Value)>> {
     let file =
         std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
-    let index = SearchIndex::in_memory()?;
-    let mut labels: HashMap<i64, String> = HashMap::new();
-    let mut headlines: Vec<(i64, String)> = Vec::new();
-    let mut by_cluster = true;
+    let mut records = Vec::new();
     for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line.with_context(|| format!("{}: line {}", path.display(), n + 1))?;
         if line.trim().is_empty() {
@@ -79,6 +77,27 @@ pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
         }
         let record: Value = serde_json::from_str(&line)
             .with_context(|| format!("{}: line {}: not a JSON object", path.display(), n + 1))?;
+        records.push((n, record));
+    }
+    Ok(records)
+}
+
+/// A record's text field, or nothing.
+fn text_of(record: &Value, field: &str) -> String {
+    record
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Reads the corpus, indexes it in memory, and ranks every article's others both ways.
+pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
+    let index = SearchIndex::in_memory()?;
+    let mut labels: HashMap<i64, String> = HashMap::new();
+    let mut headlines: Vec<(i64, String)> = Vec::new();
+    let mut by_cluster = true;
+    for (n, record) in json_lines(path)? {
         let label = match (record.get("cluster"), record.get("category")) {
             (Some(c), _) if !c.is_null() => c.to_string(),
             (_, Some(c)) if !c.is_null() => {
@@ -91,13 +110,7 @@ pub fn related(path: &Path, quiet: bool) -> anyhow::Result<Report> {
                 n + 1
             ),
         };
-        let text = |f: &str| {
-            record
-                .get(f)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
+        let text = |f: &str| text_of(&record, f);
         let id = i64::try_from(labels.len())?;
         let (title, body) = (text("title"), text("body"));
         index.put(&Indexed {
@@ -229,30 +242,16 @@ pub fn threads(
     params: dateline_search::threads::Params,
 ) -> anyhow::Result<ThreadsReport> {
     use dateline_search::threads::Threader;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("failed to open {}", path.display()))?;
     let mut items: Vec<(String, String, String)> = Vec::new();
     let mut labels: Vec<usize> = Vec::new();
     let mut names: HashMap<String, usize> = HashMap::new();
-    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
-        let line = line.with_context(|| format!("{}: line {}", path.display(), n + 1))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let record: Value = serde_json::from_str(&line)
-            .with_context(|| format!("{}: line {}: not a JSON object", path.display(), n + 1))?;
+    for (n, record) in json_lines(path)? {
         let Some(cluster) = record.get("cluster").filter(|c| !c.is_null()) else {
             bail!("{}: line {}: no \"cluster\"", path.display(), n + 1);
         };
         let next = names.len();
         labels.push(*names.entry(cluster.to_string()).or_insert(next));
-        let text = |f: &str| {
-            record
-                .get(f)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
+        let text = |f: &str| text_of(&record, f);
         let lang = record
             .get("lang")
             .and_then(Value::as_str)

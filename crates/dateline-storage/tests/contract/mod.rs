@@ -1584,6 +1584,12 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
         as_of: later(),
     };
     assert_eq!(store.list(&listing).await.unwrap().len(), 3);
+    // Nor in the home page's blocks and every page's latest stories.
+    let copy = "Storm closes the harbour (copy)".to_string();
+    assert!(!headlines(store.section_latest(&en(), 10, later()).await.unwrap()).contains(&copy));
+    let frame = store.page_frame(&en(), 10, later(), None).await.unwrap();
+    assert_eq!(frame.latest.len(), 3);
+    assert!(!headlines(frame.latest).contains(&copy));
     // While the story it copies is withdrawn, the copy is shown in its place.
     use dateline_core::workflow::State;
     use dateline_storage::StateChange;

@@ -309,6 +309,38 @@ impl TestApp {
     }
 }
 
+/// A server on `config`'s newsroom, as a test that stops and starts it again needs: its store,
+/// its address, what stops it, and its task (which ends once it stopped). The index of a server
+/// stopped a moment ago is let go as its last commit ends: binding is tried again meanwhile.
+pub async fn start_server(
+    config: &Config,
+) -> (
+    std::sync::Arc<dyn Store>,
+    String,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let store = open_store(config).await.expect("store");
+    let mut tries = 0;
+    let server = loop {
+        match Server::bind(config, store.clone()).await {
+            Ok(server) => break server,
+            Err(e) if tries < 50 => {
+                tries += 1;
+                tracing::debug!(error = %e, "binding again");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("bind: {e:?}"),
+        }
+    };
+    let address = format!("http://{}", server.address);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let running = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    (store, address, stop, running)
+}
+
 /// How the tests import records into a newsroom of this config: its sanitizer, languages and
 /// time zone, into the `news` section unless a record names another.
 pub fn import_options(config: &Config) -> ImportOptions {

@@ -216,7 +216,6 @@ async fn readers_find_what_is_published_in_its_own_language_and_nothing_else() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_index_that_was_down_catches_up_from_its_place_in_the_stream() {
-    use dateline::server::{open_store, Server};
     let dir = tempfile::tempdir().expect("dir");
     let config = dateline::config::Config {
         database: crate::helpers::test_database(dir.path()).await,
@@ -224,42 +223,11 @@ async fn an_index_that_was_down_catches_up_from_its_place_in_the_stream() {
         listen: "127.0.0.1:0".parse().expect("address"),
         ..dateline::config::Config::default()
     };
-    let start = || async {
-        let store = open_store(&config).await.expect("store");
-        // The index's lock goes with the last server's writer, dropped as its task ends.
-        let mut bound = None;
-        for _ in 0..50 {
-            match Server::bind(&config, store.clone()).await {
-                Ok(s) => {
-                    bound = Some(s);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-        let server = bound.expect("bind");
-        let address = format!("http://{}", server.address);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
-        (store, address, stop, running)
-    };
-    let (store, _, stop, running) = start().await;
+    let (store, _, stop, running) = crate::helpers::start_server(&config).await;
     stop.send(()).expect("stop");
     running.await.expect("task").expect("stopped");
     // While the server is down, an import publishes two stories.
-    let options = dateline_core::import::ImportOptions {
-        fields: dateline_core::import::FieldMap::default(),
-        sanitizer: std::sync::Arc::new(config.sanitizer().expect("sanitizer")),
-        default_lang: dateline_core::Lang::parse("en").expect("lang"),
-        default_section: dateline_core::Slug::parse("news").expect("slug"),
-        time_zone: config.time_zone().expect("zone"),
-        undated_at: None,
-        headline_from_body: false,
-        body_format: dateline_core::import::BodyFormat::Auto,
-        max_line_bytes: 1 << 20,
-    };
+    let options = crate::helpers::import_options(&config);
     let articles: Vec<_> = [("a", "Glacier retreat measured"), ("b", "Glacier museum opens")]
         .iter()
         .map(|(k, h)| {
@@ -277,7 +245,7 @@ async fn an_index_that_was_down_catches_up_from_its_place_in_the_stream() {
         .await
         .expect("import");
     drop(store);
-    let (_store, address, stop, running) = start().await;
+    let (_store, address, stop, running) = crate::helpers::start_server(&config).await;
     let client = reqwest::Client::new();
     let mut found = Vec::new();
     for _ in 0..50 {

@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use dateline::server::{open_store, Server};
 use dateline_core::account::Role;
 use dateline_core::ArticleId;
 use dateline_storage::Store;
@@ -230,30 +229,7 @@ async fn editors_merge_split_and_move_survive_new_arrivals_and_a_restart() {
         ..dateline::config::Config::default()
     };
     three_editions(&mut config);
-    let start = |config: dateline::config::Config| async move {
-        let store = open_store(&config).await.expect("store");
-        // The stopped server's index may be let go a moment after it stopped (a commit on a
-        // blocking thread ends first).
-        let mut tries = 0;
-        let server = loop {
-            match Server::bind(&config, store.clone()).await {
-                Ok(server) => break server,
-                Err(e) if tries < 50 => {
-                    tries += 1;
-                    tracing::debug!(error = %e, "binding again");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
-                Err(e) => panic!("bind: {e:?}"),
-            }
-        };
-        let base = format!("http://{}", server.address);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let running = tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
-        (store, base, stop, running)
-    };
-    let (store, base, stop, running) = start(config.clone()).await;
+    let (store, base, stop, running) = crate::helpers::start_server(&config).await;
     store
         .put_section(&dateline_core::Section {
             key: dateline_core::Slug::parse("news").expect("slug"),
@@ -534,7 +510,7 @@ async fn editors_merge_split_and_move_survive_new_arrivals_and_a_restart() {
     stop.send(()).expect("stop");
     running.await.expect("task").expect("stopped");
     drop(store);
-    let (store, base, _stop, _running) = start(config.clone()).await;
+    let (store, base, _stop, _running) = crate::helpers::start_server(&config).await;
     let later = vec![
         json!({"id": "budget-4", "lang": "en", "section": "news", "published": "2026-03-05T08:00:00Z", "headline": "Finance minister defends the budget parliament approved", "body": "The finance minister defended the budget parliament approved this week, saying the spending plan protects schools and hospitals while the deficit falls."}),
     ];
