@@ -678,6 +678,16 @@ async fn write_article(
     };
     // An article changed by a later import was updated then, unless the source says when.
     let updated_on_change = a.updated().unwrap_or(now.max(a.published()));
+    // The body about to be replaced goes into the revision that held it by reference.
+    match mode {
+        Write::Import if existed => {
+            if let Some((id, _, _)) = state.articles.get(a.key().as_str()) {
+                keep_body(conn, *id).await?;
+            }
+        }
+        Write::Edit { id, .. } => keep_body(conn, id).await?,
+        Write::Import | Write::Draft { .. } => {}
+    }
     let sql = match mode {
         Write::Import => UPSERT,
         Write::Draft { .. } => DRAFT,
@@ -950,8 +960,7 @@ async fn insert_new(
     let mut told = Vec::new();
     for r in &rows {
         let (id, revision) = id_of(r.a)?;
-        let content = serde_json::Value::Object(dateline_core::import::to_record(r.a)).to_string();
-        revisions.push((id, revision, content));
+        revisions.push((id, revision, revision_content(r.a)));
         topics.extend(r.topics.iter().map(|t| (id, *t)));
         related.extend(
             r.a.related()
@@ -978,7 +987,7 @@ async fn insert_new(
     }
     insert_rows(
         conn,
-        "INSERT INTO revisions (article_id, revision, account_id, saved_at, content) ",
+        "INSERT INTO revisions (article_id, revision, account_id, saved_at, content, body_current) ",
         4,
         &revisions,
         |mut b, (id, revision, content)| {
@@ -986,7 +995,8 @@ async fn insert_new(
                 .push_bind(*revision)
                 .push("NULL")
                 .push_bind(now.as_second())
-                .push_bind(content.as_str());
+                .push_bind(content.as_str())
+                .push("1");
         },
     )
     .await?;
@@ -1152,7 +1162,8 @@ fn parse_state(text: &str) -> Result<State, StorageError> {
         .ok_or_else(|| StorageError::Corrupt(format!("state {text:?}")))
 }
 
-/// Keeps a saved revision's content: who, when, and the article as an import record.
+/// Keeps a saved revision's content: who, when, and the article as an import record, its body
+/// by reference to the article's (see [`keep_body`]).
 async fn record_revision(
     conn: &mut Conn,
     id: i64,
@@ -1160,10 +1171,10 @@ async fn record_revision(
     a: &NewArticle,
     now: Timestamp,
 ) -> Result<(), StorageError> {
-    let content = serde_json::Value::Object(dateline_core::import::to_record(a)).to_string();
+    let content = revision_content(a);
     sqlx::query(
-        "INSERT INTO revisions (article_id, revision, account_id, saved_at, content) \
-         SELECT id, revision, $2, $3, $4 FROM articles WHERE id = $1",
+        "INSERT INTO revisions (article_id, revision, account_id, saved_at, content, body_current) \
+         SELECT id, revision, $2, $3, $4, 1 FROM articles WHERE id = $1",
     )
     .bind(id)
     .bind(account)
@@ -1172,6 +1183,50 @@ async fn record_revision(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// A new revision's content: the article as an import record without its body, which the
+/// revision holds by reference to the article's own until a write replaces it ([`keep_body`]).
+fn revision_content(a: &NewArticle) -> String {
+    let mut record = dateline_core::import::to_record(a);
+    record.remove("body");
+    serde_json::Value::Object(record).to_string()
+}
+
+/// Before a write replaces an article's body: writes that body into the revision that holds it
+/// by reference (the article's newest), so every revision keeps the body it was saved with.
+async fn keep_body(conn: &mut Conn, id: i64) -> Result<(), StorageError> {
+    let held: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT r.revision, r.content, a.body_html FROM revisions r \
+         JOIN articles a ON a.id = r.article_id WHERE r.article_id = $1 AND r.body_current = 1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((revision, content, body)) = held else {
+        return Ok(());
+    };
+    let content = with_body(&content, body)
+        .map_err(|e| StorageError::Corrupt(format!("revision {revision} of article {id}: {e}")))?;
+    sqlx::query(
+        "UPDATE revisions SET content = $3, body_current = 0 WHERE article_id = $1 AND revision = $2",
+    )
+    .bind(id)
+    .bind(revision)
+    .bind(serde_json::Value::Object(content).to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A revision's content with the body it holds by reference put back.
+fn with_body(
+    content: &str,
+    body: String,
+) -> Result<serde_json::Map<String, serde_json::Value>, serde_json::Error> {
+    let mut record: serde_json::Map<String, serde_json::Value> = serde_json::from_str(content)?;
+    record.insert("body".to_string(), serde_json::Value::from(body));
+    Ok(record)
 }
 
 /// An article in any state, as the newsroom works on it, in three queries.
@@ -2142,7 +2197,9 @@ impl Store for Engine {
     ) -> Result<Option<(RevisionInfo, serde_json::Map<String, serde_json::Value>)>, StorageError>
     {
         let row = sqlx::query(
-            "SELECT r.revision, acc.username, r.saved_at, r.content FROM revisions r \
+            "SELECT r.revision, acc.username, r.saved_at, r.content, \
+             CASE WHEN r.body_current = 1 THEN a.body_html END FROM revisions r \
+             JOIN articles a ON a.id = r.article_id \
              LEFT JOIN accounts acc ON acc.id = r.account_id \
              WHERE r.article_id = $1 AND r.revision = $2",
         )
@@ -2152,8 +2209,12 @@ impl Store for Engine {
         .await?;
         row.map(|row| {
             let content: String = row.try_get(3)?;
-            let content = serde_json::from_str(&content)
-                .map_err(|e| StorageError::Corrupt(format!("revision {revision} of {id}: {e}")))?;
+            let held: Option<String> = row.try_get(4)?;
+            let content = match held {
+                Some(body) => with_body(&content, body),
+                None => serde_json::from_str(&content),
+            }
+            .map_err(|e| StorageError::Corrupt(format!("revision {revision} of {id}: {e}")))?;
             Ok((
                 RevisionInfo {
                     revision: row.try_get(0)?,

@@ -45,6 +45,7 @@ macro_rules! contract_tests {
             a_blocked_suggestion_is_never_shown,
             a_lease_has_one_holder_until_it_runs_out,
             threads_keep_what_the_threader_and_editors_decided,
+            every_revision_keeps_the_body_it_was_saved_with,
         );
     };
     (@each $make:path; $($name:ident),* $(,)?) => {
@@ -1109,6 +1110,39 @@ pub async fn a_draft_moves_through_the_workflow_and_is_live_only_when_published(
             K::ArticleWithdrawn
         ]
     );
+}
+
+/// The newest revision holds its body by reference to the article's; each write that replaces
+/// the body first writes it into that revision, and a refused save changes nothing.
+pub async fn every_revision_keeps_the_body_it_was_saved_with(store: Arc<dyn Store>) {
+    use dateline_core::import::to_record;
+    use dateline_core::workflow::State;
+    let story = |text: &str| {
+        with("r", "Story", "2026-03-01T08:00:00Z", |d| {
+            d.body = SafeHtml::from_text(text)
+        })
+    };
+    let now = Timestamp::now();
+    let imported = story("As first imported.");
+    let id = import(&*store, std::slice::from_ref(&imported)).await[0];
+    let reimported = story("As a later import changed it.");
+    import(&*store, std::slice::from_ref(&reimported)).await;
+    let mara = writer(&*store, "mara").await;
+    let refused = store
+        .save_article(id, &story("From revision 1."), 1, State::Published, mara, now)
+        .await;
+    assert!(matches!(refused, Err(StorageError::Stale { .. })), "{refused:?}");
+    let saved = story("As an editor saved it.");
+    store
+        .save_article(id, &saved, 2, State::Published, mara, now)
+        .await
+        .unwrap();
+    for (revision, article) in [(1, &imported), (2, &reimported), (3, &saved)] {
+        let (_, content) = store.revision(id, revision).await.unwrap().unwrap();
+        assert_eq!(content, to_record(article), "revision {revision}");
+    }
+    let stored = store.article(id, later()).await.unwrap().unwrap();
+    assert_eq!(stored.body, *saved.body());
 }
 
 pub async fn a_save_based_on_an_old_revision_is_refused(store: Arc<dyn Store>) {
