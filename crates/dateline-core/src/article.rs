@@ -97,7 +97,12 @@ pub struct ArticleDraft {
 /// An article that follows every rule of the newsroom, ready to be stored. The only way to make
 /// one is [`NewArticle::new`], so no writer (import, editor, API) can skip a rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewArticle(ArticleDraft);
+pub struct NewArticle {
+    draft: ArticleDraft,
+    /// [`NewArticle::content_digest`], computed once where the article is made (an import's
+    /// reading thread), not where it is stored.
+    digest: String,
+}
 
 /// The field of an article a rule is about, named as the import format names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,6 +194,28 @@ fn bounded(field: Field, text: Option<String>, max: usize) -> Result<Option<Stri
         }),
         other => Ok(other),
     }
+}
+
+/// See [`NewArticle::content_digest`]: the fields as one JSON array, digested.
+fn content_digest(a: &ArticleDraft) -> String {
+    let canonical = (
+        &a.headline,
+        &a.summary,
+        a.body.as_str(),
+        a.lang.as_str(),
+        a.section.as_str(),
+        &a.byline,
+        &a.credit,
+        &a.web_editors,
+        a.published.as_second(),
+        a.updated.map(|t| t.as_second()),
+        a.related.iter().map(ArticleKey::as_str).collect::<Vec<_>>(),
+        a.translation_of.as_ref().map(ArticleKey::as_str),
+        a.series.as_ref().map(|s| (s.series.as_str(), s.episode)),
+        a.topics.iter().map(Slug::as_str).collect::<Vec<_>>(),
+    );
+    let text = serde_json::to_string(&canonical).expect("strings and numbers serialize");
+    crate::digest::stable_digest(text.as_bytes())
 }
 
 impl NewArticle {
@@ -296,7 +323,7 @@ impl NewArticle {
         }
         // Times are kept to the second, as datelines and storage have them.
         let second = |t: Timestamp| Timestamp::from_second(t.as_second()).unwrap_or(t);
-        Ok(NewArticle(ArticleDraft {
+        let draft = ArticleDraft {
             published: second(draft.published),
             updated: draft.updated.map(second),
             headline,
@@ -307,58 +334,68 @@ impl NewArticle {
             related,
             topics,
             ..draft
-        }))
+        };
+        Ok(NewArticle {
+            digest: content_digest(&draft),
+            draft,
+        })
+    }
+
+    /// A digest of every field an import may change, by which a later import of the same article
+    /// tells whether it changed. Stored with each article: it must stay the same across releases.
+    pub fn content_digest(&self) -> &str {
+        &self.digest
     }
 
     pub fn key(&self) -> &ArticleKey {
-        &self.0.key
+        &self.draft.key
     }
     pub fn headline(&self) -> &str {
-        &self.0.headline
+        &self.draft.headline
     }
     pub fn summary(&self) -> Option<&str> {
-        self.0.summary.as_deref()
+        self.draft.summary.as_deref()
     }
     pub fn body(&self) -> &SafeHtml {
-        &self.0.body
+        &self.draft.body
     }
     pub fn lang(&self) -> &Lang {
-        &self.0.lang
+        &self.draft.lang
     }
     pub fn section(&self) -> &Slug {
-        &self.0.section
+        &self.draft.section
     }
     pub fn byline(&self) -> Option<&str> {
-        self.0.byline.as_deref()
+        self.draft.byline.as_deref()
     }
     pub fn credit(&self) -> Option<&str> {
-        self.0.credit.as_deref()
+        self.draft.credit.as_deref()
     }
     pub fn web_editors(&self) -> &[String] {
-        &self.0.web_editors
+        &self.draft.web_editors
     }
     pub fn published(&self) -> Timestamp {
-        self.0.published
+        self.draft.published
     }
     pub fn updated(&self) -> Option<Timestamp> {
-        self.0.updated
+        self.draft.updated
     }
     pub fn related(&self) -> &[ArticleKey] {
-        &self.0.related
+        &self.draft.related
     }
     pub fn translation_of(&self) -> Option<&ArticleKey> {
-        self.0.translation_of.as_ref()
+        self.draft.translation_of.as_ref()
     }
     pub fn series(&self) -> Option<&SeriesEpisode> {
-        self.0.series.as_ref()
+        self.draft.series.as_ref()
     }
     pub fn topics(&self) -> &[Slug] {
-        &self.0.topics
+        &self.draft.topics
     }
 
     /// The draft again, to change and check anew.
     pub fn into_draft(self) -> ArticleDraft {
-        self.0
+        self.draft
     }
 }
 
@@ -539,6 +576,57 @@ mod tests {
             series: None,
             topics: vec![],
         }
+    }
+
+    /// The digest is stored with every article: it is the one earlier releases computed (a JSON
+    /// array of the fields, as `serde_json::json!` wrote it), or a re-import would see every
+    /// article as changed.
+    #[test]
+    fn the_content_digest_is_the_one_stored_before() {
+        let stored_before = |a: &NewArticle| {
+            let canonical = serde_json::json!([
+                a.headline(),
+                a.summary(),
+                a.body().as_str(),
+                a.lang().as_str(),
+                a.section().as_str(),
+                a.byline(),
+                a.credit(),
+                a.web_editors(),
+                a.published().as_second(),
+                a.updated().map(|t| t.as_second()),
+                a.related()
+                    .iter()
+                    .map(ArticleKey::as_str)
+                    .collect::<Vec<_>>(),
+                a.translation_of().map(ArticleKey::as_str),
+                a.series().map(|s| (s.series.as_str(), s.episode)),
+                a.topics().iter().map(Slug::as_str).collect::<Vec<_>>(),
+            ]);
+            crate::digest::stable_digest(canonical.to_string().as_bytes())
+        };
+        let bare = NewArticle::new(draft()).unwrap();
+        let full = NewArticle::new(ArticleDraft {
+            summary: Some("A \"quoted\" summary\nover lines".to_string()),
+            body: SafeHtml::from_text("Body with <angles> & ünïcode 中文"),
+            byline: Some("By Mara Lindqvist".to_string()),
+            credit: Some("Xinhua".to_string()),
+            web_editors: vec!["Hu Ying".to_string(), "Liang Jun".to_string()],
+            updated: Some("2021-10-23T09:37:00Z".parse().unwrap()),
+            related: vec![ArticleKey::parse("other").unwrap()],
+            translation_of: Some(ArticleKey::parse("original").unwrap()),
+            series: Some(SeriesEpisode {
+                series: Slug::parse("cop26").unwrap(),
+                episode: 3,
+            }),
+            topics: vec![Slug::parse("climate").unwrap(), Slug::parse("un").unwrap()],
+            ..draft()
+        })
+        .unwrap();
+        for a in [&bare, &full] {
+            assert_eq!(a.content_digest(), stored_before(a));
+        }
+        assert_ne!(bare.content_digest(), full.content_digest());
     }
 
     fn problem(change: impl FnOnce(&mut ArticleDraft)) -> String {

@@ -283,6 +283,13 @@ fn kind(v: &Value) -> &'static str {
 /// An article as an import record: the same fields, by Dateline's names, that [`parse_object`]
 /// reads back to the same article. The API speaks it, and revisions keep it.
 pub fn to_record(a: &NewArticle) -> Map<String, Value> {
+    let mut record = to_record_but_body(a);
+    record.insert("body".to_string(), Value::from(a.body().as_str()));
+    record
+}
+
+/// [`to_record`] without the body: what a revision stores while its body is the article's.
+pub fn to_record_but_body(a: &NewArticle) -> Map<String, Value> {
     let mut record = Map::new();
     let mut put = |field: &str, value: Value| {
         if !value.is_null() {
@@ -295,7 +302,6 @@ pub fn to_record(a: &NewArticle) -> Map<String, Value> {
         "summary",
         a.summary().map(Value::from).unwrap_or(Value::Null),
     );
-    put("body", Value::from(a.body().as_str()));
     put("lang", Value::from(a.lang().as_str()));
     put("section", Value::from(a.section().as_str()));
     put("byline", a.byline().map(Value::from).unwrap_or(Value::Null));

@@ -26,10 +26,9 @@ use serde_json::json;
 use sqlx::{Connection, QueryBuilder, Row, Transaction};
 
 use crate::{
-    stable_digest, ArticlePage, DeskFilter, FeedEntry, Filter, Listing, Membership, PageFrame,
-    PinTo, StateChange, StorageError, Store, Thread, ThreadArticle, ThreadEdit, ThreadFound,
-    ThreadInput, ThreadLookup, ThreadName, ThreadOp, ThreadSummary, ThreadedText, Upserted, Worked,
-    WorkedSummary,
+    ArticlePage, DeskFilter, FeedEntry, Filter, Listing, Membership, PageFrame, PinTo, StateChange,
+    StorageError, Store, Thread, ThreadArticle, ThreadEdit, ThreadFound, ThreadInput, ThreadLookup,
+    ThreadName, ThreadOp, ThreadSummary, ThreadedText, Upserted, Worked, WorkedSummary,
 };
 
 /// A write transaction: committing it counts it in [`Store::commits`], so that this process's
@@ -248,26 +247,7 @@ fn section_from_row(row: &DbRow) -> Result<Section, StorageError> {
 
 /// The digest of everything an import sets, to recognise an unchanged article.
 fn content_hash(a: &NewArticle) -> String {
-    let canonical = json!([
-        a.headline(),
-        a.summary(),
-        a.body().as_str(),
-        a.lang().as_str(),
-        a.section().as_str(),
-        a.byline(),
-        a.credit(),
-        a.web_editors(),
-        a.published().as_second(),
-        a.updated().map(|t| t.as_second()),
-        a.related()
-            .iter()
-            .map(ArticleKey::as_str)
-            .collect::<Vec<_>>(),
-        a.translation_of().map(ArticleKey::as_str),
-        a.series().map(|s| (s.series.as_str(), s.episode)),
-        a.topics().iter().map(Slug::as_str).collect::<Vec<_>>(),
-    ]);
-    stable_digest(canonical.to_string().as_bytes())
+    a.content_digest().to_string()
 }
 
 /// The ways a newsroom groups articles, which an import may name before they exist.
@@ -1188,9 +1168,7 @@ async fn record_revision(
 /// A new revision's content: the article as an import record without its body, which the
 /// revision holds by reference to the article's own until a write replaces it ([`keep_body`]).
 fn revision_content(a: &NewArticle) -> String {
-    let mut record = dateline_core::import::to_record(a);
-    record.remove("body");
-    serde_json::Value::Object(record).to_string()
+    serde_json::Value::Object(dateline_core::import::to_record_but_body(a)).to_string()
 }
 
 /// Before a write replaces an article's body: writes that body into the revision that holds it

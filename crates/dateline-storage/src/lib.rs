@@ -967,8 +967,6 @@ pub fn webhook_consumer(id: i64) -> String {
     format!("webhook:{id}")
 }
 
-pub(crate) use dateline_core::digest::stable_digest;
-
 /// For tests: a fresh, empty PostgreSQL database on the cluster that `DATELINE_TEST_POSTGRES`
 /// names (a URL of a database there, as `scripts/postgres start` prints), and its URL.
 /// `scripts/test` starts a throwaway cluster and sets the variable; without it, this fails with

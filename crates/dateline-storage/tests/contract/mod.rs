@@ -1129,9 +1129,19 @@ pub async fn every_revision_keeps_the_body_it_was_saved_with(store: Arc<dyn Stor
     import(&*store, std::slice::from_ref(&reimported)).await;
     let mara = writer(&*store, "mara").await;
     let refused = store
-        .save_article(id, &story("From revision 1."), 1, State::Published, mara, now)
+        .save_article(
+            id,
+            &story("From revision 1."),
+            1,
+            State::Published,
+            mara,
+            now,
+        )
         .await;
-    assert!(matches!(refused, Err(StorageError::Stale { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StorageError::Stale { .. })),
+        "{refused:?}"
+    );
     let saved = story("As an editor saved it.");
     store
         .save_article(id, &saved, 2, State::Published, mara, now)
