@@ -36,9 +36,10 @@ impl SqliteStore {
             // 32 MB of pages a connection (SQLite's default is 2 MB): an import's index updates
             // and a page's reads stay in memory.
             .pragma("cache_size", "-32768")
-            // The log is copied into the database every 16 MB rather than every 4 MB: a page an
-            // import writes again and again is copied less often.
-            .pragma("wal_autocheckpoint", "4000");
+            // The log is copied into the database every 128 MB rather than every 4 MB: a page an
+            // import writes again and again (a topic's, a reporter's index page) is copied once
+            // for many batches (1,000,000 generated articles: 98 s at 16 MB, 92 s at 128 MB).
+            .pragma("wal_autocheckpoint", "32000");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(30))
