@@ -12,6 +12,7 @@ Every number is measured in this run on this machine; medians over the rounds.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -112,8 +113,17 @@ def bare_axum(binary, file, path, args):
         wait_for("http://127.0.0.1:18082/", limit=10)
         return wrk("http://127.0.0.1:18082" + path, args.seconds, args.connections, args.threads)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=10)
+        stop(server)
+
+
+def stop(server, timeout=20):
+    """Asks a server to stop, and kills it if it has not within `timeout` seconds."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
 
 
 def rss_mib(pid):
@@ -212,11 +222,7 @@ def main():
         facts["cold_start"] = wait_for(base + "/")
         run(args, binary, config, base, server, work, nginx_port, facts)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
 
 
 def thread_archive(binary, config, db, limit=3600):
@@ -231,7 +237,7 @@ def thread_archive(binary, config, db, limit=3600):
             time.sleep(2)
             if server.poll() is not None:
                 raise SystemExit("dateline serve stopped while threading the archive")
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
                 (done, end) = conn.execute(
                     "SELECT (SELECT position FROM stream_positions WHERE consumer = 'threads'), "
                     "(SELECT MAX(position) FROM changes)").fetchone()
@@ -241,11 +247,7 @@ def thread_archive(binary, config, db, limit=3600):
                 raise SystemExit(f"the threader did not catch up in {limit} s ({done} of {end})")
             log(f"threading: {done or 0:,} of {end:,} records")
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
 
 
 def run(args, binary, config, base, server, work, nginx_port, facts):

@@ -2,7 +2,7 @@
 //! precision and nDCG at 10, where an article is relevant to another when both carry the
 //! same label.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Scores {
@@ -111,7 +111,9 @@ pub fn agreement(labels: &[usize], found: &[usize]) -> Agreement {
     };
     let (u, r) = relabel(labels);
     let (v, c) = relabel(found);
-    let mut table: HashMap<(usize, usize), u64> = HashMap::new();
+    // Ordered, so that the sums below run in the same order every time: the same clustering
+    // scores the same to the last digit.
+    let mut table: BTreeMap<(usize, usize), u64> = BTreeMap::new();
     let (mut a, mut b) = (vec![0u64; r], vec![0u64; c]);
     for (x, y) in u.iter().zip(&v) {
         *table.entry((*x, *y)).or_default() += 1;
@@ -147,8 +149,7 @@ pub fn agreement(labels: &[usize], found: &[usize]) -> Agreement {
         })
         .sum();
     let mean = (hu + hv) / 2.0;
-    // Mutual information is at most either entropy, so a ratio above one is rounding: the sums
-    // run in the table's order, which differs from run to run.
+    // Mutual information is at most either entropy, so a ratio above one is rounding.
     let nmi = if mean > 0.0 {
         (mi / mean).min(1.0)
     } else {

@@ -245,11 +245,6 @@ fn section_from_row(row: &DbRow) -> Result<Section, StorageError> {
     })
 }
 
-/// The digest of everything an import sets, to recognise an unchanged article.
-fn content_hash(a: &NewArticle) -> String {
-    a.content_digest().to_string()
-}
-
 /// The ways a newsroom groups articles, which an import may name before they exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Collection {
@@ -601,10 +596,9 @@ async fn upsert_article(
     state: &mut BatchState,
     created: &mut Vec<(Collection, String)>,
     a: &NewArticle,
-    hash: &str,
     now: Timestamp,
 ) -> Result<Upserted, StorageError> {
-    write_article(conn, state, created, a, hash, now, Write::Import).await
+    write_article(conn, state, created, a, now, Write::Import).await
 }
 
 async fn write_article(
@@ -612,7 +606,6 @@ async fn write_article(
     state: &mut BatchState,
     created: &mut Vec<(Collection, String)>,
     a: &NewArticle,
-    hash: &str,
     now: Timestamp,
     mode: Write,
 ) -> Result<Upserted, StorageError> {
@@ -688,7 +681,7 @@ async fn write_article(
         .bind(&group)
         .bind(series)
         .bind(a.series().map(|s| i64::from(s.episode)))
-        .bind(hash);
+        .bind(a.content_digest());
     query = match mode {
         Write::Import => query.bind(updated_on_change.as_second()),
         Write::Draft { author } => query.bind(author),
@@ -797,9 +790,10 @@ async fn write_article(
             }
         }
     }
-    state
-        .articles
-        .insert(a.key().to_string(), (id, hash.to_string(), group));
+    state.articles.insert(
+        a.key().to_string(),
+        (id, a.content_digest().to_string(), group),
+    );
     Ok(if existed {
         Upserted::Updated(ArticleId::new(id))
     } else {
@@ -851,8 +845,8 @@ async fn insert_rows<'r, T>(
 
 /// Writes new articles (see [`fresh_articles`]) as [`write_article`] writes each, with one
 /// statement a table for all of them: the article, its revision, topics, pinned stories and
-/// people, and for those live now the record of the stream with its reach. Answers their ids
-/// and content digests, in order.
+/// people, and for those live now the record of the stream with its reach. Answers their ids,
+/// in order.
 async fn insert_new(
     conn: &mut Conn,
     state: &mut BatchState,
@@ -860,13 +854,12 @@ async fn insert_new(
     batch: &[NewArticle],
     fresh: &[usize],
     now: Timestamp,
-) -> Result<Vec<(i64, String)>, StorageError> {
+) -> Result<Vec<i64>, StorageError> {
     struct Row<'a> {
         a: &'a NewArticle,
         section: i64,
         series: Option<i64>,
         topics: Vec<i64>,
-        hash: String,
         pending: Option<i64>,
     }
     let mut rows = Vec::with_capacity(fresh.len());
@@ -889,7 +882,6 @@ async fn insert_new(
             section,
             series,
             topics,
-            hash: content_hash(a),
             // Copy that goes live later is announced when it does.
             pending: (published > now.as_second()).then_some(published),
         });
@@ -918,7 +910,7 @@ async fn insert_new(
                 .push_bind(a.key().as_str())
                 .push_bind(r.series)
                 .push_bind(a.series().map(|s| i64::from(s.episode)))
-                .push_bind(r.hash.as_str())
+                .push_bind(a.content_digest())
                 .push("'published'")
                 .push_bind(a.published().as_second())
                 .push_bind(r.pending);
@@ -1036,9 +1028,7 @@ async fn insert_new(
         },
     )
     .await?;
-    rows.into_iter()
-        .map(|r| id_of(r.a).map(|(id, _)| (id, r.hash)))
-        .collect()
+    rows.iter().map(|r| id_of(r.a).map(|(id, _)| id)).collect()
 }
 
 /// The people a byline names, as `article_people` keeps them: a slug and a name each.
@@ -1298,8 +1288,7 @@ impl Engine {
         let mut tx = self.write().await?;
         let mut state = BatchState::load(&mut tx, std::slice::from_ref(a)).await?;
         let mut created = Vec::new();
-        let hash = content_hash(a);
-        let id = write_article(&mut tx, &mut state, &mut created, a, &hash, now, mode)
+        let id = write_article(&mut tx, &mut state, &mut created, a, now, mode)
             .await?
             .id();
         record_revision(&mut tx, id.get(), Some(account), a, now).await?;
@@ -1329,11 +1318,12 @@ impl Engine {
             match insert_new(&mut savepoint, &mut state, &mut created, batch, &fresh, now).await {
                 Ok(ids) => {
                     savepoint.commit().await?;
-                    for (&at, (id, hash)) in fresh.iter().zip(ids) {
+                    for (&at, id) in fresh.iter().zip(ids) {
                         let a = &batch[at];
-                        state
-                            .articles
-                            .insert(a.key().to_string(), (id, hash, a.key().to_string()));
+                        state.articles.insert(
+                            a.key().to_string(),
+                            (id, a.content_digest().to_string(), a.key().to_string()),
+                        );
                         outcomes[at] = Some(Ok(Upserted::Inserted(ArticleId::new(id))));
                     }
                 }
@@ -1352,9 +1342,8 @@ impl Engine {
                 continue;
             }
             let outcome = &mut outcomes[at];
-            let hash = content_hash(article);
             if let Some((id, old_hash, _)) = state.articles.get(article.key().as_str()) {
-                if *old_hash == hash {
+                if old_hash == article.content_digest() {
                     *outcome = Some(Ok(Upserted::Unchanged(ArticleId::new(*id))));
                     continue;
                 }
@@ -1372,16 +1361,7 @@ impl Engine {
             // A savepoint per article: one that fails is rolled back alone.
             let mut savepoint = (*tx).begin().await?;
             let mut created = Vec::new();
-            match upsert_article(
-                &mut savepoint,
-                &mut state,
-                &mut created,
-                article,
-                &hash,
-                now,
-            )
-            .await
-            {
+            match upsert_article(&mut savepoint, &mut state, &mut created, article, now).await {
                 Ok(done) => {
                     savepoint.commit().await?;
                     *outcome = Some(Ok(done));
