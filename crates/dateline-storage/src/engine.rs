@@ -5,7 +5,7 @@
 // `PINNED_JSON`, `json_list`). Everything else here is SQL both engines read alike: `$N`
 // parameters, `ON CONFLICT`, `RETURNING`, `CAST(... AS BIGINT)` for literals read as integers.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use dateline_core::account::{
@@ -362,6 +362,11 @@ async fn append_change(
     .bind(subject)
     .execute(&mut *conn)
     .await?;
+    remember_reach(conn, id).await
+}
+
+/// Keeps where an article is now, for the reach of its next change.
+async fn remember_reach(conn: &mut Conn, id: i64) -> Result<(), StorageError> {
     sqlx::query(&format!(
         "INSERT INTO article_reach (article_id, reach) \
          SELECT $1, {agg} FROM ({REACH_NOW}) reach WHERE true \
@@ -3014,6 +3019,12 @@ impl Store for Engine {
                     duplicate_of,
                 } => {
                     let thread = thread_named(&mut tx, &mut made, *thread, now).await?;
+                    let was: Option<(i64, Option<i64>)> = sqlx::query_as(
+                        "SELECT thread_id, duplicate_of FROM article_threads WHERE article_id = $1",
+                    )
+                    .bind(article.get())
+                    .fetch_optional(&mut *tx)
+                    .await?;
                     let placed = sqlx::query(
                         "INSERT INTO article_threads \
                          (article_id, thread_id, by_editor, duplicate_of, digest, simhash) \
@@ -3033,7 +3044,14 @@ impl Store for Engine {
                         continue;
                     }
                     touch_thread(&mut tx, thread, now).await?;
-                    append_threaded(&mut tx, *article).await?;
+                    let copy_before = was.and_then(|(_, copy)| copy);
+                    append_threaded(
+                        &mut tx,
+                        *article,
+                        was.map(|(left, _)| left),
+                        copy_before != duplicate_of.map(ArticleId::get),
+                    )
+                    .await?;
                 }
                 ThreadOp::Absorb { gone, into } => {
                     let gone = thread_named(&mut tx, &mut made, *gone, now).await?;
@@ -3375,14 +3393,14 @@ impl Store for Engine {
                 new
             }
             ThreadEdit::Move { article, to } => {
-                let row: Option<(Option<i64>,)> = sqlx::query_as(
-                    "SELECT x.thread_id FROM articles a \
+                let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
+                    "SELECT x.thread_id, x.duplicate_of FROM articles a \
                      LEFT JOIN article_threads x ON x.article_id = a.id WHERE a.id = $1",
                 )
                 .bind(article.get())
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((old,)) = row else {
+                let Some((old, copy_of)) = row else {
                     return Err(StorageError::NotFound(format!("article {article}")));
                 };
                 let to = match to {
@@ -3406,7 +3424,7 @@ impl Store for Engine {
                 .bind(to)
                 .execute(&mut *tx)
                 .await?;
-                append_threaded(&mut tx, *article).await?;
+                append_threaded(&mut tx, *article, old, copy_of.is_some()).await?;
                 touched.push(to);
                 to
             }
@@ -3463,15 +3481,20 @@ impl Store for Engine {
         }
         // A copy is one of another article of its own thread: a mark that now points out of
         // the thread is dropped.
+        // A copy no longer is one: the listings it is in show it now.
         for thread in &touched {
-            sqlx::query(
+            let unmarked: Vec<i64> = sqlx::query_scalar(
                 "UPDATE article_threads SET duplicate_of = NULL WHERE thread_id = $1 \
                  AND duplicate_of IS NOT NULL AND duplicate_of NOT IN \
-                 (SELECT y.article_id FROM article_threads y WHERE y.thread_id = $1)",
+                 (SELECT y.article_id FROM article_threads y WHERE y.thread_id = $1) \
+                 RETURNING article_id",
             )
             .bind(thread)
-            .execute(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
+            for article in unmarked {
+                append_threaded(&mut tx, ArticleId::new(article), Some(*thread), true).await?;
+            }
         }
         let mut reach: Vec<String> = touched.iter().map(|t| format!("thread:{t}")).collect();
         topics.sort();
@@ -3574,14 +3597,56 @@ async fn new_thread_for(
     .ok_or_else(|| StorageError::NotFound(format!("article {article}")))
 }
 
-/// Appends the record of an article placed in a thread, with its reach (the thread it left and
-/// the one it joined).
-async fn append_threaded(conn: &mut Conn, article: ArticleId) -> Result<(), StorageError> {
-    let key: String = sqlx::query_scalar("SELECT key FROM articles WHERE id = $1")
+/// Appends the record of an article placed in a thread, or that became or ceased to be a copy
+/// (`copy_changed`). It reaches the thread the article `left` and the one it is in, and the
+/// topics they are pinned to: their timelines and feeds, and the "More on this story" of their
+/// articles. Its own page is reached through its subject (`placed:KEY` in the page cache). When
+/// it became or ceased to be a copy, which is listed once, it reaches too every page that
+/// lists or links to it (`a:KEY`) and every place it is in, as a change of the article does;
+/// otherwise a listing that shows it is not dropped again after its publication.
+async fn append_threaded(
+    conn: &mut Conn,
+    article: ArticleId,
+    left: Option<i64>,
+    copy_changed: bool,
+) -> Result<(), StorageError> {
+    let (key, thread): (String, Option<i64>) = sqlx::query_as(
+        "SELECT a.key, x.thread_id FROM articles a \
+         LEFT JOIN article_threads x ON x.article_id = a.id WHERE a.id = $1",
+    )
+    .bind(article.get())
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut reach: BTreeSet<String> = BTreeSet::new();
+    if copy_changed {
+        let places: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT t FROM ({REACH_NOW} UNION SELECT {REACH_BEFORE}) reach"
+        ))
         .bind(article.get())
-        .fetch_one(&mut *conn)
+        .fetch_all(&mut *conn)
         .await?;
-    append_change(conn, ChangeKind::ArticleThreaded, &key, Some(article.get())).await
+        reach.extend(places);
+        reach.insert(format!("a:{key}"));
+    }
+    let threads: Vec<i64> = left.into_iter().chain(thread).collect();
+    let topics: Vec<String> = sqlx::query_scalar(
+        "SELECT t.key FROM threads th JOIN topics t ON t.id = th.topic_id \
+         WHERE th.id = $1 OR th.id = $2",
+    )
+    .bind(threads.first().copied().unwrap_or(0))
+    .bind(threads.last().copied().unwrap_or(0))
+    .fetch_all(&mut *conn)
+    .await?;
+    reach.extend(threads.iter().map(|t| format!("thread:{t}")));
+    reach.extend(topics.iter().map(|t| format!("topic:{t}")));
+    sqlx::query("INSERT INTO changes (kind, subject, article_id, reach) VALUES ($1, $2, $3, $4)")
+        .bind(ChangeKind::ArticleThreaded.name())
+        .bind(&key)
+        .bind(article.get())
+        .bind(to_json(&reach))
+        .execute(&mut *conn)
+        .await?;
+    remember_reach(conn, article.get()).await
 }
 
 /// Appends a record of a change to a thread, reaching `reach` (threads and topics).

@@ -4,8 +4,9 @@
 //! A handler lets its page be kept by attaching [`Tags`] to the response: the articles it
 //! shows (`a:KEY`, also those it only links to: an inline link's headline, a related story),
 //! the listings it is made of (`lang:en` for an edition's home page and feeds, `section:KEY`,
-//! `topic:KEY`, `series:KEY`, `byline:KEY`, `group:KEY` for a story's translations), the
-//! editors' front (`front:en`), and the frame (`frame`: the sections of the navigation). A page
+//! `topic:KEY`, `series:KEY`, `byline:KEY`, `group:KEY` for a story's translations,
+//! `thread:ID` for a story thread), where an article page's story is threaded (`placed:KEY`),
+//! the editors' front (`front:en`), and the frame (`frame`: the sections of the navigation). A page
 //! without tags is never kept. Nothing is kept for a time: [`follow`] reads the stream of
 //! changes, and every change names the tags it reaches ([`reached`]: an article's own, and the
 //! places storage says it was in before and is in now), so a publish, update, withdrawal,
@@ -191,9 +192,11 @@ pub fn reached(change: &Change) -> Vec<String> {
             vec![format!("topic:{subject}"), format!("about-topic:{subject}")]
         }
         ChangeKind::FrontChanged => vec![format!("front:{subject}")],
-        // The thread's pages (its timeline and feed, and its articles' "More on this story"),
-        // the thread it left, and a listing that shows it once as a copy.
-        ChangeKind::ArticleThreaded => std::iter::once(format!("a:{subject}"))
+        // The article's own page (its "More on this story"), and what storage says it reaches:
+        // the thread it left and the one it joined (their timelines and feeds, their articles'
+        // "More on this story"), and when it became or ceased to be a copy, the pages that list
+        // it. A publication's listings are not dropped a second time when it is threaded.
+        ChangeKind::ArticleThreaded => std::iter::once(format!("placed:{subject}"))
             .chain(change.reach.iter().cloned())
             .collect(),
         ChangeKind::ThreadChanged => std::iter::once(format!("thread:{subject}"))
@@ -204,11 +207,11 @@ pub fn reached(change: &Change) -> Vec<String> {
 
 /// A tag as HTTP headers and purge requests carry it: visible ASCII, no space or comma.
 ///
-/// An article's key, and a translation group's (an article's key), are given as a digest: a
-/// page may be tagged with a story that is not published yet (a pinned or inline link to it),
-/// and a header must not tell readers of it.
+/// An article's key, and a translation group's or a placement's (an article's key), are given
+/// as a digest: a page may be tagged with a story that is not published yet (a pinned or inline
+/// link to it), and a header must not tell readers of it.
 pub fn header_tag(tag: &str) -> String {
-    for kind in ["a:", "group:"] {
+    for kind in ["a:", "group:", "placed:"] {
         if let Some(key) = tag.strip_prefix(kind) {
             return format!(
                 "{kind}{}",

@@ -1839,14 +1839,43 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
     );
     // The stream told of each placing and each change, with the threads they reached.
     let changes = store.changes_after(0, 1000).await.unwrap();
-    let threaded = changes
+    let threaded: Vec<_> = changes
         .iter()
         .filter(|c| c.kind == dateline_core::change::ChangeKind::ArticleThreaded)
-        .count();
+        .collect();
     assert_eq!(
-        threaded, 5,
-        "a1, a2, a3, a4 placed, and a3 moved by an editor"
+        threaded.len(),
+        6,
+        "a1, a2, a3, a4 placed, a3 moved by an editor, a4 no copy after the split"
     );
+    // A placing reaches the thread; only one that makes or unmakes a copy reaches the
+    // listings the article is in (a copy is listed once), and the pages that link to it.
+    let reach = |c: &dateline_core::change::Change| c.reach.iter().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        reach(threaded[0]),
+        [format!("thread:{storm}")],
+        "{:?}",
+        threaded[0]
+    );
+    let listed = |c: &dateline_core::change::Change| {
+        c.reach.contains(&"lang:en".to_string()) && c.reach.contains(&"a:a4".to_string())
+    };
+    assert_eq!(
+        threaded
+            .iter()
+            .map(|c| (c.subject.as_str(), listed(c)))
+            .collect::<Vec<_>>(),
+        [
+            ("a1", false),
+            ("a2", false),
+            ("a3", false),
+            ("a4", true),
+            ("a3", false),
+            ("a4", true)
+        ]
+    );
+    assert!(reach(threaded[4]).contains(&format!("thread:{budget}")));
+    assert!(reach(threaded[4]).contains(&format!("thread:{own}")));
     assert!(changes.iter().any(|c| {
         c.kind == dateline_core::change::ChangeKind::ThreadChanged
             && c.reach.contains(&format!("thread:{split}"))

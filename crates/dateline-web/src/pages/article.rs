@@ -219,6 +219,8 @@ fn tags(page: &ArticlePage) -> Tags {
     for topic in &page.topics {
         tags.add("about-topic", topic.key.as_str());
     }
+    // Where it is threaded, whether it is yet or not.
+    tags.add("placed", page.article.link.key.as_str());
     if let Some((thread, _)) = &page.thread {
         tags.add("thread", &thread.to_string());
     }

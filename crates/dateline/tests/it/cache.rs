@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dateline_core::account::Role;
+use dateline_core::change::ChangeKind;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{json, Value};
 
@@ -559,4 +560,52 @@ async fn the_purge_hook_hears_the_keys_of_every_change() {
             "{key} not purged: {keys:?}"
         );
     }
+    // Threaded, the story reaches its own page and its thread's pages; the listings it is in
+    // were purged for its publication, and are not a second time.
+    app.threaded().await;
+    let changes = app.store.changes_after(0, 1000).await.expect("stream");
+    let threaded = changes
+        .iter()
+        .find(|c| c.kind == ChangeKind::ArticleThreaded && c.subject == "storm")
+        .expect("the story was threaded");
+    let reached = dateline_web::cache::reached(threaded);
+    assert!(reached.contains(&"placed:storm".to_string()), "{reached:?}");
+    assert!(
+        reached.iter().any(|t| t.starts_with("thread:")),
+        "{reached:?}"
+    );
+    for listing in ["a:storm", "lang:en", "section:world", "byline:ann-lee"] {
+        assert!(!reached.contains(&listing.to_string()), "{reached:?}");
+    }
+    // A story page is kept once the index suggests related stories for it.
+    app.publish(&[json!({
+        "id": "storm-2", "headline": "The storm grows", "section": "world",
+        "body": "<p>Wind and storm.</p>", "topics": ["weather"],
+        "published": "2026-11-20T09:00:00Z",
+    })])
+    .await;
+    let address = app.address_of(ids[0]).await;
+    let placed = dateline_web::cache::header_tag("placed:storm");
+    let mut story_keys = String::new();
+    for _ in 0..100 {
+        let story = app.get(&address).await;
+        if let Some(keys) = story.headers().get("surrogate-key") {
+            story_keys = keys.to_str().expect("ascii").to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(story_keys.split(' ').any(|k| k == placed), "{story_keys}");
+    for _ in 0..50 {
+        let purged = heard.lock().expect("lock").iter().any(|(_, body)| {
+            body["tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|k| k.as_str() == Some(placed.as_str())))
+        });
+        if purged {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the story's page was not purged when it was threaded");
 }
