@@ -548,21 +548,61 @@ pub fn simhash(title: &str, body: &str) -> u64 {
         .flat_map(char::to_lowercase)
         .collect();
     const SHINGLE: usize = 8;
-    let mut sums = [0i32; 64];
+    // How many shingles set each bit: a bit of the SimHash is set when more than half do. The
+    // counts are kept a byte a bit, eight bits to a word (`SPREAD` puts a byte's bits in the
+    // bytes of a word), and added into the totals before a byte can overflow.
+    let mut totals = [0u32; 64];
+    let mut lanes = [0u64; 8];
+    let mut pending = 0u32;
+    let mut shingles = 0u32;
     let mut buf = [0u8; 4 * SHINGLE];
     for window in chars.windows(SHINGLE.min(chars.len().max(1))) {
         let mut len = 0;
         for c in window {
             len += c.encode_utf8(&mut buf[len..]).len();
         }
-        let h = fnv1a(&buf[..len]);
-        for (bit, sum) in sums.iter_mut().enumerate() {
-            *sum += if h >> bit & 1 == 1 { 1 } else { -1 };
+        let h = fnv1a(&buf[..len]).to_le_bytes();
+        for (lane, byte) in lanes.iter_mut().zip(h) {
+            *lane += SPREAD[usize::from(byte)];
+        }
+        shingles += 1;
+        pending += 1;
+        if pending == 255 {
+            flush(&mut lanes, &mut totals);
+            pending = 0;
         }
     }
-    sums.iter()
-        .enumerate()
-        .fold(0u64, |acc, (bit, sum)| acc | (u64::from(*sum > 0) << bit))
+    flush(&mut lanes, &mut totals);
+    totals.iter().enumerate().fold(0u64, |acc, (bit, set)| {
+        acc | (u64::from(2 * set > shingles) << bit)
+    })
+}
+
+/// Each byte's bits, one to a byte of a word: bit `i` of the index is byte `i` of its entry.
+const SPREAD: [u64; 256] = {
+    let mut table = [0u64; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let mut bit = 0;
+        while bit < 8 {
+            if byte >> bit & 1 == 1 {
+                table[byte] |= 1 << (8 * bit);
+            }
+            bit += 1;
+        }
+        byte += 1;
+    }
+    table
+};
+
+/// Adds the byte counters of [`simhash`] into its totals, and empties them.
+fn flush(lanes: &mut [u64; 8], totals: &mut [u32; 64]) {
+    for (lane, word) in lanes.iter_mut().enumerate() {
+        for (i, count) in word.to_le_bytes().iter().enumerate() {
+            totals[8 * lane + i] += u32::from(*count);
+        }
+        *word = 0;
+    }
 }
 
 /// Two [`simhash`]es this close (bits that differ) are copies of one story. Two unrelated
@@ -585,6 +625,64 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The SimHash as first written, a bit at a time: the stored fingerprints were made by it.
+    fn simhash_bit_by_bit(title: &str, body: &str) -> u64 {
+        let chars: Vec<char> = title
+            .chars()
+            .chain(std::iter::once(' '))
+            .chain(body.chars())
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect();
+        let mut sums = [0i32; 64];
+        let mut buf = [0u8; 32];
+        for window in chars.windows(8.min(chars.len().max(1))) {
+            let mut len = 0;
+            for c in window {
+                len += c.encode_utf8(&mut buf[len..]).len();
+            }
+            let h = fnv1a(&buf[..len]);
+            for (bit, sum) in sums.iter_mut().enumerate() {
+                *sum += if h >> bit & 1 == 1 { 1 } else { -1 };
+            }
+        }
+        sums.iter()
+            .enumerate()
+            .fold(0u64, |acc, (bit, sum)| acc | (u64::from(*sum > 0) << bit))
+    }
+
+    #[test]
+    fn the_simhash_is_the_one_stored_before() {
+        let words = [
+            "harbour",
+            "ferry",
+            "Storm",
+            "港口",
+            "渡轮",
+            "шторм",
+            "паром",
+            "1998",
+            "vote",
+            "é",
+        ];
+        let mut seed = 7u64;
+        for length in [0, 1, 3, 7, 8, 9, 100, 254, 255, 256, 257, 600, 3_000] {
+            let mut body = String::new();
+            for _ in 0..length {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                body.push_str(words[(seed >> 33) as usize % words.len()]);
+                body.push(if seed & 1 == 0 { ' ' } else { ',' });
+            }
+            for title in ["", "A storm", "Шторм закрыл порт"] {
+                assert_eq!(
+                    simhash(title, &body),
+                    simhash_bit_by_bit(title, &body),
+                    "{title:?} and {length} words"
+                );
+            }
+        }
+    }
 
     #[test]
     fn copies_of_one_wire_story_are_near_duplicates_and_other_stories_are_not() {

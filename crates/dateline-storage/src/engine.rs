@@ -3019,12 +3019,7 @@ impl Store for Engine {
                     duplicate_of,
                 } => {
                     let thread = thread_named(&mut tx, &mut made, *thread, now).await?;
-                    let was: Option<(i64, Option<i64>)> = sqlx::query_as(
-                        "SELECT thread_id, duplicate_of FROM article_threads WHERE article_id = $1",
-                    )
-                    .bind(article.get())
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                    let was = placement(&mut tx, *article).await?;
                     let placed = sqlx::query(
                         "INSERT INTO article_threads \
                          (article_id, thread_id, by_editor, duplicate_of, digest, simhash) \
@@ -3043,15 +3038,21 @@ impl Store for Engine {
                     if placed.is_none() {
                         continue;
                     }
-                    touch_thread(&mut tx, thread, now).await?;
-                    let copy_before = was.and_then(|(_, copy)| copy);
-                    append_threaded(
-                        &mut tx,
-                        *article,
-                        was.map(|(left, _)| left),
-                        copy_before != duplicate_of.map(ArticleId::get),
+                    let topic: Option<String> = sqlx::query_scalar(
+                        "UPDATE threads SET updated_at = $2 WHERE id = $1 \
+                         RETURNING (SELECT t.key FROM topics t WHERE t.id = threads.topic_id)",
                     )
+                    .bind(thread)
+                    .bind(now.as_second())
+                    .fetch_one(&mut *tx)
                     .await?;
+                    let is = Placement {
+                        key: was.key.clone(),
+                        thread: Some(thread),
+                        topic,
+                        copy_of: duplicate_of.map(ArticleId::get),
+                    };
+                    append_threaded(&mut tx, *article, &was, &is).await?;
                 }
                 ThreadOp::Absorb { gone, into } => {
                     let gone = thread_named(&mut tx, &mut made, *gone, now).await?;
@@ -3393,16 +3394,8 @@ impl Store for Engine {
                 new
             }
             ThreadEdit::Move { article, to } => {
-                let row: Option<(Option<i64>, Option<i64>)> = sqlx::query_as(
-                    "SELECT x.thread_id, x.duplicate_of FROM articles a \
-                     LEFT JOIN article_threads x ON x.article_id = a.id WHERE a.id = $1",
-                )
-                .bind(article.get())
-                .fetch_optional(&mut *tx)
-                .await?;
-                let Some((old, copy_of)) = row else {
-                    return Err(StorageError::NotFound(format!("article {article}")));
-                };
+                let was = placement(&mut tx, *article).await?;
+                let old = was.thread;
                 let to = match to {
                     Some(to) => {
                         topics.extend(open_thread(&mut tx, *to).await?);
@@ -3424,7 +3417,8 @@ impl Store for Engine {
                 .bind(to)
                 .execute(&mut *tx)
                 .await?;
-                append_threaded(&mut tx, *article, old, copy_of.is_some()).await?;
+                let is = placement(&mut tx, *article).await?;
+                append_threaded(&mut tx, *article, &was, &is).await?;
                 touched.push(to);
                 to
             }
@@ -3493,7 +3487,13 @@ impl Store for Engine {
             .fetch_all(&mut *tx)
             .await?;
             for article in unmarked {
-                append_threaded(&mut tx, ArticleId::new(article), Some(*thread), true).await?;
+                let article = ArticleId::new(article);
+                let is = placement(&mut tx, article).await?;
+                let was = Placement {
+                    copy_of: Some(0),
+                    ..is.clone()
+                };
+                append_threaded(&mut tx, article, &was, &is).await?;
             }
         }
         let mut reach: Vec<String> = touched.iter().map(|t| format!("thread:{t}")).collect();
@@ -3597,26 +3597,54 @@ async fn new_thread_for(
     .ok_or_else(|| StorageError::NotFound(format!("article {article}")))
 }
 
-/// Appends the record of an article placed in a thread, or that became or ceased to be a copy
-/// (`copy_changed`). It reaches the thread the article `left` and the one it is in, and the
-/// topics they are pinned to: their timelines and feeds, and the "More on this story" of their
-/// articles. Its own page is reached through its subject (`placed:KEY` in the page cache). When
-/// it became or ceased to be a copy, which is listed once, it reaches too every page that
-/// lists or links to it (`a:KEY`) and every place it is in, as a change of the article does;
-/// otherwise a listing that shows it is not dropped again after its publication.
+/// Where an article is threaded: its key, its thread and the topic the thread is pinned to,
+/// and the article it is a copy of.
+#[derive(Debug, Clone)]
+struct Placement {
+    key: String,
+    thread: Option<i64>,
+    topic: Option<String>,
+    copy_of: Option<i64>,
+}
+
+/// Where an article is threaded now; [`StorageError::NotFound`] if there is no such article.
+async fn placement(conn: &mut Conn, article: ArticleId) -> Result<Placement, StorageError> {
+    let row: Option<(String, Option<i64>, Option<String>, Option<i64>)> = sqlx::query_as(
+        "SELECT a.key, x.thread_id, t.key, x.duplicate_of FROM articles a \
+         LEFT JOIN article_threads x ON x.article_id = a.id \
+         LEFT JOIN threads th ON th.id = x.thread_id LEFT JOIN topics t ON t.id = th.topic_id \
+         WHERE a.id = $1",
+    )
+    .bind(article.get())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (key, thread, topic, copy_of) =
+        row.ok_or_else(|| StorageError::NotFound(format!("article {article}")))?;
+    Ok(Placement {
+        key,
+        thread,
+        topic,
+        copy_of,
+    })
+}
+
+/// Appends the record of an article placed in a thread (`was` there, `is` here now). It
+/// reaches the thread the article left and the one it is in, and the topics they are pinned
+/// to: their timelines and feeds, and the "More on this story" of their articles; its own page
+/// is reached through its subject (`placed:KEY` in the page cache). When it became or ceased to
+/// be a copy, which is listed once, it reaches too every page that lists or links to it
+/// (`a:KEY`) and every place it is in, as a change of the article does; otherwise a listing
+/// that shows it is not dropped again after its publication.
+///
+/// The article's reach is kept for its next change only then: a thread it is in is in its
+/// reach now ([`REACH_NOW`]), and every move between threads tells of both.
 async fn append_threaded(
     conn: &mut Conn,
     article: ArticleId,
-    left: Option<i64>,
-    copy_changed: bool,
+    was: &Placement,
+    is: &Placement,
 ) -> Result<(), StorageError> {
-    let (key, thread): (String, Option<i64>) = sqlx::query_as(
-        "SELECT a.key, x.thread_id FROM articles a \
-         LEFT JOIN article_threads x ON x.article_id = a.id WHERE a.id = $1",
-    )
-    .bind(article.get())
-    .fetch_one(&mut *conn)
-    .await?;
+    let copy_changed = was.copy_of != is.copy_of;
     let mut reach: BTreeSet<String> = BTreeSet::new();
     if copy_changed {
         let places: Vec<String> = sqlx::query_scalar(&format!(
@@ -3626,27 +3654,23 @@ async fn append_threaded(
         .fetch_all(&mut *conn)
         .await?;
         reach.extend(places);
-        reach.insert(format!("a:{key}"));
+        reach.insert(format!("a:{}", is.key));
     }
-    let threads: Vec<i64> = left.into_iter().chain(thread).collect();
-    let topics: Vec<String> = sqlx::query_scalar(
-        "SELECT t.key FROM threads th JOIN topics t ON t.id = th.topic_id \
-         WHERE th.id = $1 OR th.id = $2",
-    )
-    .bind(threads.first().copied().unwrap_or(0))
-    .bind(threads.last().copied().unwrap_or(0))
-    .fetch_all(&mut *conn)
-    .await?;
-    reach.extend(threads.iter().map(|t| format!("thread:{t}")));
-    reach.extend(topics.iter().map(|t| format!("topic:{t}")));
+    for place in [was, is] {
+        reach.extend(place.thread.map(|t| format!("thread:{t}")));
+        reach.extend(place.topic.as_ref().map(|t| format!("topic:{t}")));
+    }
     sqlx::query("INSERT INTO changes (kind, subject, article_id, reach) VALUES ($1, $2, $3, $4)")
         .bind(ChangeKind::ArticleThreaded.name())
-        .bind(&key)
+        .bind(&is.key)
         .bind(article.get())
         .bind(to_json(&reach))
         .execute(&mut *conn)
         .await?;
-    remember_reach(conn, article.get()).await
+    if copy_changed {
+        remember_reach(conn, article.get()).await?;
+    }
+    Ok(())
 }
 
 /// Appends a record of a change to a thread, reaching `reach` (threads and topics).
