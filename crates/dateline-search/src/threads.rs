@@ -7,7 +7,8 @@
 //! articles arrive. A thread is the sum of its articles' vectors, cut to its
 //! [`Params::centroid_terms`] heaviest terms. An article joins the most similar thread among
 //! those that share one of its [`Params::probe`] heaviest terms, if the cosine reaches
-//! [`Params::join`]; otherwise it starts a thread. A thread that grows close to another (cosine
+//! [`Params::join`] and the thread has at least [`Params::shared_terms`] of its terms (two
+//! stories often share one name); otherwise it starts a thread. A thread that grows close to another (cosine
 //! [`Params::merge`]) takes it in: two threads begun before their story's shape was clear
 //! become one.
 
@@ -38,6 +39,8 @@ pub struct Params {
     pub body_words: usize,
     /// Threads compared whole with a thread that grew, for a merge.
     pub merge_shortlist: usize,
+    /// The terms an article needs in common with a thread to join it.
+    pub shared_terms: usize,
 }
 
 impl Default for Params {
@@ -53,6 +56,7 @@ impl Default for Params {
             article_terms: 25,
             body_words: 200,
             merge_shortlist: 8,
+            shared_terms: 2,
         }
     }
 }
@@ -396,10 +400,31 @@ impl Threader {
             .collect();
         shortlist.sort_unstable();
         shortlist.dedup();
+        // A thread that shares a single term with the article is no candidate: two stories
+        // often share one name (a team, a company, a disease), one story shares more.
         shortlist
             .into_iter()
-            .map(|t| (t, self.cosine(t, vector)))
+            .filter_map(|t| {
+                let (cosine, shared) = self.overlap(t, vector);
+                (shared >= self.params.shared_terms).then_some((t, cosine))
+            })
             .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    /// The cosine of a vector with a thread, and how many of its terms the thread has.
+    fn overlap(&self, thread: usize, vector: &[(u32, f32)]) -> (f32, usize) {
+        let t = &self.threads[thread];
+        if t.norm == 0.0 {
+            return (0.0, 0);
+        }
+        let (mut dot, mut shared) = (0.0f32, 0usize);
+        for (id, w) in vector {
+            if let Some(c) = t.centroid.get(id) {
+                dot += w * c;
+                shared += 1;
+            }
+        }
+        (dot / t.norm, shared)
     }
 
     fn cosine(&self, thread: usize, vector: &[(u32, f32)]) -> f32 {

@@ -316,6 +316,10 @@ enum EvalCommand {
         /// The heaviest terms that stand for an article [default: the threader's].
         #[arg(long)]
         article_terms: Option<usize>,
+        /// The terms an article needs in common with a thread to join it [default: the
+        /// threader's].
+        #[arg(long)]
+        shared_terms: Option<usize>,
     },
 }
 
@@ -782,12 +786,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     join,
                     merge,
                     article_terms,
+                    shared_terms,
                 },
         } => {
             let mut params = dateline_search::threads::Params::default();
             params.join = join.unwrap_or(params.join);
             params.merge = merge.unwrap_or(params.merge);
             params.article_terms = article_terms.unwrap_or(params.article_terms);
+            params.shared_terms = shared_terms.unwrap_or(params.shared_terms);
             let report = tokio::task::spawn_blocking(move || {
                 dateline::eval::threads(&data, orders, seed, params)
             })
