@@ -175,9 +175,20 @@ pub fn agreement(labels: &[usize], found: &[usize]) -> Agreement {
         log_factorial[k] = log_factorial[k - 1] + (k as f64).ln();
     }
     let lf = |k: u64| log_factorial[k as usize];
+    // The terms depend on the sizes alone: each pair of sizes is summed once, times how many
+    // pairs of clusters have them (a million items in 25,000 stories is then a moment's work).
+    let by_size = |sizes: &[u64]| {
+        let mut counted: BTreeMap<u64, u64> = BTreeMap::new();
+        for s in sizes {
+            *counted.entry(*s).or_default() += 1;
+        }
+        counted
+    };
+    let (a_sizes, b_sizes) = (by_size(&a), by_size(&b));
     let mut emi = 0.0;
-    for ai in &a {
-        for bj in &b {
+    for (ai, a_many) in &a_sizes {
+        for (bj, b_many) in &b_sizes {
+            let many = (a_many * b_many) as f64;
             let start = (ai + bj).saturating_sub(n as u64).max(1);
             let end = (*ai).min(*bj);
             for nij in start..=end {
@@ -189,7 +200,7 @@ pub fn agreement(labels: &[usize], found: &[usize]) -> Agreement {
                     - lf(ai - nij)
                     - lf(bj - nij)
                     - lf(n as u64 + nij - ai - bj);
-                emi += term * log_p.exp();
+                emi += many * term * log_p.exp();
             }
         }
     }
@@ -217,5 +228,65 @@ mod agreement_tests {
         assert!((a.ami - 0.339_371_4).abs() < 1e-6, "{a:?}");
         let same = agreement(&labels, &[5, 5, 5, 7, 7, 7, 9, 9, 9, 9]);
         assert_eq!((same.nmi, same.ari, same.ami), (1.0, 1.0, 1.0));
+    }
+
+    #[test]
+    fn the_adjusted_mutual_information_sums_each_pair_of_sizes_once() {
+        // 3,000 items in clusters of many sizes, and a clustering that splits and mixes them.
+        let mut seed = 11u64;
+        let mut next = |below: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % below
+        };
+        let labels: Vec<usize> = (0..3_000)
+            .map(|_| next(7) as usize * next(9) as usize)
+            .collect();
+        let found: Vec<usize> = labels
+            .iter()
+            .map(|l| if next(5) == 0 { next(40) as usize } else { *l })
+            .collect();
+        let a = agreement(&labels, &found);
+        // The expected mutual information as first written: over every pair of clusters.
+        let sizes = |xs: &[usize]| {
+            let mut m = std::collections::BTreeMap::<usize, u64>::new();
+            for x in xs {
+                *m.entry(*x).or_default() += 1;
+            }
+            m.into_values().collect::<Vec<u64>>()
+        };
+        let (sa, sb, n) = (sizes(&labels), sizes(&found), labels.len() as u64);
+        let table: Vec<f64> = (0..=n)
+            .scan(0.0, |sum, i| {
+                *sum += if i == 0 { 0.0 } else { (i as f64).ln() };
+                Some(*sum)
+            })
+            .collect();
+        let lf = |k: u64| table[k as usize];
+        let nf = n as f64;
+        let mut emi = 0.0;
+        for ai in &sa {
+            for bj in &sb {
+                for nij in (ai + bj).saturating_sub(n).max(1)..=(*ai).min(*bj) {
+                    let x = nij as f64;
+                    let log_p = lf(*ai) + lf(*bj) + lf(n - ai) + lf(n - bj)
+                        - lf(n)
+                        - lf(nij)
+                        - lf(ai - nij)
+                        - lf(bj - nij)
+                        - lf(n + nij - ai - bj);
+                    emi += x / nf * (nf * x / (*ai as f64 * *bj as f64)).ln() * log_p.exp();
+                }
+            }
+        }
+        let entropy = |s: &[u64]| {
+            -s.iter()
+                .map(|c| *c as f64 / nf * (*c as f64 / nf).ln())
+                .sum::<f64>()
+        };
+        let mean = (entropy(&sa) + entropy(&sb)) / 2.0;
+        let mi = a.nmi * mean;
+        let ami = (mi - emi) / (mean - emi);
+        assert!((a.ami - ami).abs() < 1e-9, "{} against {ami}", a.ami);
+        assert!(a.ami > 0.3 && a.ami < 0.95, "{a:?}");
     }
 }

@@ -800,4 +800,41 @@ mod tests {
         assert!(a[0] != b[0] && a[0] != c[0] && b[0] != c[0]);
         assert_eq!(t.len(), 3);
     }
+
+    #[test]
+    fn one_name_in_common_is_not_one_story() {
+        let trade = "Lakers agree contract extension with Bryant";
+        let game = "Lakers lose to Wizards in overtime";
+        let more = "Bryant signs Lakers extension through 2016";
+        // Other stories, so that the names are not in every article.
+        let others = [
+            "Parliament approves the budget",
+            "Storm closes the harbour",
+            "Museum opens a new wing",
+        ];
+        let threads = |params: Params| {
+            let mut t = Threader::new(params);
+            for (n, h) in others.iter().enumerate() {
+                t.add(n as u64, "en", h, h);
+            }
+            let a = t.add(10, "en", trade, trade).thread;
+            let b = t.add(11, "en", game, game).thread;
+            let c = t.add(12, "en", more, more).thread;
+            (t.thread_of(a), t.thread_of(b), t.thread_of(c))
+        };
+        let (trade, game, more) = threads(Params::default());
+        assert_ne!(trade, game, "they share only the team's name");
+        assert_eq!(
+            trade, more,
+            "they share the team, the player and the extension"
+        );
+        let one = threads(Params {
+            shared_terms: 1,
+            ..Params::default()
+        });
+        assert_eq!(
+            one.0, one.1,
+            "with one term in common the game joins the trade"
+        );
+    }
 }
