@@ -18,6 +18,37 @@ impl Drop for Chromium {
     fn drop(&mut self) {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // The browsers ChromeDriver started outlive it: each is found by its own profile, and
+        // stopped with the processes it made.
+        let profiles: Vec<Vec<u8>> = self
+            .profiles
+            .lock()
+            .map(|p| {
+                p.iter()
+                    .map(|d| format!("--user-data-dir={}", d.path().display()).into_bytes())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                continue;
+            };
+            let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+                continue;
+            };
+            if cmdline
+                .split(|b| *b == 0)
+                .any(|arg| profiles.iter().any(|p| p.as_slice() == arg))
+            {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
     }
 }
 
