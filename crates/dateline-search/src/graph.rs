@@ -18,6 +18,9 @@ use crate::SearchError;
 const LISTS: TableDefinition<i64, &[u8]> = TableDefinition::new("neighbours.v2");
 /// The bytes one neighbour takes.
 const ENTRY: usize = 12;
+/// The memory the graph's database keeps of its pages (redb would keep up to a gigabyte): a
+/// list not in it is read from the file, which the system's page cache holds.
+const CACHE: usize = 32 << 20;
 
 pub(crate) struct Graph {
     db: Database,
@@ -87,7 +90,8 @@ impl Graph {
     /// Opens the graph in `dir`, making it if it is not there.
     pub(crate) fn open(dir: &Path) -> Result<Graph, SearchError> {
         let path = dir.join("neighbours.redb");
-        let db = match Database::create(&path) {
+        let create = |path: &Path| Database::builder().set_cache_size(CACHE).create(path);
+        let db = match create(&path) {
             Ok(db) => db,
             Err(e @ redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(SearchError::Graph(format!("{}: {e}", path.display())))
@@ -96,7 +100,7 @@ impl Graph {
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "the neighbour graph cannot be read: it is made again");
                 std::fs::remove_file(&path)?;
-                Database::create(&path)
+                create(&path)
                     .map_err(|e| SearchError::Graph(format!("{}: {e}", path.display())))?
             }
         };
