@@ -100,8 +100,7 @@ impl Graph {
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "the neighbour graph cannot be read: it is made again");
                 std::fs::remove_file(&path)?;
-                create(&path)
-                    .map_err(|e| SearchError::Graph(format!("{}: {e}", path.display())))?
+                create(&path).map_err(|e| SearchError::Graph(format!("{}: {e}", path.display())))?
             }
         };
         Graph::with(db)

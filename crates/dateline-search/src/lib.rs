@@ -24,6 +24,7 @@ use tantivy::{
 
 pub mod analysis;
 pub mod eval;
+mod folder;
 mod graph;
 pub mod related;
 pub mod threads;
@@ -210,7 +211,7 @@ impl SearchIndex {
         std::fs::create_dir_all(dir)
             .map_err(|e| SearchError::Query(format!("{}: {e}", dir.display())))?;
         let (schema, fields) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir)
+        let directory = folder::IndexFolder::open(dir)
             .map_err(|e| SearchError::Query(format!("{}: {e}", dir.display())))?;
         let index = Index::open_or_create(directory, schema)
             .map_err(|_| SearchError::Schema(dir.display().to_string()))?;
