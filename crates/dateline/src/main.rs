@@ -494,6 +494,10 @@ async fn run_webhook(
     Ok(())
 }
 
+/// See the dependency's note in `Cargo.toml`.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let filter = EnvFilter::try_from_env("DATELINE_LOG")
