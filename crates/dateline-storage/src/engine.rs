@@ -3609,7 +3609,8 @@ struct Placement {
 
 /// Where an article is threaded now; [`StorageError::NotFound`] if there is no such article.
 async fn placement(conn: &mut Conn, article: ArticleId) -> Result<Placement, StorageError> {
-    let row: Option<(String, Option<i64>, Option<String>, Option<i64>)> = sqlx::query_as(
+    type Row = (String, Option<i64>, Option<String>, Option<i64>);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT a.key, x.thread_id, t.key, x.duplicate_of FROM articles a \
          LEFT JOIN article_threads x ON x.article_id = a.id \
          LEFT JOIN threads th ON th.id = x.thread_id LEFT JOIN topics t ON t.id = th.topic_id \

@@ -1850,7 +1850,7 @@ pub async fn threads_keep_what_the_threader_and_editors_decided(store: Arc<dyn S
     );
     // A placing reaches the thread; only one that makes or unmakes a copy reaches the
     // listings the article is in (a copy is listed once), and the pages that link to it.
-    let reach = |c: &dateline_core::change::Change| c.reach.iter().cloned().collect::<Vec<_>>();
+    let reach = |c: &dateline_core::change::Change| c.reach.to_vec();
     assert_eq!(
         reach(threaded[0]),
         [format!("thread:{storm}")],
