@@ -428,15 +428,7 @@ impl Threader {
     }
 
     fn cosine(&self, thread: usize, vector: &[(u32, f32)]) -> f32 {
-        let t = &self.threads[thread];
-        if t.norm == 0.0 {
-            return 0.0;
-        }
-        vector
-            .iter()
-            .map(|(id, w)| w * t.centroid.get(id).copied().unwrap_or(0.0))
-            .sum::<f32>()
-            / t.norm
+        self.overlap(thread, vector).0
     }
 
     /// Adds a vector to a thread, cuts it to its heaviest terms, and indexes them; the article
@@ -565,13 +557,7 @@ impl Threader {
 /// characters of the text, lowercased with only letters and digits kept, so that it works alike
 /// in languages written with and without spaces.
 pub fn simhash(title: &str, body: &str) -> u64 {
-    let chars: Vec<char> = title
-        .chars()
-        .chain(std::iter::once(' '))
-        .chain(body.chars())
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect();
+    let chars = letters(title, body);
     const SHINGLE: usize = 8;
     // How many shingles set each bit: a bit of the SimHash is set when more than half do. The
     // counts are kept a byte a bit, eight bits to a word (`SPREAD` puts a byte's bits in the
@@ -601,6 +587,17 @@ pub fn simhash(title: &str, body: &str) -> u64 {
     totals.iter().enumerate().fold(0u64, |acc, (bit, set)| {
         acc | (u64::from(2 * set > shingles) << bit)
     })
+}
+
+/// The letters and digits of a story, lowercased, as [`simhash`] reads them.
+fn letters(title: &str, body: &str) -> Vec<char> {
+    title
+        .chars()
+        .chain(std::iter::once(' '))
+        .chain(body.chars())
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Each byte's bits, one to a byte of a word: bit `i` of the index is byte `i` of its entry.
@@ -653,13 +650,7 @@ mod tests {
 
     /// The SimHash as first written, a bit at a time: the stored fingerprints were made by it.
     fn simhash_bit_by_bit(title: &str, body: &str) -> u64 {
-        let chars: Vec<char> = title
-            .chars()
-            .chain(std::iter::once(' '))
-            .chain(body.chars())
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect();
+        let chars = letters(title, body);
         let mut sums = [0i32; 64];
         let mut buf = [0u8; 32];
         for window in chars.windows(8.min(chars.len().max(1))) {
