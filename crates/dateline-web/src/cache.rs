@@ -835,6 +835,9 @@ async fn render(
     let landing = Landing(cache, &key);
     cache.renders.fetch_add(1, Ordering::Relaxed);
     let start = cache.seq();
+    // The next story to go live by the clock as the render begins: what it reads of the
+    // database holds until then at most, even if the stream moves it later meanwhile.
+    let live_then = cache.next_live.load(Ordering::Acquire);
     // The whole page, whatever this reader's conditions: others share it.
     *request.method_mut() = Method::GET;
     let headers = request.headers_mut();
@@ -842,13 +845,19 @@ async fn render(
     headers.remove(header::IF_MODIFIED_SINCE);
     headers.remove(header::RANGE);
     let response = site.oneshot(request).await.into_response();
-    let outcome = settle(&state, &key, response, start).await;
+    let outcome = settle(&state, &key, response, start, live_then).await;
     drop(landing);
     let _ = tx.send(Some(Arc::new(outcome)));
 }
 
 /// Reads a rendered response whole, and keeps it if its handler allowed it.
-async fn settle(state: &AppState, key: &str, response: Response, start: u64) -> Outcome {
+async fn settle(
+    state: &AppState,
+    key: &str,
+    response: Response,
+    start: u64,
+    live_then: i64,
+) -> Outcome {
     let (parts, body) = response.into_parts();
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(body) => body,
@@ -875,7 +884,7 @@ async fn settle(state: &AppState, key: &str, response: Response, start: u64) -> 
             .is_some_and(|v| v.contains("no-store") || v.contains("private"));
     if let (true, Some(mut tags)) = (keepable, tags) {
         // A story going live by the clock changes what the page would show from that second.
-        let next_live = state.cache.next_live.load(Ordering::Acquire);
+        let next_live = state.cache.next_live.load(Ordering::Acquire).min(live_then);
         if next_live != i64::MAX {
             if let Ok(at) = Timestamp::from_second(next_live) {
                 tags.until(at);
