@@ -63,8 +63,10 @@ impl Default for Params {
 
 #[derive(Debug, Default)]
 struct Thread {
-    /// Term id to weight: the sum of its articles' unit vectors, cut to its heaviest terms.
-    centroid: HashMap<u32, f32>,
+    /// Term id and weight, in the order of the terms: the sum of its articles' unit vectors,
+    /// cut to its heaviest terms. A sorted list holds a hundred terms in 800 bytes, where a
+    /// map of them took three times that.
+    centroid: Vec<(u32, f32)>,
     norm: f32,
     size: u32,
     /// An editor decided about it: it is never taken into another, nor takes one in.
@@ -89,36 +91,36 @@ pub struct Placed {
 pub struct Threader {
     params: Params,
     analyzers: HashMap<&'static str, TextAnalyzer>,
-    terms: HashMap<String, u32>,
-    /// Articles each term was in.
+    /// A term's hash ([`fnv1a`] of its text) to its number: an archive's millions of terms
+    /// are kept without their text.
+    terms: HashMap<u64, u32>,
+    /// Articles each term was in, by term number.
     df: Vec<u32>,
     articles: u64,
     threads: Vec<Thread>,
     /// A thread taken into another leads to it.
     merged_into: Vec<Option<usize>>,
-    /// Term id to the threads (most recent last) whose centroid has it.
-    postings: HashMap<u32, Vec<usize>>,
-    /// Words already analyzed, for English, Russian and the plain languages: the term each
-    /// makes (none for a stop word).
-    words: [HashMap<Box<str>, Option<u32>>; 3],
+    /// By term number, the threads (most recent last) whose centroid has it.
+    postings: Vec<Vec<u32>>,
+    /// Words already analyzed, for English, Russian and the plain languages, by the hash of
+    /// the word: the term each makes (none for a stop word).
+    words: [HashMap<u64, Option<u32>>; 3],
     /// Room to sort a centroid in, and to rank threads in, kept from one article to the next.
     scratch: Vec<(u32, f32)>,
     ranking: HashMap<usize, f32>,
 }
 
-/// The most words remembered per language group (beyond, a new word is analyzed each time).
-const WORDS_KEPT: usize = 2_000_000;
+/// The most words remembered per language group (beyond, a new word is analyzed each time):
+/// as many as a map of 2^19 slots holds (9 MB). The words that come first are most of the
+/// words read; an archive's later new words are rare ones.
+const WORDS_KEPT: usize = (1 << 19) / 8 * 7;
 
-/// A term's number, given it if it is new; the text is copied only then.
-fn term_id(terms: &mut HashMap<String, u32>, text: &str) -> u32 {
-    match terms.get(text) {
-        Some(id) => *id,
-        None => {
-            let next = u32::try_from(terms.len()).unwrap_or(u32::MAX);
-            terms.insert(text.to_string(), next);
-            next
-        }
-    }
+/// A term's number, given it if it is new. Terms are told apart by a 64-bit hash of their
+/// text: two of an archive's few million terms share one with a probability of about 1e-7,
+/// and would then count as one word.
+fn term_id(terms: &mut HashMap<u64, u32>, text: &str) -> u32 {
+    let next = u32::try_from(terms.len()).unwrap_or(u32::MAX);
+    *terms.entry(fnv1a(text.as_bytes())).or_insert(next)
 }
 
 impl std::fmt::Debug for Threader {
@@ -140,7 +142,7 @@ impl Threader {
             articles: 0,
             threads: Vec::new(),
             merged_into: Vec::new(),
-            postings: HashMap::default(),
+            postings: Vec::new(),
             words: Default::default(),
             scratch: Vec::new(),
             ranking: HashMap::default(),
@@ -310,14 +312,15 @@ impl Threader {
                                 continue;
                             }
                             let words = &mut self.words[slot];
-                            let term = match words.get(word) {
+                            let hash = fnv1a(word.as_bytes());
+                            let term = match words.get(&hash) {
                                 Some(term) => *term,
                                 None => {
                                     let mut stream = analyzer.token_stream(word);
                                     let term =
                                         stream.next().map(|t| term_id(&mut self.terms, &t.text));
                                     if words.len() < WORDS_KEPT {
-                                        words.insert(word.into(), term);
+                                        words.insert(hash, term);
                                     }
                                     term
                                 }
@@ -384,9 +387,9 @@ impl Threader {
         let mut reached = std::mem::take(&mut self.ranking);
         reached.clear();
         for (id, w) in vector.iter().take(self.params.probe) {
-            if let Some(threads) = self.postings.get(id) {
+            if let Some(threads) = self.postings.get(*id as usize) {
                 for t in threads {
-                    *reached.entry(*t).or_default() += w;
+                    *reached.entry(*t as usize).or_default() += w;
                 }
             }
         }
@@ -419,8 +422,8 @@ impl Threader {
         }
         let (mut dot, mut shared) = (0.0f32, 0usize);
         for (id, w) in vector {
-            if let Some(c) = t.centroid.get(id) {
-                dot += w * c;
+            if let Ok(at) = t.centroid.binary_search_by_key(id, |(term, _)| *term) {
+                dot += w * t.centroid[at].1;
                 shared += 1;
             }
         }
@@ -435,9 +438,7 @@ impl Threader {
     /// becomes the thread's representative if it is closer to the centroid than the one before.
     fn grow(&mut self, thread: usize, item: u64, vector: &[(u32, f32)]) {
         let t = &mut self.threads[thread];
-        for (id, w) in vector {
-            *t.centroid.entry(*id).or_default() += w;
-        }
+        Threader::add_into(&mut t.centroid, vector);
         t.size += 1;
         Threader::cut(t, self.params.centroid_terms, &mut self.scratch);
         let closer = match &self.threads[thread].representative {
@@ -450,13 +451,33 @@ impl Threader {
         // The article's terms lead to the thread (most recent last; a term it shares with the
         // thread's earlier articles already does). A term the thread's cut dropped may still
         // lead to it: a candidate too many, never one too few.
+        let (thread, most) = (thread as u32, self.params.postings);
         for (id, _) in vector {
-            let list = self.postings.entry(*id).or_default();
+            let list = self.posting(*id);
             if list.last() != Some(&thread) {
                 list.push(thread);
-                if list.len() > self.params.postings {
+                if list.len() > most {
                     list.remove(0);
                 }
+            }
+        }
+    }
+
+    /// The threads a term leads to, an empty list made for a term seen the first time.
+    fn posting(&mut self, id: u32) -> &mut Vec<u32> {
+        let at = id as usize;
+        if self.postings.len() <= at {
+            self.postings.resize_with(at + 1, Vec::new);
+        }
+        &mut self.postings[at]
+    }
+
+    /// Adds weights into a centroid (both in the order of the terms once done).
+    fn add_into(centroid: &mut Vec<(u32, f32)>, weights: &[(u32, f32)]) {
+        for (id, w) in weights {
+            match centroid.binary_search_by_key(id, |(term, _)| *term) {
+                Ok(at) => centroid[at].1 += w,
+                Err(at) => centroid.insert(at, (*id, *w)),
             }
         }
     }
@@ -466,11 +487,15 @@ impl Threader {
     /// `all` is room to sort in, kept from one call to the next; the map keeps its own.
     fn cut(t: &mut Thread, keep: usize, all: &mut Vec<(u32, f32)>) {
         all.clear();
-        all.extend(t.centroid.drain());
+        all.append(&mut t.centroid);
         all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         all.truncate(keep);
         t.norm = all.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
         t.centroid.extend(all.iter().copied());
+        t.centroid.sort_unstable_by_key(|(term, _)| *term);
+        // A thread's centroid holds at most `keep` terms (and an article's more while it
+        // grows): it keeps no room beyond.
+        t.centroid.shrink_to(keep + 32);
     }
 
     /// Takes into `thread` every thread it has grown close to (noting each in `absorbed`);
@@ -495,9 +520,9 @@ impl Threader {
         let mut reached = std::mem::take(&mut self.ranking);
         reached.clear();
         for (id, w) in unit.iter().take(20) {
-            if let Some(threads) = self.postings.get(id) {
+            if let Some(threads) = self.postings.get(*id as usize) {
                 for t in threads {
-                    *reached.entry(self.thread_of(*t)).or_default() += w;
+                    *reached.entry(self.thread_of(*t as usize)).or_default() += w;
                 }
             }
         }
@@ -521,9 +546,7 @@ impl Threader {
             };
             let taken = std::mem::take(&mut self.threads[gone]);
             let t = &mut self.threads[keep];
-            for (id, w) in taken.centroid {
-                *t.centroid.entry(id).or_default() += w;
-            }
+            Threader::add_into(&mut t.centroid, &taken.centroid);
             t.size += taken.size;
             Threader::cut(t, self.params.centroid_terms, &mut self.scratch);
             // The representative of the two closer to what they are together.
@@ -538,11 +561,15 @@ impl Threader {
             };
             self.merged_into[gone] = Some(keep);
             absorbed.push(gone);
-            let ids: Vec<u32> = self.threads[keep].centroid.keys().copied().collect();
+            let ids: Vec<u32> = self.threads[keep]
+                .centroid
+                .iter()
+                .map(|(id, _)| *id)
+                .collect();
             for id in ids {
-                let list = self.postings.entry(id).or_default();
-                if !list.contains(&keep) {
-                    list.push(keep);
+                let list = self.posting(id);
+                if !list.contains(&(keep as u32)) {
+                    list.push(keep as u32);
                 }
             }
             return self.settle(keep, absorbed);

@@ -86,8 +86,14 @@ impl Pool {
             Pool::Postgres(crate::PgStore::connect(database).await?.pool().clone())
         } else {
             let store = match database.strip_prefix("sqlite:") {
-                Some(_) => crate::SqliteStore::open_url(database).await?,
-                None => crate::SqliteStore::open(std::path::Path::new(database)).await?,
+                Some(_) => crate::SqliteStore::open_url(database, crate::Workload::Bulk).await?,
+                None => {
+                    crate::SqliteStore::open_for(
+                        std::path::Path::new(database),
+                        crate::Workload::Bulk,
+                    )
+                    .await?
+                }
             };
             Pool::Sqlite(store.pool().clone())
         })

@@ -67,28 +67,63 @@ impl Signals {
     }
 }
 
+/// What a process opens the store for. On SQLite it sets how many pages each connection keeps
+/// in memory (PostgreSQL keeps its pages in its own server).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Workload {
+    /// A server: up to eight connections, each reading a page's few rows, with the system's
+    /// file cache under them. 8 MB of pages each (SQLite's default is 2 MB).
+    #[default]
+    Serving,
+    /// One long stream of writes (an import, a copy): 32 MB of pages each, so that an
+    /// import's index updates stay in memory from one batch to the next.
+    Bulk,
+}
+
+impl Workload {
+    /// SQLite's `cache_size` for it: negative, in KiB.
+    fn sqlite_cache_size(self) -> &'static str {
+        match self {
+            Workload::Serving => "-8192",
+            Workload::Bulk => "-32768",
+        }
+    }
+}
+
 /// Opens the newsroom `database` names: a `postgres://` (or `postgresql://`) URL, or else a
-/// SQLite file's path (or `sqlite:` URL), created if it does not exist.
+/// SQLite file's path (or `sqlite:` URL), created if it does not exist. For a server
+/// ([`Workload::Serving`]).
 pub async fn open(database: &str) -> Result<std::sync::Arc<dyn Store>, StorageError> {
+    open_for(database, Workload::Serving).await
+}
+
+/// [`open`], for `workload`.
+pub async fn open_for(
+    database: &str,
+    workload: Workload,
+) -> Result<std::sync::Arc<dyn Store>, StorageError> {
     if is_postgres(database) {
         Ok(std::sync::Arc::new(PgStore::connect(database).await?))
     } else if database.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::open_url(database).await?))
+        Ok(std::sync::Arc::new(
+            SqliteStore::open_url(database, workload).await?,
+        ))
     } else {
         Ok(std::sync::Arc::new(
-            SqliteStore::open(std::path::Path::new(database)).await?,
+            SqliteStore::open_for(std::path::Path::new(database), workload).await?,
         ))
     }
 }
 
-/// [`open`], with a read replica for the pages' reads: a PostgreSQL URL of a streaming standby
-/// of `database` (see [`PgStore::connect_with_replica`]).
+/// [`open_for`], with a read replica for the pages' reads: a PostgreSQL URL of a streaming
+/// standby of `database` (see [`PgStore::connect_with_replica`]).
 pub async fn open_with_replica(
     database: &str,
     replica: Option<&str>,
+    workload: Workload,
 ) -> Result<std::sync::Arc<dyn Store>, StorageError> {
     match replica {
-        None => open(database).await,
+        None => open_for(database, workload).await,
         Some(replica) if is_postgres(database) && is_postgres(replica) => Ok(std::sync::Arc::new(
             PgStore::connect_with_replica(database, Some(replica)).await?,
         )),

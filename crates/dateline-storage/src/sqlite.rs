@@ -14,6 +14,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, SqliteConnection, SqlitePool};
 
+use crate::Workload;
+
 /// The newsroom in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -24,8 +26,14 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// Opens (creating if needed) the database at `path` and applies pending migrations, for
+    /// a server ([`Workload::Serving`]).
     pub async fn open(path: &Path) -> Result<SqliteStore, StorageError> {
+        SqliteStore::open_for(path, Workload::Serving).await
+    }
+
+    /// [`SqliteStore::open`], for `workload`: it sets the pages each connection keeps.
+    pub async fn open_for(path: &Path, workload: Workload) -> Result<SqliteStore, StorageError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -33,9 +41,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // 32 MB of pages a connection (SQLite's default is 2 MB): an import's index updates
-            // and a page's reads stay in memory.
-            .pragma("cache_size", "-32768")
+            .pragma("cache_size", workload.sqlite_cache_size())
             // The log is copied into the database every 128 MB rather than every 4 MB: a page an
             // import writes again and again (a topic's, a reporter's index page) is copied once
             // for many batches (1,000,000 generated articles: 98 s at 16 MB, 92 s at 128 MB).
@@ -120,10 +126,10 @@ impl SqliteStore {
     }
 
     /// Opens a database from a URL such as `sqlite:///var/lib/dateline/news.db`.
-    pub async fn open_url(url: &str) -> Result<SqliteStore, StorageError> {
+    pub async fn open_url(url: &str, workload: Workload) -> Result<SqliteStore, StorageError> {
         let options = SqliteConnectOptions::from_str(url)?;
         let path = options.get_filename().to_path_buf();
-        SqliteStore::open(&path).await
+        SqliteStore::open_for(&path, workload).await
     }
 
     /// The store's pool, for a copy of the whole newsroom (`copy.rs`).
@@ -202,3 +208,29 @@ async fn backup_to(pool: &SqlitePool, to: &Path) -> Result<(), StorageError> {
 }
 
 include!("engine.rs");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_server_keeps_fewer_pages_a_connection_than_an_import() {
+        let dir = tempfile::tempdir().unwrap();
+        for (workload, kib) in [(Workload::Serving, -8192i64), (Workload::Bulk, -32768)] {
+            let store = SqliteStore::open_for(&dir.path().join("pages.db"), workload)
+                .await
+                .unwrap();
+            // Every connection of the pool, not only the first one made.
+            let mut held = Vec::new();
+            for _ in 0..3 {
+                let mut conn = store.pool.acquire().await.unwrap();
+                let size: i64 = sqlx::query_scalar("PRAGMA cache_size")
+                    .fetch_one(&mut *conn)
+                    .await
+                    .unwrap();
+                assert_eq!(size, kib, "{workload:?}");
+                held.push(conn);
+            }
+        }
+    }
+}

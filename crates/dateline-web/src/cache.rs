@@ -1025,7 +1025,8 @@ fn gzip(body: &[u8]) -> Option<Bytes> {
         flate2::Compression::new(6),
     );
     encoder.write_all(body).ok()?;
-    let out = encoder.finish().ok()?;
+    let mut out = encoder.finish().ok()?;
+    out.shrink_to_fit();
     (out.len() < body.len()).then(|| Bytes::from(out))
 }
 
@@ -1037,6 +1038,8 @@ fn brotli(body: &[u8]) -> Option<Bytes> {
         writer.write_all(body).ok()?;
         writer.flush().ok()?;
     }
+    // Kept in the page cache: without the room left over from the guess above.
+    out.shrink_to_fit();
     (out.len() < body.len()).then(|| Bytes::from(out))
 }
 

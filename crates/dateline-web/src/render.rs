@@ -116,7 +116,11 @@ impl Templates {
     }
 
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<String, minijinja::Error> {
-        self.env.get_template(name)?.render(context)
+        let mut page = self.env.get_template(name)?.render(context)?;
+        // A page grows by doubling as it is written: the room left over, up to as much again
+        // as the page, would stay with it in the page cache.
+        page.shrink_to_fit();
+        Ok(page)
     }
 }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use dateline::config::Config;
-use dateline::server::{open_store, shutdown_signal, Server};
+use dateline::server::{open_store, open_store_for, shutdown_signal, Server};
 use dateline::{demo, import, user};
 use dateline_core::import::{BodyFormat, FieldMap, ImportOptions, FIELDS};
 use dateline_core::{Lang, Slug};
@@ -858,7 +858,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
                 max_line_bytes,
             };
-            let store = open_store(&config).await?;
+            let store = open_store_for(&config, dateline_storage::Workload::Bulk).await?;
             let mut schemas = if ninjs_schemas.is_empty() {
                 None
             } else {

@@ -49,15 +49,23 @@ pub fn open_search(config: &Config) -> anyhow::Result<Arc<dateline_search::Searc
     }
 }
 
-/// Opens the database (applying migrations) and binds the listen address.
+/// Opens the database (applying migrations), for a server.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_for(config, dateline_storage::Workload::Serving).await
+}
+
+/// Opens the database (applying migrations), for `workload`.
+pub async fn open_store_for(
+    config: &Config,
+    workload: dateline_storage::Workload,
+) -> anyhow::Result<Arc<dyn Store>> {
     let name = config.database.to_str().with_context(|| {
         format!(
             "the database {} is not a UTF-8 path or URL",
             config.database.display()
         )
     })?;
-    dateline_storage::open_with_replica(name, config.database_replica.as_deref())
+    dateline_storage::open_with_replica(name, config.database_replica.as_deref(), workload)
         .await
         .with_context(|| format!("failed to open the database {}", config.database_label()))
 }
