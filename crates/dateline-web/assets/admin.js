@@ -796,9 +796,16 @@
           request.note = $('#correction-note').value.trim();
           if (!request.note) { show('Write the correction readers will see.'); $('#correction-note').focus(); return; }
         }
-        if (editable && JSON.stringify(collect()) !== lastSaved) {
-          await save();
-          if (JSON.stringify(collect()) !== lastSaved) return;
+        if (editable) {
+          // A save already on its way (an autosave) ends first: a save asked for meanwhile
+          // would only be queued, and the action would be taken on text not yet saved.
+          if (saving) show('Saving first…');
+          while (saving) await new Promise((done) => setTimeout(done, 50));
+          if (JSON.stringify(collect()) !== lastSaved) {
+            await save();
+            // save() has said why it did not save.
+            if (JSON.stringify(collect()) !== lastSaved) return;
+          }
         }
         let r;
         try { r = await api('POST', `/api/v1/articles/${id}/actions`, request); } catch { show('The server cannot be reached: nothing was changed.'); return; }
