@@ -200,11 +200,15 @@ def main():
         facts["index_seconds"] = time.monotonic() - start
         log("threading")
         facts["thread_seconds"] = thread_archive(binary, config, pristine)
+        facts["loaded_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         (work / f"load-{n}.json").write_text(json.dumps(facts))
     else:
         loaded = work / f"load-{n}.json"
         if loaded.exists():
             facts.update(json.loads(loaded.read_text()))
+            facts.setdefault("loaded_at", time.strftime(
+                "%Y-%m-%d %H:%M UTC", time.gmtime(loaded.stat().st_mtime)))
+            facts["reused"] = True
 
     # Each run serves a copy of the archive as imported, so runs do not see each other's stories.
     run_db = work / "run" / "dateline.db"
@@ -454,6 +458,10 @@ def report(args, pages, kept, results, publishing, facts):
         lines.append(f"- Story threads: the server's threader placed the archive in "
                      f"{facts['thread_seconds']:.1f} s, before the runs (each run serves a copy "
                      f"of the archive as imported, indexed and threaded).")
+    if facts.get("reused"):
+        lines.append(f"- The import, indexing and threading above were measured when the archive "
+                     f"was loaded ({facts['loaded_at']}, by the binary of then); this run served "
+                     f"that archive again (`--work`).")
     lines.append(f"- Cold start (process start to the first home page): "
                  f"{facts['cold_start'] * 1000:.0f} ms.")
     lines.append(f"- Resident memory after the run: {facts['rss_mib']:.0f} MiB.")
