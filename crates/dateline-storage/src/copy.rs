@@ -85,16 +85,7 @@ impl Pool {
         Ok(if crate::is_postgres(database) {
             Pool::Postgres(crate::PgStore::connect(database).await?.pool().clone())
         } else {
-            let store = match database.strip_prefix("sqlite:") {
-                Some(_) => crate::SqliteStore::open_url(database, crate::Workload::Bulk).await?,
-                None => {
-                    crate::SqliteStore::open_for(
-                        std::path::Path::new(database),
-                        crate::Workload::Bulk,
-                    )
-                    .await?
-                }
-            };
+            let store = crate::SqliteStore::open_named(database, crate::Workload::Bulk).await?;
             Pool::Sqlite(store.pool().clone())
         })
     }

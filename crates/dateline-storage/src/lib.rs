@@ -104,13 +104,9 @@ pub async fn open_for(
 ) -> Result<std::sync::Arc<dyn Store>, StorageError> {
     if is_postgres(database) {
         Ok(std::sync::Arc::new(PgStore::connect(database).await?))
-    } else if database.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(
-            SqliteStore::open_url(database, workload).await?,
-        ))
     } else {
         Ok(std::sync::Arc::new(
-            SqliteStore::open_for(std::path::Path::new(database), workload).await?,
+            SqliteStore::open_named(database, workload).await?,
         ))
     }
 }

@@ -125,6 +125,18 @@ impl SqliteStore {
         }
     }
 
+    /// Opens the SQLite database `database` names: a `sqlite:` URL or a file's path.
+    pub async fn open_named(
+        database: &str,
+        workload: Workload,
+    ) -> Result<SqliteStore, StorageError> {
+        if database.starts_with("sqlite:") {
+            SqliteStore::open_url(database, workload).await
+        } else {
+            SqliteStore::open_for(Path::new(database), workload).await
+        }
+    }
+
     /// Opens a database from a URL such as `sqlite:///var/lib/dateline/news.db`.
     pub async fn open_url(url: &str, workload: Workload) -> Result<SqliteStore, StorageError> {
         let options = SqliteConnectOptions::from_str(url)?;
