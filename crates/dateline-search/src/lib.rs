@@ -193,6 +193,8 @@ pub struct SearchIndex {
     settled: std::sync::atomic::AtomicBool,
     /// Where the refreshing of old lists goes on from.
     cursor: std::sync::atomic::AtomicI64,
+    /// The document frequencies the graph's growth has read, while it lasts.
+    growing: Mutex<Frequencies>,
     index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
@@ -250,6 +252,7 @@ impl SearchIndex {
             changed: Mutex::new(Vec::new()),
             unlisted: Mutex::new(std::collections::BTreeSet::new()),
             unscanned: std::sync::atomic::AtomicBool::new(true),
+            growing: Mutex::new(Frequencies::default()),
             settled: std::sync::atomic::AtomicBool::new(true),
             cursor: std::sync::atomic::AtomicI64::new(i64::MIN),
             index,
@@ -316,7 +319,7 @@ impl SearchIndex {
             return Ok(list);
         }
         let seen = self.generation();
-        match self.neighbours_found(id, related::NEIGHBOURS)? {
+        match self.neighbours_found(id, related::NEIGHBOURS, &mut Frequencies::default())? {
             Some(list) => {
                 if self.settled() && self.generation() == seen {
                     self.graph.put(&[(id, list.clone())])?;
@@ -352,15 +355,19 @@ impl SearchIndex {
             return Ok(());
         }
         let mut done = std::collections::HashSet::new();
+        let mut frequencies = Frequencies::default();
         for id in ids {
-            let Some(own) = self.neighbours_found(*id, related::NEIGHBOURS)? else {
+            let Some(own) = self.neighbours_found(*id, related::NEIGHBOURS, &mut frequencies)?
+            else {
                 continue;
             };
             let mut lists = vec![(*id, own.clone())];
             done.insert(*id);
             for (n, _) in own.iter().take(related::EXPAND) {
                 if done.insert(*n) {
-                    if let Some(list) = self.neighbours_found(*n, related::NEIGHBOURS)? {
+                    if let Some(list) =
+                        self.neighbours_found(*n, related::NEIGHBOURS, &mut frequencies)?
+                    {
                         lists.push((*n, list));
                     }
                 }
@@ -383,10 +390,7 @@ impl SearchIndex {
             return Ok(0);
         }
         let started = std::time::Instant::now();
-        if self
-            .unscanned
-            .swap(false, std::sync::atomic::Ordering::AcqRel)
-        {
+        if self.unscanned.load(std::sync::atomic::Ordering::Acquire) {
             let ids = self.ids()?;
             let mut missing = Vec::new();
             for chunk in ids.chunks(1024) {
@@ -400,19 +404,27 @@ impl SearchIndex {
                 );
             }
             self.unlisted().extend(missing);
+            self.unscanned
+                .store(false, std::sync::atomic::Ordering::Release);
         }
+        let mut frequencies = self.growing.lock().unwrap_or_else(|e| e.into_inner());
         while started.elapsed() < budget {
             let Some(id) = self.unlisted().pop_last() else {
                 break;
             };
             if self.graph.get(id)?.is_none() {
-                if let Some(list) = self.neighbours_found(id, related::NEIGHBOURS)? {
+                if let Some(list) =
+                    self.neighbours_found(id, related::NEIGHBOURS, &mut frequencies)?
+                {
                     self.graph.put(&[(id, list)])?;
                 }
             }
         }
         let left = self.unlisted().len();
         if left == 0 {
+            // The graph is whole: what was kept for its growth goes.
+            *frequencies = Frequencies::default();
+            drop(frequencies);
             self.refresh(budget.saturating_sub(started.elapsed()) / 4)?;
         }
         Ok(left)
@@ -429,6 +441,7 @@ impl SearchIndex {
             .saturating_sub(LIST_LIFETIME.as_secs());
         let older = i64::try_from(older).unwrap_or(0);
         let mut cursor = self.cursor.load(std::sync::atomic::Ordering::Acquire);
+        let mut frequencies = Frequencies::default();
         while started.elapsed() < budget {
             let (stale, last) = self.graph.older(cursor, older, 256)?;
             for id in stale {
@@ -436,7 +449,7 @@ impl SearchIndex {
                     break;
                 }
                 let seen = self.generation();
-                match self.neighbours_found(id, related::NEIGHBOURS)? {
+                match self.neighbours_found(id, related::NEIGHBOURS, &mut frequencies)? {
                     Some(list) if self.generation() == seen => {
                         self.graph.put(&[(id, list)])?;
                         if self.generation() != seen {
@@ -465,6 +478,16 @@ impl SearchIndex {
 
     fn unlisted(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<i64>> {
         self.unlisted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many articles of the index still wait for their neighbour list to be read (after an
+    /// import or a rebuild, the graph grows while readers leave the machine idle); `None` until
+    /// the graph has been looked through once.
+    pub fn lists_missing(&self) -> Option<u64> {
+        if self.unscanned.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        u64::try_from(self.unlisted().len()).ok()
     }
 
     /// How many articles have their neighbour list kept.
@@ -846,6 +869,7 @@ impl SearchIndex {
         &self,
         searcher: &tantivy::Searcher,
         texts: &[(Field, String)],
+        frequencies: &mut Frequencies,
     ) -> Result<BooleanQuery, SearchError> {
         let mut counts: std::collections::HashMap<Term, usize> = std::collections::HashMap::new();
         for (field, text) in texts {
@@ -867,7 +891,7 @@ impl SearchIndex {
             .sum();
         let mut scored: Vec<(f32, Term)> = Vec::with_capacity(counts.len());
         for (term, tf) in counts {
-            let df = searcher.doc_freq(&term)?;
+            let df = frequencies.doc_freq(searcher, &term)?;
             if df == 0 {
                 continue;
             }
@@ -897,7 +921,9 @@ impl SearchIndex {
     /// query is the article's 25 terms of highest tf-idf in its headline and body (BM25
     /// more-like-this). The article itself is left out.
     pub fn neighbours(&self, id: i64, limit: usize) -> Result<Vec<(i64, f32)>, SearchError> {
-        Ok(self.neighbours_found(id, limit)?.unwrap_or_default())
+        Ok(self
+            .neighbours_found(id, limit, &mut Frequencies::default())?
+            .unwrap_or_default())
     }
 
     /// [`SearchIndex::neighbours`], or nothing when the article is not in the index.
@@ -905,6 +931,7 @@ impl SearchIndex {
         &self,
         id: i64,
         limit: usize,
+        frequencies: &mut Frequencies,
     ) -> Result<Option<Vec<(i64, f32)>>, SearchError> {
         let Some(address) = self.address_of(id)? else {
             return Ok(None);
@@ -918,29 +945,10 @@ impl SearchIndex {
                 (self.fields.title[g], first_text(&doc, self.fields.title[g])),
                 (self.fields.body[g], first_text(&doc, self.fields.body[g])),
             ],
+            frequencies,
         )?;
         let found = searcher.search(&query, &TopDocs::with_limit(limit + 1))?;
-        let ids = searcher.segment_reader(0).fast_fields().i64("id").ok();
-        let mut out = Vec::with_capacity(found.len());
-        for (score, a) in found {
-            let other = if searcher.segment_readers().len() == 1 {
-                ids.as_ref().and_then(|c| c.first(a.doc_id))
-            } else {
-                None
-            };
-            let other = match other {
-                Some(o) => o,
-                None => {
-                    let doc: TantivyDocument = searcher.doc(a)?;
-                    doc.get_first(self.fields.id)
-                        .and_then(|v| v.as_i64())
-                        .unwrap_or(-1)
-                }
-            };
-            if other != id {
-                out.push((other, score));
-            }
-        }
+        let mut out = ids_found(&searcher, found, id)?;
         out.truncate(limit);
         Ok(Some(out))
     }
@@ -963,19 +971,10 @@ impl SearchIndex {
                 (self.fields.title[g], headline.to_string()),
                 (self.fields.body[g], body.to_string()),
             ],
+            &mut Frequencies::default(),
         )?;
         let found = searcher.search(&query, &TopDocs::with_limit(limit + 1))?;
-        let mut out = Vec::with_capacity(found.len());
-        for (score, a) in found {
-            let doc: TantivyDocument = searcher.doc(a)?;
-            let other = doc
-                .get_first(self.fields.id)
-                .and_then(|v| v.as_i64())
-                .unwrap_or(-1);
-            if other != except {
-                out.push((other, score));
-            }
-        }
+        let mut out = ids_found(&searcher, found, except)?;
         out.truncate(limit);
         Ok(out)
     }
@@ -1046,6 +1045,66 @@ impl SearchIndex {
         }
         Ok(out)
     }
+}
+
+/// How many document frequencies a run of neighbour lists keeps: about 10 MB of terms, the
+/// common words of an archive, which come back in article after article.
+const FREQUENCIES_KEPT: usize = 1 << 17;
+
+/// Document frequencies read for a run of neighbour lists, so that a word is looked up in each
+/// segment's dictionary once for the run rather than once an article. Good for one searcher:
+/// a commit starts them anew.
+#[derive(Default)]
+struct Frequencies {
+    generation: u64,
+    of: std::collections::HashMap<Term, u64>,
+}
+
+impl Frequencies {
+    fn doc_freq(&mut self, searcher: &tantivy::Searcher, term: &Term) -> tantivy::Result<u64> {
+        let generation = searcher.generation().generation_id();
+        if generation != self.generation {
+            self.of.clear();
+            self.generation = generation;
+        }
+        if let Some(df) = self.of.get(term) {
+            return Ok(*df);
+        }
+        let df = searcher.doc_freq(term)?;
+        if self.of.len() < FREQUENCIES_KEPT {
+            self.of.insert(term.clone(), df);
+        }
+        Ok(df)
+    }
+}
+
+/// The article ids of what a search found, with their scores, `except` left out. An id is read
+/// from its segment's column, never from the stored document: a neighbour list of thirty would
+/// otherwise decompress thirty blocks of stored text.
+fn ids_found(
+    searcher: &tantivy::Searcher,
+    found: Vec<(f32, DocAddress)>,
+    except: i64,
+) -> Result<Vec<(i64, f32)>, SearchError> {
+    let mut columns: Vec<Option<tantivy::columnar::Column<i64>>> =
+        vec![None; searcher.segment_readers().len()];
+    let mut out = Vec::with_capacity(found.len());
+    for (score, a) in found {
+        let column = match &mut columns[a.segment_ord as usize] {
+            Some(column) => column,
+            empty => empty.insert(
+                searcher
+                    .segment_reader(a.segment_ord)
+                    .fast_fields()
+                    .i64("id")?,
+            ),
+        };
+        match column.first(a.doc_id) {
+            Some(other) if other != except => out.push((other, score)),
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 fn first_text(doc: &TantivyDocument, field: Field) -> String {
@@ -1260,12 +1319,17 @@ mod tests {
                 index.put(&a).expect("put");
             }
             index.commit().expect("commit");
-            // What an import leaves: every list to be read while the stream is quiet.
+            // What an import leaves: every list to be read while the stream is quiet. How
+            // many are missing is known once the graph has been looked through.
             assert_eq!(index.graph_len().expect("len"), 0);
+            assert_eq!(index.lists_missing(), None);
+            let left = index.grow_graph(std::time::Duration::ZERO).expect("look");
+            assert_eq!((left, index.lists_missing()), (4, Some(4)));
             let left = index
                 .grow_graph(std::time::Duration::from_secs(60))
                 .expect("grow");
             assert_eq!((left, index.graph_len().expect("len")), (0, 4));
+            assert_eq!(index.lists_missing(), Some(0));
             assert_eq!(ids_of(&index.neighbour_list(1).expect("list")), [2].into());
             // A story published later joins its neighbours' lists as the follower keeps them.
             index.put(&storm(5)).expect("put");

@@ -292,6 +292,13 @@ async fn scrape(state: &AppState) -> Result<String, dateline_storage::StorageErr
         "The most connections the pool opens",
         gauge(i64::from(pool.max)),
     );
+    if let Some(missing) = state.search.lists_missing() {
+        registry.register(
+            "neighbour_lists_missing",
+            "Articles still waiting for their list of nearest articles (related stories), read while the server is idle after an import or a rebuild",
+            gauge(i64::try_from(missing).unwrap_or(i64::MAX)),
+        );
+    }
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry)
         .map_err(|e| dateline_storage::StorageError::Corrupt(e.to_string()))?;

@@ -154,6 +154,22 @@ async fn health_readiness_and_metrics_say_how_the_node_does() {
         sample(&metrics, "dateline_scheduled_articles", &json!({})),
         Some(0.0)
     );
+    // The demo's related stories: the graph of nearest articles is grown while the node is
+    // idle, and the scrape says when no list is missing.
+    let mut missing = None;
+    for _ in 0..200 {
+        let text = app.get("/metrics").await.text().await.expect("body");
+        missing = sample(
+            &parse_metrics(&text),
+            "dateline_neighbour_lists_missing",
+            &json!({}),
+        );
+        if missing == Some(0.0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(missing, Some(0.0));
 }
 
 #[tokio::test]
