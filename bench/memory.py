@@ -11,7 +11,10 @@ system may take back). The server is stopped at the end.
 
 The archive: `dateline bench archive --articles 1000000 --out m.jsonl`, `dateline import
 --config m.toml m.jsonl`, then `dateline serve --config m.toml` until the `threads` and
-`search-index` lags of `/metrics` are 0.
+`search-index` lags of `/metrics` are 0 and so is `dateline_neighbour_lists_missing` (the
+graph of related stories is grown while the server is idle; while it grows it reads the search
+index's postings, which then count as file-backed memory). Each step says how many lists were
+still missing.
 """
 
 import argparse
@@ -68,8 +71,11 @@ def main():
 
         def report(step):
             m = memory(server.pid)
+            scrape = get(base + "/metrics").decode()
+            missing = re.search(r"^dateline_neighbour_lists_missing (\d+)", scrape, re.M)
+            missing = f"{int(missing.group(1)):,}" if missing else "not known yet"
             print(f"{step:<28} resident {m['VmRSS']:>6,} MB  anonymous {m['RssAnon']:>6,} MB  "
-                  f"file-backed {m['RssFile']:>6,} MB", flush=True)
+                  f"file-backed {m['RssFile']:>6,} MB  lists missing {missing}", flush=True)
 
         report("first home page")
         index = get(base + "/sitemap.xml").decode()

@@ -697,15 +697,45 @@ where
     }
 }
 
+/// The query parameters a public page reads: the search page's and a listing's page number.
+/// Any other (a share link's `utm_source` or `fbclid`, a cache-buster) is left out of the page's
+/// key and out of the request the site renders, so that it neither keeps a copy of a page nor
+/// renders it again: a story shared on social networks arrives with a parameter of its own at
+/// every click. A page can only read what its key holds.
+const PARAMETERS: [&str; 8] = [
+    "q", "section", "lang", "tag", "byline", "from", "to", "page",
+];
+
 /// A request's key in the cache, if it may be answered from it: a GET or HEAD of a public
-/// page, feed or sitemap.
-fn key_of<B>(request: &axum::http::Request<B>) -> Option<&str> {
+/// page, feed or sitemap, its address with only the [`PARAMETERS`] a page reads.
+fn key_of<B>(request: &axum::http::Request<B>) -> Option<std::borrow::Cow<'_, str>> {
     let method = request.method();
     if !(method == Method::GET || method == Method::HEAD) {
         return None;
     }
-    let key = request.uri().path_and_query()?.as_str();
-    (key.len() <= MAX_KEY && through_cache(request.uri().path())).then_some(key)
+    let uri = request.uri();
+    let path = uri.path();
+    if !through_cache(path) {
+        return None;
+    }
+    let key = match uri.query() {
+        None => std::borrow::Cow::Borrowed(path),
+        Some(query) => {
+            let mut key = String::with_capacity(path.len() + 1 + query.len());
+            key.push_str(path);
+            // Names are compared as the page reads them, decoded (`p%61ge` is `page`).
+            for pair in query.split('&').filter(|pair| {
+                url::form_urlencoded::parse(pair.as_bytes())
+                    .next()
+                    .is_some_and(|(name, _)| PARAMETERS.contains(&&*name))
+            }) {
+                key.push(if key.len() == path.len() { '?' } else { '&' });
+                key.push_str(pair);
+            }
+            std::borrow::Cow::Owned(key)
+        }
+    };
+    (key.len() <= MAX_KEY).then_some(key)
 }
 
 impl PageCache {
@@ -716,7 +746,7 @@ impl PageCache {
         if store.commits() != self.seen_commits.load(Ordering::Acquire) {
             return None;
         }
-        let entry = self.get(key)?;
+        let entry = self.get(&key)?;
         self.hits.fetch_add(1, Ordering::Relaxed);
         let headers = request.headers();
         Some(respond(
@@ -730,10 +760,17 @@ impl PageCache {
 
 /// Answers what [`PageCache::hit`] did not: from the cache once the stream is read, or through
 /// the site, one render for every reader who asks meanwhile.
-async fn answer(state: Arc<AppState>, site: axum::Router, request: Request) -> Response {
-    let Some(key) = key_of(&request).map(str::to_string) else {
+async fn answer(state: Arc<AppState>, site: axum::Router, mut request: Request) -> Response {
+    let Some(key) = key_of(&request).map(std::borrow::Cow::into_owned) else {
         return site.oneshot(request).await.into_response();
     };
+    // The site sees the address as the key has it: what a page renders depends on the key alone.
+    if request.uri().path_and_query().map(|p| p.as_str()) != Some(key.as_str()) {
+        match key.parse() {
+            Ok(uri) => *request.uri_mut() = uri,
+            Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+        }
+    }
     let cache = &state.cache;
     cache.keep_up(state.store.as_ref()).await;
     // Every change this reader must see was invalidated by now.
