@@ -74,8 +74,11 @@ def main():
             scrape = get(base + "/metrics").decode()
             missing = re.search(r"^dateline_neighbour_lists_missing (\d+)", scrape, re.M)
             missing = f"{int(missing.group(1)):,}" if missing else "not known yet"
+            kept = re.search(r"^dateline_page_cache_bytes (\d+)", scrape, re.M)
+            kept = int(kept.group(1)) // (1 << 20) if kept else 0
             print(f"{step:<28} resident {m['VmRSS']:>6,} MB  anonymous {m['RssAnon']:>6,} MB  "
-                  f"file-backed {m['RssFile']:>6,} MB  lists missing {missing}", flush=True)
+                  f"file-backed {m['RssFile']:>6,} MB  page cache {kept:>4,} MB  "
+                  f"lists missing {missing}", flush=True)
 
         report("first home page")
         index = get(base + "/sitemap.xml").decode()

@@ -292,6 +292,17 @@ async fn scrape(state: &AppState) -> Result<String, dateline_storage::StorageErr
         "The most connections the pool opens",
         gauge(i64::from(pool.max)),
     );
+    let kept = state.cache.stats();
+    registry.register(
+        "page_cache_pages",
+        "Pages the page cache keeps",
+        gauge(i64::try_from(kept.pages).unwrap_or(i64::MAX)),
+    );
+    registry.register(
+        "page_cache_bytes",
+        "What the kept pages weigh (their bodies in each encoding, headers, keys and tags), against the budget set by [cache] memory_mb",
+        gauge(i64::try_from(kept.bytes).unwrap_or(i64::MAX)),
+    );
     if let Some(missing) = state.search.lists_missing() {
         registry.register(
             "neighbour_lists_missing",

@@ -154,6 +154,12 @@ async fn health_readiness_and_metrics_say_how_the_node_does() {
         sample(&metrics, "dateline_scheduled_articles", &json!({})),
         Some(0.0)
     );
+    // The pages read above are kept (unless the demo's threading dropped one since), and
+    // weigh at least their bodies.
+    let pages = sample(&metrics, "dateline_page_cache_pages", &json!({}));
+    assert!(pages.is_some_and(|n| n >= 1.0), "{pages:?}");
+    let bytes = sample(&metrics, "dateline_page_cache_bytes", &json!({}));
+    assert!(bytes.is_some_and(|n| n >= 1_000.0), "{bytes:?}");
     // The demo's related stories: the graph of nearest articles is grown while the node is
     // idle, and the scrape says when no list is missing.
     let mut missing = None;
