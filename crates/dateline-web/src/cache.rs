@@ -1011,7 +1011,12 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool, key: usize)
     let gzip = compress.then(|| gzip(&body)).flatten();
     let brotli = compress.then(|| brotli(&body)).flatten();
     let variant = |body: Bytes, coding: Option<&'static str>, etag: &str| {
-        let mut h = headers.clone();
+        // Room for the three headers of its own from the start: a map grown by one header
+        // doubles its slots.
+        let mut h = HeaderMap::with_capacity(headers.len() + 3);
+        for (name, value) in &headers {
+            h.append(name.clone(), value.clone());
+        }
         if let Some(coding) = coding {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
         }
@@ -1045,7 +1050,17 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool, key: usize)
             brotli.body.len()
         }
         + tags.tags.iter().map(|t| t.len() * 2 + 64).sum::<usize>()
-        + 1_024;
+        // Each encoding's map of headers has slots of its own; the values are shared.
+        + [&identity, &gzip, &brotli]
+            .iter()
+            .map(|v| header_slots(&v.headers))
+            .sum::<usize>()
+        + headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum::<usize>()
+        // The entry itself, its entity tags and its place in the cache's list.
+        + 512;
     Entry {
         variants: [identity, gzip, brotli],
         etags,
@@ -1054,6 +1069,13 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool, key: usize)
         weight,
         route: None,
     }
+}
+
+/// What a map of headers takes besides its values: a slot for each header it has room for (the
+/// name, the value's handle, the links and the hash) and an index a third larger.
+fn header_slots(headers: &HeaderMap) -> usize {
+    let slot = std::mem::size_of::<HeaderName>() + std::mem::size_of::<HeaderValue>() + 32 + 8;
+    headers.capacity() * slot
 }
 
 fn gzip(body: &[u8]) -> Option<Bytes> {
