@@ -69,6 +69,11 @@ const LINK_COLUMNS: &str = "a.id, a.key, a.headline, a.summary, a.lang, s.key, s
 /// How many columns [`LINK_COLUMNS`] has.
 const LINK_WIDTH: usize = 11;
 const LINK_FROM: &str = "articles a JOIN sections s ON s.id = a.section_id";
+/// Each span of article ids the sitemap index lists, and when its live articles last changed:
+/// read from the `articles_sitemap` index, not the articles' rows.
+const SITEMAP_SPANS: &str =
+    "SELECT (id - 1) / $1, MAX(COALESCE(updated_at, published_at)) FROM articles \
+     WHERE live_from <= $2 GROUP BY 1 ORDER BY 1";
 /// The most keys bound in one `IN (...)` list.
 const KEY_CHUNK: usize = 500;
 /// How often a batch that meets a busy database is tried before the import gives up.
@@ -1894,14 +1899,11 @@ impl Store for Engine {
     }
 
     async fn sitemap_spans(&self, as_of: Timestamp) -> Result<Vec<(i64, Timestamp)>, StorageError> {
-        let rows: Vec<(i64, i64)> = sqlx::query_as(
-            "SELECT (id - 1) / $1, MAX(COALESCE(updated_at, published_at)) FROM articles \
-             WHERE live_from <= $2 GROUP BY 1 ORDER BY 1",
-        )
-        .bind(crate::SITEMAP_SPAN)
-        .bind(as_of.as_second())
-        .fetch_all(self.reader())
-        .await?;
+        let rows: Vec<(i64, i64)> = sqlx::query_as(SITEMAP_SPANS)
+            .bind(crate::SITEMAP_SPAN)
+            .bind(as_of.as_second())
+            .fetch_all(self.reader())
+            .await?;
         rows.into_iter()
             .map(|(span, at)| Ok((span, ts(at)?)))
             .collect()

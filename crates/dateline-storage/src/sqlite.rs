@@ -245,4 +245,25 @@ mod tests {
             }
         }
     }
+
+    #[tokio::test]
+    async fn the_sitemap_index_reads_an_index_and_not_the_articles() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("plan.db"))
+            .await
+            .unwrap();
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", SITEMAP_SPANS))
+                .bind(crate::SITEMAP_SPAN)
+                .bind(0i64)
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        let plan: Vec<&str> = plan.iter().map(|row| row.3.as_str()).collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("COVERING INDEX articles_sitemap")),
+            "{plan:?}"
+        );
+    }
 }
