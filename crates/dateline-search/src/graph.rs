@@ -183,17 +183,19 @@ impl Graph {
     }
 
     /// The ids after `after` (in order, at most `limit`) whose lists were read before `older`
-    /// (unix seconds), and the last id looked at (to go on from).
+    /// (unix seconds), the last id looked at (to go on from), and when the oldest of the other
+    /// lists looked at was read (`i64::MAX` for none).
     pub(crate) fn older(
         &self,
         after: i64,
         older: i64,
         limit: usize,
-    ) -> Result<(Vec<i64>, Option<i64>), SearchError> {
+    ) -> Result<(Vec<i64>, Option<i64>, i64), SearchError> {
         let tx = self.db.begin_read()?;
         let table = tx.open_table(LISTS)?;
         let mut out = Vec::new();
         let mut last = None;
+        let mut oldest = i64::MAX;
         for entry in table.range((after.saturating_add(1))..)?.take(limit) {
             let (k, v) = entry?;
             let id = k.value();
@@ -202,12 +204,15 @@ impl Graph {
             if bytes.len() >= 8 {
                 let mut when = [0u8; 8];
                 when.copy_from_slice(&bytes[..8]);
-                if i64::from_le_bytes(when) < older {
+                let when = i64::from_le_bytes(when);
+                if when < older {
                     out.push(id);
+                } else {
+                    oldest = oldest.min(when);
                 }
             }
         }
-        Ok((out, last))
+        Ok((out, last, oldest))
     }
 
     /// How many lists are kept.
@@ -236,8 +241,15 @@ mod tests {
             g.get(1).unwrap().map(|k| k.1),
             Some(vec![(2, 3.5), (3, 1.25)])
         );
-        assert_eq!(g.older(0, i64::MAX, 10).unwrap(), (vec![1], Some(1)));
-        assert_eq!(g.older(0, 0, 10).unwrap(), (vec![], Some(1)));
+        let read = g.get(1).unwrap().map(|k| k.0);
+        assert_eq!(
+            g.older(0, i64::MAX, 10).unwrap(),
+            (vec![1], Some(1), i64::MAX)
+        );
+        assert_eq!(
+            Some(g.older(0, 0, 10).unwrap()),
+            read.map(|when| (vec![], Some(1), when))
+        );
         assert_eq!(g.get(2).unwrap(), None);
         assert_eq!(g.has(&[1, 2]).unwrap(), vec![true, false]);
         g.clear().unwrap();

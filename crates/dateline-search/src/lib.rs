@@ -193,6 +193,11 @@ pub struct SearchIndex {
     settled: std::sync::atomic::AtomicBool,
     /// Where the refreshing of old lists goes on from.
     cursor: std::sync::atomic::AtomicI64,
+    /// When (unix seconds) the refreshing goes round again: the oldest list of the last round
+    /// comes of age then.
+    resting: std::sync::atomic::AtomicI64,
+    /// The oldest list the round going on has seen that was not yet of age.
+    round_oldest: std::sync::atomic::AtomicI64,
     /// The document frequencies the graph's growth has read, while it lasts.
     growing: Mutex<Frequencies>,
     index: Index,
@@ -255,6 +260,8 @@ impl SearchIndex {
             growing: Mutex::new(Frequencies::default()),
             settled: std::sync::atomic::AtomicBool::new(true),
             cursor: std::sync::atomic::AtomicI64::new(i64::MIN),
+            resting: std::sync::atomic::AtomicI64::new(0),
+            round_oldest: std::sync::atomic::AtomicI64::new(i64::MAX),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -433,19 +440,31 @@ impl SearchIndex {
     /// Reads again, within `budget`, lists older than [`LIST_LIFETIME`], going round the graph
     /// from where the last turn stopped: stories that arrived in a batch too big to be placed
     /// one by one, and articles that left, find their way into and out of older lists.
+    ///
+    /// A round that found every list younger than that rests until the oldest of them reaches
+    /// it: until then there is nothing to read, and going round a million lists again and again
+    /// would keep a core busy for nothing.
     fn refresh(&self, budget: std::time::Duration) -> Result<(), SearchError> {
+        use std::sync::atomic::Ordering;
         let started = std::time::Instant::now();
-        let older = std::time::SystemTime::now()
+        let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-            .saturating_sub(LIST_LIFETIME.as_secs());
-        let older = i64::try_from(older).unwrap_or(0);
-        let mut cursor = self.cursor.load(std::sync::atomic::Ordering::Acquire);
+            .map_or(0, |d| d.as_secs());
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        if now < self.resting.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let lifetime = i64::try_from(LIST_LIFETIME.as_secs()).unwrap_or(i64::MAX);
+        let older = now.saturating_sub(lifetime);
+        let mut cursor = self.cursor.load(Ordering::Acquire);
         let mut frequencies = Frequencies::default();
         while started.elapsed() < budget {
-            let (stale, last) = self.graph.older(cursor, older, 256)?;
+            let (stale, last, oldest) = self.graph.older(cursor, older, 256)?;
+            self.round_oldest.fetch_min(oldest, Ordering::AcqRel);
+            let mut cut = false;
             for id in stale {
                 if started.elapsed() >= budget {
+                    cut = true;
                     break;
                 }
                 let seen = self.generation();
@@ -462,17 +481,21 @@ impl SearchIndex {
                 cursor = id;
             }
             match last {
+                _ if cut => break,
                 Some(last) if started.elapsed() < budget => cursor = last,
                 Some(_) => break,
-                // Round again from the start next time.
+                // The round is over: the next begins when its oldest list comes of age (a list
+                // read from now on is younger).
                 None => {
                     cursor = i64::MIN;
+                    let oldest = self.round_oldest.swap(i64::MAX, Ordering::AcqRel).min(now);
+                    self.resting
+                        .store(oldest.saturating_add(lifetime), Ordering::Release);
                     break;
                 }
             }
         }
-        self.cursor
-            .store(cursor, std::sync::atomic::Ordering::Release);
+        self.cursor.store(cursor, Ordering::Release);
         Ok(())
     }
 
@@ -1330,6 +1353,15 @@ mod tests {
                 .expect("grow");
             assert_eq!((left, index.graph_len().expect("len")), (0, 4));
             assert_eq!(index.lists_missing(), Some(0));
+            // The graph whole, the refreshing went round it once, found every list young, and
+            // rests until the oldest comes of age.
+            let now = jiff::Timestamp::now().as_second();
+            let lifetime = i64::try_from(LIST_LIFETIME.as_secs()).expect("seconds");
+            let resting = index.resting.load(std::sync::atomic::Ordering::Acquire);
+            assert!(
+                (now + lifetime - 60..=now + lifetime).contains(&resting),
+                "{resting} against {now}"
+            );
             assert_eq!(ids_of(&index.neighbour_list(1).expect("list")), [2].into());
             // A story published later joins its neighbours' lists as the follower keeps them.
             index.put(&storm(5)).expect("put");
