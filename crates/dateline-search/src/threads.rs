@@ -76,6 +76,25 @@ struct Thread {
     representative: Option<(u64, Vec<(u32, f32)>)>,
 }
 
+/// What a threader holds, in bytes, by part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Distinct terms seen.
+    pub terms: usize,
+    /// Terms' numbers, their document frequencies, and the words remembered.
+    pub words: usize,
+    /// The threads each term leads to.
+    pub postings: usize,
+    /// The threads' centroids and representatives.
+    pub threads: usize,
+}
+
+impl Footprint {
+    pub fn bytes(&self) -> usize {
+        self.words + self.postings + self.threads
+    }
+}
+
 /// Where [`Threader::add`] put an article.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placed {
@@ -101,13 +120,114 @@ pub struct Threader {
     /// A thread taken into another leads to it.
     merged_into: Vec<Option<usize>>,
     /// By term number, the threads (most recent last) whose centroid has it.
-    postings: Vec<Vec<u32>>,
+    postings: Postings,
     /// Words already analyzed, for English, Russian and the plain languages, by the hash of
     /// the word: the term each makes (none for a stop word).
     words: [HashMap<u64, Option<u32>>; 3],
     /// Room to sort a centroid in, and to rank threads in, kept from one article to the next.
     scratch: Vec<(u32, f32)>,
     ranking: HashMap<usize, f32>,
+}
+
+/// By term number, the threads a term leads to, most recent last. Most of an archive's terms
+/// lead to one thread (a name in one story): such a term takes 4 bytes, where a list of its
+/// own took 40; a term that leads to more has a list in `lists`.
+#[derive(Debug, Default)]
+struct Postings {
+    /// By term number: [`Postings::NONE`], a thread's number, or [`Postings::LIST`] and the
+    /// place of the term's list in `lists`.
+    heads: Vec<u32>,
+    lists: Vec<Vec<u32>>,
+}
+
+impl Postings {
+    const NONE: u32 = u32::MAX;
+    const LIST: u32 = 1 << 31;
+
+    /// The threads `term` leads to.
+    fn get(&self, term: u32) -> &[u32] {
+        match self.heads.get(term as usize) {
+            None | Some(&Postings::NONE) => &[],
+            Some(head) if head & Postings::LIST != 0 => {
+                &self.lists[(head & !Postings::LIST) as usize]
+            }
+            Some(head) => std::slice::from_ref(head),
+        }
+    }
+
+    /// The list of `term`, as a thread is put on it: made when it is to hold a second.
+    fn list(&mut self, term: u32) -> ListOrHead<'_> {
+        let at = term as usize;
+        if self.heads.len() <= at {
+            self.heads.resize(at + 1, Postings::NONE);
+        }
+        let head = self.heads[at];
+        if head & Postings::LIST != 0 && head != Postings::NONE {
+            return ListOrHead::List(&mut self.lists[(head & !Postings::LIST) as usize]);
+        }
+        ListOrHead::Head(&mut self.heads[at], &mut self.lists)
+    }
+
+    /// Puts `thread` last on `term`'s list (unless it is last already), keeping the `most`
+    /// recent.
+    fn lead(&mut self, term: u32, thread: usize, most: usize) {
+        let thread = Postings::number(thread);
+        match self.list(term) {
+            ListOrHead::List(list) => {
+                if list.last() != Some(&thread) {
+                    // Made room for first, so that a full list never grows its allocation.
+                    if list.len() >= most {
+                        list.remove(0);
+                    }
+                    list.push(thread);
+                }
+            }
+            ListOrHead::Head(head, lists) => Postings::second(head, lists, thread, most),
+        }
+    }
+
+    /// Puts `thread` on `term`'s list if it is not on it.
+    fn include(&mut self, term: u32, thread: usize) {
+        let thread = Postings::number(thread);
+        match self.list(term) {
+            ListOrHead::List(list) => {
+                if !list.contains(&thread) {
+                    list.push(thread);
+                }
+            }
+            ListOrHead::Head(head, lists) => Postings::second(head, lists, thread, usize::MAX),
+        }
+    }
+
+    /// A term's one thread, or none, joined by `thread` (a list of `most` keeps one).
+    fn second(head: &mut u32, lists: &mut Vec<Vec<u32>>, thread: u32, most: usize) {
+        if *head == Postings::NONE || most <= 1 {
+            *head = thread;
+        } else if *head != thread {
+            let at = u32::try_from(lists.len()).unwrap_or(u32::MAX) & !Postings::LIST;
+            lists.push(vec![*head, thread]);
+            *head = Postings::LIST | at;
+        }
+    }
+
+    /// A thread as a list holds it: threads are numbered below 2^31 (as many would take
+    /// the threader 80 GB), the numbers above mark lists.
+    fn number(thread: usize) -> u32 {
+        u32::try_from(thread).unwrap_or(u32::MAX).min(Postings::LIST - 1)
+    }
+
+    fn bytes(&self) -> usize {
+        self.heads.capacity() * 4
+            + self.lists.capacity() * std::mem::size_of::<Vec<u32>>()
+            + self.lists.iter().map(|l| l.capacity() * 4).sum::<usize>()
+    }
+}
+
+/// A term's place in [`Postings`]: its list, or its head and the lists a second thread
+/// makes it one in.
+enum ListOrHead<'a> {
+    List(&'a mut Vec<u32>),
+    Head(&'a mut u32, &'a mut Vec<Vec<u32>>),
 }
 
 /// The most words remembered per language group (beyond, a new word is analyzed each time):
@@ -142,10 +262,39 @@ impl Threader {
             articles: 0,
             threads: Vec::new(),
             merged_into: Vec::new(),
-            postings: Vec::new(),
+            postings: Postings::default(),
             words: Default::default(),
             scratch: Vec::new(),
             ranking: HashMap::default(),
+        }
+    }
+
+    /// What the threader holds, in bytes, by part (an estimate from the capacities of its
+    /// tables and lists).
+    pub fn footprint(&self) -> Footprint {
+        fn map<K, V, S>(m: &std::collections::HashMap<K, V, S>) -> usize {
+            // A swiss table: a slot and a control byte for each of its buckets.
+            let buckets = if m.capacity() == 0 {
+                0
+            } else {
+                (m.capacity() * 8 / 7).next_power_of_two()
+            };
+            buckets * (std::mem::size_of::<(K, V)>() + 1)
+        }
+        let vec = |v: &Vec<(u32, f32)>| v.capacity() * 8;
+        Footprint {
+            terms: self.terms.len(),
+            words: map(&self.terms)
+                + self.df.capacity() * 4
+                + self.words.iter().map(map).sum::<usize>(),
+            postings: self.postings.bytes(),
+            threads: self.threads.capacity() * std::mem::size_of::<Thread>()
+                + self.merged_into.capacity() * std::mem::size_of::<Option<usize>>()
+                + self
+                    .threads
+                    .iter()
+                    .map(|t| vec(&t.centroid) + t.representative.as_ref().map_or(0, |r| vec(&r.1)))
+                    .sum::<usize>(),
         }
     }
 
@@ -387,10 +536,8 @@ impl Threader {
         let mut reached = std::mem::take(&mut self.ranking);
         reached.clear();
         for (id, w) in vector.iter().take(self.params.probe) {
-            if let Some(threads) = self.postings.get(*id as usize) {
-                for t in threads {
-                    *reached.entry(*t as usize).or_default() += w;
-                }
+            for t in self.postings.get(*id) {
+                *reached.entry(*t as usize).or_default() += w;
             }
         }
         let mut ranked: Vec<(usize, f32)> = reached.drain().collect();
@@ -451,25 +598,9 @@ impl Threader {
         // The article's terms lead to the thread (most recent last; a term it shares with the
         // thread's earlier articles already does). A term the thread's cut dropped may still
         // lead to it: a candidate too many, never one too few.
-        let (thread, most) = (thread as u32, self.params.postings);
         for (id, _) in vector {
-            let list = self.posting(*id);
-            if list.last() != Some(&thread) {
-                list.push(thread);
-                if list.len() > most {
-                    list.remove(0);
-                }
-            }
+            self.postings.lead(*id, thread, self.params.postings);
         }
-    }
-
-    /// The threads a term leads to, an empty list made for a term seen the first time.
-    fn posting(&mut self, id: u32) -> &mut Vec<u32> {
-        let at = id as usize;
-        if self.postings.len() <= at {
-            self.postings.resize_with(at + 1, Vec::new);
-        }
-        &mut self.postings[at]
     }
 
     /// Adds weights into a centroid (both in the order of the terms once done).
@@ -520,10 +651,8 @@ impl Threader {
         let mut reached = std::mem::take(&mut self.ranking);
         reached.clear();
         for (id, w) in unit.iter().take(20) {
-            if let Some(threads) = self.postings.get(*id as usize) {
-                for t in threads {
-                    *reached.entry(self.thread_of(*t as usize)).or_default() += w;
-                }
+            for t in self.postings.get(*id) {
+                *reached.entry(self.thread_of(*t as usize)).or_default() += w;
             }
         }
         reached.remove(&thread);
@@ -561,16 +690,8 @@ impl Threader {
             };
             self.merged_into[gone] = Some(keep);
             absorbed.push(gone);
-            let ids: Vec<u32> = self.threads[keep]
-                .centroid
-                .iter()
-                .map(|(id, _)| *id)
-                .collect();
-            for id in ids {
-                let list = self.posting(id);
-                if !list.contains(&(keep as u32)) {
-                    list.push(keep as u32);
-                }
+            for (id, _) in &self.threads[keep].centroid {
+                self.postings.include(*id, keep);
             }
             return self.settle(keep, absorbed);
         }
@@ -693,6 +814,50 @@ mod tests {
         sums.iter()
             .enumerate()
             .fold(0u64, |acc, (bit, sum)| acc | (u64::from(*sum > 0) << bit))
+    }
+
+    /// The postings hold what a list for every term held, as the threader puts threads on
+    /// them: a term's list of one thread without a list of its own.
+    #[test]
+    fn postings_hold_what_a_list_a_term_held() {
+        let mut postings = Postings::default();
+        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); 20_050];
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for _ in 0..20_000 {
+            // Rare terms lead to one thread, common ones to many.
+            let term = if next(4) == 0 { 50 + next(20_000) } else { next(50) } as u32;
+            let thread = next(90) as usize;
+            let list = &mut lists[term as usize];
+            if next(8) == 0 {
+                postings.include(term, thread);
+                if !list.contains(&(thread as u32)) {
+                    list.push(thread as u32);
+                }
+            } else {
+                postings.lead(term, thread, 5);
+                if list.last() != Some(&(thread as u32)) {
+                    list.push(thread as u32);
+                    if list.len() > 5 {
+                        list.remove(0);
+                    }
+                }
+            }
+            assert_eq!(postings.get(term), list.as_slice(), "term {term}");
+        }
+        for (term, list) in lists.iter().enumerate() {
+            assert_eq!(postings.get(term as u32), list.as_slice());
+        }
+        assert_eq!(postings.get(100_000), &[] as &[u32]);
+        // Terms with one thread have no list.
+        let single = lists.iter().filter(|l| l.len() == 1).count();
+        assert!(single > 0);
+        assert_eq!(postings.lists.len(), lists.iter().filter(|l| l.len() > 1).count());
     }
 
     #[test]

@@ -440,6 +440,17 @@ pub fn threads(count: u64) -> anyhow::Result<String> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let held = threader.footprint();
+    let mb = |bytes: usize| bytes as f64 / 1e6;
+    writeln!(
+        report,
+        "held {:.1} MB: {} terms and their words {:.1} MB, postings {:.1} MB, threads {:.1} MB",
+        mb(held.bytes()),
+        held.terms,
+        mb(held.words),
+        mb(held.postings),
+        mb(held.threads)
+    )?;
     let found: Vec<usize> = assigned.iter().map(|t| threader.thread_of(*t)).collect();
     let a = dateline_search::eval::agreement(&labels, &found);
     writeln!(
