@@ -213,7 +213,9 @@ impl Postings {
     /// A thread as a list holds it: threads are numbered below 2^31 (as many would take
     /// the threader 80 GB), the numbers above mark lists.
     fn number(thread: usize) -> u32 {
-        u32::try_from(thread).unwrap_or(u32::MAX).min(Postings::LIST - 1)
+        u32::try_from(thread)
+            .unwrap_or(u32::MAX)
+            .min(Postings::LIST - 1)
     }
 
     fn bytes(&self) -> usize {
@@ -831,7 +833,11 @@ mod tests {
         };
         for _ in 0..20_000 {
             // Rare terms lead to one thread, common ones to many.
-            let term = if next(4) == 0 { 50 + next(20_000) } else { next(50) } as u32;
+            let term = if next(4) == 0 {
+                50 + next(20_000)
+            } else {
+                next(50)
+            } as u32;
             let thread = next(90) as usize;
             let list = &mut lists[term as usize];
             if next(8) == 0 {
@@ -857,7 +863,10 @@ mod tests {
         // Terms with one thread have no list.
         let single = lists.iter().filter(|l| l.len() == 1).count();
         assert!(single > 0);
-        assert_eq!(postings.lists.len(), lists.iter().filter(|l| l.len() > 1).count());
+        assert_eq!(
+            postings.lists.len(),
+            lists.iter().filter(|l| l.len() > 1).count()
+        );
     }
 
     #[test]

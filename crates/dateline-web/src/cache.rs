@@ -41,19 +41,19 @@ use crate::AppState;
 /// of readers.
 #[derive(Debug, Default)]
 pub struct Load {
-    requests: AtomicU64,
+    requests: crate::metrics::Tally,
     seen: Mutex<(u64, Option<std::time::Instant>)>,
 }
 
 impl Load {
     fn count(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.requests.add();
     }
 
     /// Requests a second since the last time this was asked.
     pub fn rate(&self) -> f64 {
         let now = std::time::Instant::now();
-        let count = self.requests.load(Ordering::Relaxed);
+        let count = self.requests.sum();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let rate = match seen.1 {
             Some(at) => (count - seen.0) as f64 / now.duration_since(at).as_secs_f64().max(1e-3),
@@ -243,8 +243,12 @@ struct Entry {
     tags: Vec<String>,
     until: Option<Timestamp>,
     weight: usize,
-    /// The route that rendered it, for the metrics of its hits.
+    /// The route that rendered it, for the metrics of its hits, and their counter.
     route: Option<crate::metrics::Route>,
+    counter: Option<crate::metrics::HitCounter>,
+    /// The second (of the cache's clock) it was last moved to the front of the pages: it is
+    /// moved once a second at most, however many read it.
+    touched: AtomicU64,
 }
 
 /// The encodings a page is kept in, in the order of [`Entry::variants`].
@@ -357,8 +361,10 @@ pub struct PageCache {
     next_live: std::sync::atomic::AtomicI64,
     /// Whether a CDN in front is purged by the hook: pages then tell it to keep them.
     cdn: bool,
-    hits: AtomicU64,
+    hits: crate::metrics::Tally,
     renders: AtomicU64,
+    /// The clock of [`Entry::touched`].
+    clock: std::time::Instant,
 }
 
 /// How the cache did, for operators and tests.
@@ -389,8 +395,9 @@ impl PageCache {
             seen_commits: AtomicU64::new(0),
             next_live: std::sync::atomic::AtomicI64::new(i64::MAX),
             cdn,
-            hits: AtomicU64::new(0),
+            hits: crate::metrics::Tally::default(),
             renders: AtomicU64::new(0),
+            clock: std::time::Instant::now(),
         }
     }
 
@@ -412,7 +419,7 @@ impl PageCache {
     pub fn stats(&self) -> CacheStats {
         let inner = self.lock();
         CacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
+            hits: self.hits.sum(),
             renders: self.renders.load(Ordering::Relaxed),
             pages: inner.pages.len(),
             bytes: inner.bytes,
@@ -454,12 +461,19 @@ impl PageCache {
         self.lock().seq
     }
 
+    /// A kept page, unless its time ran out. A page read is moved to the front of the pages
+    /// once a second at most: readers of one page on every core would otherwise take turns
+    /// rewriting the list's links at each hit.
     fn get(&self, key: &str) -> Option<Arc<Entry>> {
+        let second = self.clock.elapsed().as_secs();
         let mut inner = self.lock();
-        let entry = inner.pages.get(key)?.clone();
+        let entry = inner.pages.peek(key)?.clone();
         if entry.until.is_some_and(|until| Timestamp::now() >= until) {
             inner.remove(key);
             return None;
+        }
+        if entry.touched.swap(second, Ordering::Relaxed) != second {
+            inner.pages.promote(key);
         }
         Some(entry)
     }
@@ -664,10 +678,13 @@ where
         let started = std::time::Instant::now();
         let state = &self.state;
         state.load.count();
-        if let Some(hit) = state.cache.hit(&request, state.store.as_ref()) {
-            state
-                .metrics
-                .record(Some(request.uri().path()), &hit, started);
+        if let Some((hit, entry)) = state.cache.hit(&request, state.store.as_ref()) {
+            state.metrics.record_hit(
+                request.uri().path(),
+                entry.route.as_ref(),
+                entry.counter.as_ref(),
+                &hit,
+            );
             return futures_util::future::Either::Left(std::future::ready(Ok(hit)));
         }
         // The path, for the access log, only when it is kept.
@@ -741,20 +758,25 @@ fn key_of<B>(request: &axum::http::Request<B>) -> Option<std::borrow::Cow<'_, st
 impl PageCache {
     /// Answers from a kept page at once, when one is kept and this process committed nothing
     /// since the stream was last read.
-    fn hit<B>(&self, request: &axum::http::Request<B>, store: &dyn Store) -> Option<Response> {
+    fn hit<B>(
+        &self,
+        request: &axum::http::Request<B>,
+        store: &dyn Store,
+    ) -> Option<(Response, Arc<Entry>)> {
         let key = key_of(request)?;
         if store.commits() != self.seen_commits.load(Ordering::Acquire) {
             return None;
         }
         let entry = self.get(&key)?;
-        self.hits.fetch_add(1, Ordering::Relaxed);
+        self.hits.add();
         let headers = request.headers();
-        Some(respond(
+        let response = respond(
             &entry,
             Encoding::accepted(headers),
             request.method() == Method::HEAD,
             &Conditions::of(headers),
-        ))
+        );
+        Some((response, entry))
     }
 }
 
@@ -779,8 +801,8 @@ async fn answer(state: Arc<AppState>, site: axum::Router, mut request: Request) 
     let encoding = Encoding::accepted(request.headers());
     let conditions = Conditions::of(request.headers());
     if let Some(entry) = cache.get(&key) {
-        cache.hits.fetch_add(1, Ordering::Relaxed);
-        return respond(&entry, encoding, head, &conditions);
+        cache.hits.add();
+        return routed(respond(&entry, encoding, head, &conditions), &entry);
     }
     let mut request = Some(request);
     for _ in 0..3 {
@@ -812,7 +834,7 @@ async fn answer(state: Arc<AppState>, site: axum::Router, mut request: Request) 
         };
         match outcome.as_deref() {
             Some(Outcome::Kept(entry)) if mine => {
-                let mut response = respond(entry, encoding, head, &conditions);
+                let mut response = routed(respond(entry, encoding, head, &conditions), entry);
                 response
                     .headers_mut()
                     .insert(X_CACHE.clone(), HeaderValue::from_static("miss"));
@@ -821,8 +843,8 @@ async fn answer(state: Arc<AppState>, site: axum::Router, mut request: Request) 
             // Those who waited take the page if it is still kept: no change reached it since.
             Some(Outcome::Kept(_)) => {
                 if let Some(entry) = cache.get(&key) {
-                    cache.hits.fetch_add(1, Ordering::Relaxed);
-                    return respond(&entry, encoding, head, &conditions);
+                    cache.hits.add();
+                    return routed(respond(&entry, encoding, head, &conditions), &entry);
                 }
             }
             // A page not kept is handed to those who waited if its render began after every
@@ -936,6 +958,7 @@ async fn settle(
         match built {
             Ok(mut entry) => {
                 entry.route = parts.extensions.get().cloned();
+                entry.counter = entry.route.as_ref().map(|r| state.metrics.hit_counter(r));
                 let entry = Arc::new(entry);
                 if state.cache.keep(key.to_string(), entry.clone(), start) {
                     return Outcome::Kept(entry);
@@ -1068,6 +1091,8 @@ fn entry(mut headers: HeaderMap, body: Bytes, tags: Tags, cdn: bool, key: usize)
         until: tags.until,
         weight,
         route: None,
+        counter: None,
+        touched: AtomicU64::new(u64::MAX),
     }
 }
 
@@ -1117,6 +1142,15 @@ impl Conditions {
     }
 }
 
+/// A kept page's answer, named by its route for the metrics of a request answered through
+/// [`answer`] (a hit is counted with its page's own counter).
+fn routed(mut response: Response, entry: &Entry) -> Response {
+    if let Some(route) = &entry.route {
+        response.extensions_mut().insert(route.clone());
+    }
+    response
+}
+
 /// Answers from a kept page: the encoding the reader accepts, or a 304.
 fn respond(entry: &Entry, encoding: Encoding, head: bool, conditions: &Conditions) -> Response {
     let variant = &entry.variants[encoding as usize];
@@ -1138,9 +1172,6 @@ fn respond(entry: &Entry, encoding: Encoding, head: bool, conditions: &Condition
         Body::from(variant.body.clone())
     });
     *response.headers_mut() = variant.headers.clone();
-    if let Some(route) = &entry.route {
-        response.extensions_mut().insert(route.clone());
-    }
     if unchanged {
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         let headers = response.headers_mut();

@@ -3,7 +3,9 @@
 //! route and status, their latency, the page cache's hits, each follower's lag behind the
 //! stream, the schedule and webhook queues, and the database's connections.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -58,13 +60,75 @@ struct ConsumerLabels {
     consumer: String,
 }
 
+/// A count that every core adds to, each thread in a slot of its own (a cache line apart),
+/// summed when read: readers on two cores adding to one counter would take turns on its cache
+/// line at every request, and a rush of cache hits is made of little else.
+#[derive(Debug)]
+pub struct Tally {
+    slots: Box<[Slot]>,
+}
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Slot(AtomicU64);
+
+impl Default for Tally {
+    fn default() -> Tally {
+        Tally {
+            slots: (0..16).map(|_| Slot::default()).collect(),
+        }
+    }
+}
+
+impl Tally {
+    pub fn add(&self) {
+        static THREADS: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static SLOT: usize = THREADS.fetch_add(1, Ordering::Relaxed);
+        }
+        let slot = SLOT.with(|s| *s) % self.slots.len();
+        self.slots[slot].0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn sum(&self) -> u64 {
+        self.slots.iter().map(|s| s.0.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// A counter of the registry that hits add to through a [`Tally`], brought up to date when the
+/// metrics are scraped.
+#[derive(Debug, Default)]
+struct Tallied {
+    tally: Tally,
+    counter: Counter,
+    folded: AtomicU64,
+}
+
+impl Tallied {
+    /// Adds to the counter what the tally counted since the last time.
+    fn fold(&self) {
+        let sum = self.tally.sum();
+        let before = self.folded.swap(sum, Ordering::Relaxed);
+        self.counter.inc_by(sum.saturating_sub(before));
+    }
+}
+
 /// The counters requests move; the rest is read from storage when scraped.
 #[derive(Debug)]
 pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     cache: Family<CacheLabels, Counter>,
+    /// `cache{result="hit"}`, for the hits answered in front of the router.
+    hits: Tallied,
+    /// `requests{route, status="200"}` of each route's kept pages, for their hits.
+    routes: Mutex<HashMap<Arc<str>, Arc<Tallied>>>,
 }
+
+/// The count of a kept page's answers (`requests{route, status="200"}`), found once when the
+/// page is kept: a hit counts itself without looking its labels up.
+#[derive(Debug, Clone)]
+pub struct HitCounter(Arc<Tallied>);
 
 impl Default for Metrics {
     fn default() -> Metrics {
@@ -72,10 +136,17 @@ impl Default for Metrics {
             // From 50 µs to about 1.6 s.
             Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
         }
+        let cache: Family<CacheLabels, Counter> = Family::default();
+        let hits = Tallied {
+            counter: cache.get_or_create(&CacheLabels { result: "hit" }).clone(),
+            ..Tallied::default()
+        };
         Metrics {
             requests: Family::default(),
             latency: Family::new_with_constructor(latency),
-            cache: Family::default(),
+            cache,
+            hits,
+            routes: Mutex::default(),
         }
     }
 }
@@ -83,6 +154,67 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts an answered request for `path`, begun at `started`; with
     /// `DATELINE_LOG=dateline::access=debug`, logs it too (JSON with `DATELINE_LOG_FORMAT=json`).
+    /// The counter a kept page of `route` counts its hits on.
+    pub fn hit_counter(&self, route: &Route) -> HitCounter {
+        let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        let tallied = routes.entry(route.0.clone()).or_insert_with(|| {
+            Arc::new(Tallied {
+                counter: self
+                    .requests
+                    .get_or_create(&RequestLabels {
+                        route: route.0.to_string(),
+                        status: StatusCode::OK.as_u16(),
+                    })
+                    .clone(),
+                ..Tallied::default()
+            })
+        });
+        HitCounter(tallied.clone())
+    }
+
+    /// Brings the counters hits add to up to date (when the metrics are scraped).
+    fn fold(&self) {
+        let routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
+        self.hits.fold();
+        for tallied in routes.values() {
+            tallied.fold();
+        }
+    }
+
+    /// Counts a request answered from the page cache, as a request of its page's route and a
+    /// hit. Hits are not timed (they take microseconds, and a lock on the histogram would cost
+    /// a rush of readers more than the rest of a hit): the latency is that of rendered answers.
+    pub fn record_hit(
+        &self,
+        path: &str,
+        route: Option<&Route>,
+        counter: Option<&HitCounter>,
+        response: &Response,
+    ) {
+        tracing::debug!(
+            target: "dateline::access",
+            path,
+            route = route.map_or("(other)", |r| &*r.0),
+            status = response.status().as_u16(),
+            cache = "hit",
+            "answered"
+        );
+        self.hits.tally.add();
+        match counter {
+            Some(counter) if response.status() == StatusCode::OK => {
+                counter.0.tally.add();
+            }
+            _ => {
+                self.requests
+                    .get_or_create(&RequestLabels {
+                        route: route.map_or("(other)", |r| &*r.0).to_string(),
+                        status: response.status().as_u16(),
+                    })
+                    .inc();
+            }
+        }
+    }
+
     pub fn record(&self, path: Option<&str>, response: &Response, started: Instant) {
         let route = response
             .extensions()
@@ -227,6 +359,7 @@ async fn scrape(state: &AppState) -> Result<String, dateline_storage::StorageErr
     let pool = store.pool_status();
 
     let m = &state.metrics;
+    m.fold();
     let mut registry = Registry::with_prefix("dateline");
     registry.register(
         "http_requests",
@@ -235,7 +368,7 @@ async fn scrape(state: &AppState) -> Result<String, dateline_storage::StorageErr
     );
     registry.register(
         "http_request_duration_seconds",
-        "Time from a request's arrival to its answer, by route",
+        "Time from a request's arrival to its answer, by route; of the requests not answered from a kept page in front of the router",
         m.latency.clone(),
     );
     registry.register(
@@ -314,4 +447,35 @@ async fn scrape(state: &AppState) -> Result<String, dateline_storage::StorageErr
     prometheus_client::encoding::text::encode(&mut text, &registry)
         .map_err(|e| dateline_storage::StorageError::Corrupt(e.to_string()))?;
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every thread's additions are in the sum, and in the counter once folded, once.
+    #[test]
+    fn a_tally_counts_every_thread_s_additions_once() {
+        let tallied = Arc::new(Tallied::default());
+        let threads: Vec<_> = (0..20)
+            .map(|_| {
+                let tallied = tallied.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1_000 {
+                        tallied.tally.add();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert_eq!(tallied.tally.sum(), 20_000);
+        tallied.fold();
+        tallied.fold();
+        assert_eq!(tallied.counter.get(), 20_000);
+        tallied.tally.add();
+        tallied.fold();
+        assert_eq!(tallied.counter.get(), 20_001);
+    }
 }

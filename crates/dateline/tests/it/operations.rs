@@ -124,12 +124,13 @@ async fn health_readiness_and_metrics_say_how_the_node_does() {
         .is_some_and(|n| n >= 1.0),
         "{metrics}"
     );
+    // The render is timed; a hit answered in front of the router is counted, not timed.
     assert!(sample(
         &metrics,
         "dateline_http_request_duration_seconds_count",
         &json!({"route": "/"})
     )
-    .is_some_and(|n| n >= 2.0));
+    .is_some_and(|n| (1.0..=2.0).contains(&n)));
     assert_eq!(
         sample(
             &metrics,
