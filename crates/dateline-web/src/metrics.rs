@@ -152,8 +152,6 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Counts an answered request for `path`, begun at `started`; with
-    /// `DATELINE_LOG=dateline::access=debug`, logs it too (JSON with `DATELINE_LOG_FORMAT=json`).
     /// The counter a kept page of `route` counts its hits on.
     pub fn hit_counter(&self, route: &Route) -> HitCounter {
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
@@ -215,6 +213,8 @@ impl Metrics {
         }
     }
 
+    /// Counts an answered request for `path`, begun at `started`; with
+    /// `DATELINE_LOG=dateline::access=debug`, logs it too (JSON with `DATELINE_LOG_FORMAT=json`).
     pub fn record(&self, path: Option<&str>, response: &Response, started: Instant) {
         let route = response
             .extensions()
