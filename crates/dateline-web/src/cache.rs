@@ -675,7 +675,6 @@ where
     }
 
     fn call(&mut self, request: axum::http::Request<B>) -> Self::Future {
-        let started = std::time::Instant::now();
         let state = &self.state;
         state.load.count();
         if let Some((hit, entry)) = state.cache.hit(&request, state.store.as_ref()) {
@@ -687,6 +686,8 @@ where
             );
             return futures_util::future::Either::Left(std::future::ready(Ok(hit)));
         }
+        // A hit is not timed: the clock starts for the requests the router answers.
+        let started = std::time::Instant::now();
         // The path, for the access log, only when it is kept.
         let path = tracing::enabled!(target: "dateline::access", tracing::Level::DEBUG)
             .then(|| request.uri().path().to_string());
